@@ -1,0 +1,15 @@
+import { defineConfig, type Options } from 'tsup';
+
+/** One build for every package: ESM + CommonJS with declarations for each. */
+export function packageBuild(entry: Options['entry']) {
+  return defineConfig({
+    entry,
+    format: ['esm', 'cjs'],
+    dts: true,
+    sourcemap: true,
+    clean: true,
+    target: 'node20',
+    platform: 'node',
+    splitting: false,
+  });
+}
