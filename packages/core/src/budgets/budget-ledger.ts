@@ -1,0 +1,114 @@
+/**
+ * The store that holds budget counters and reservations. Every method is one atomic
+ * operation — one round trip for a remote store — so no caller can observe or
+ * interleave with a half-applied reservation.
+ *
+ * Amounts are integers in ledger units (nano-USD, tokens, requests): integer
+ * arithmetic keeps sums exact in every store, Redis Lua included.
+ */
+export interface BudgetLedger {
+  /** The ledger's clock (epoch ms). Windows are computed against it so every process agrees on them. */
+  now(): number;
+
+  /** Reads the lines' current counters without changing anything. */
+  peek(lines: readonly LedgerLine[]): Promise<LineState[]>;
+
+  /**
+   * Reserves every line's amount, or nothing: fails when any line's
+   * `spent + reserved + amount` would pass its limit.
+   */
+  reserve(request: ReserveRequest): Promise<ReserveResult>;
+
+  /**
+   * Replaces the reservation with actual amounts (one per line, in reservation order).
+   * Idempotent by reservation id: a second settle, a settle after release or after
+   * lease expiry changes nothing and reports the reservation's final status.
+   */
+  settle(reservationId: string, actualAmounts: readonly number[]): Promise<SettleResult>;
+
+  /** Frees the reservation without charging anything. Idempotent like `settle`. */
+  release(reservationId: string): Promise<SettleResult>;
+
+  /** Ends every reservation whose lease has passed, applying the expiry policy; returns what it ended. */
+  collectExpired(): Promise<ExpiredReservation[]>;
+
+  /** Stops timers and frees resources. */
+  close(): Promise<void>;
+}
+
+/** One budget instance touched by a call: which counter, its limit and window, and the call's amount. */
+export interface LedgerLine {
+  /** Counter identity: budget id, unit and scope values. Calendar windows add their start. */
+  key: string;
+  /** Limit in ledger units. */
+  limit: number;
+  /** Amount to reserve, in ledger units (for `peek`, the amount that must still fit). */
+  amount: number;
+  window: LedgerWindow;
+  /** Fractions of `limit` (ascending) that fire once per window when settled spend reaches them. */
+  thresholds: readonly number[];
+}
+
+/** A calendar window is fixed at admission; a rolling window slides with the ledger's clock. */
+export type LedgerWindow = { kind: 'calendar'; startMs: number; endMs: number } | { kind: 'rolling'; lengthMs: number };
+
+export interface ReserveRequest {
+  /** Unique id chosen by the caller; makes settle and release idempotent. */
+  reservationId: string;
+  lines: readonly LedgerLine[];
+  /** How long the reservation may stay open before `collectExpired` ends it. */
+  leaseMillis: number;
+}
+
+/** A counter as seen by one operation. */
+export interface LineState {
+  key: string;
+  limit: number;
+  spent: number;
+  reserved: number;
+  /** When the window ends (calendar), or when the oldest counted spend leaves it (rolling). */
+  resetAtMs: number;
+}
+
+export type ReserveResult =
+  | { ok: true; lines: LineState[] }
+  /** `failedLine` is the index of the first line that could not hold its amount. */
+  | { ok: false; failedLine: number; state: LineState };
+
+export type ReservationStatus = 'settled' | 'released' | 'expired' | 'unknown';
+
+export interface SettleResult {
+  /** `settled` / `released` when this call ended the reservation, or the earlier final status. */
+  status: ReservationStatus;
+  /** True when this call ended the reservation (false for a repeat or an unknown id). */
+  applied: boolean;
+  /** Thresholds crossed by this settle, at most once per counter per window. */
+  crossed: ThresholdCrossing[];
+  /** Counter states after the operation (empty when nothing was applied). */
+  lines: LineState[];
+}
+
+export interface ThresholdCrossing {
+  /** Index into the reservation's lines. */
+  line: number;
+  key: string;
+  threshold: number;
+  spent: number;
+  limit: number;
+}
+
+/** What happens to a reservation whose lease runs out before it is settled. */
+export type LeaseExpiryPolicy =
+  /** Charge the full reserved amount: the request went out and may have been billed. */
+  | 'charge-reserved'
+  /** Free it: the caller is presumed to have made no billable request. */
+  | 'release';
+
+export interface ExpiredReservation {
+  reservationId: string;
+  policy: LeaseExpiryPolicy;
+  /** Amounts charged per line (zeros under `release`). */
+  charged: number[];
+  keys: string[];
+  crossed: ThresholdCrossing[];
+}

@@ -1,0 +1,50 @@
+import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
+import type { BudgetConfig } from '../budgets/budget-config';
+import type { DecisionHook } from '../guard/decision-events';
+import type { RateLimitConfig } from '../limits/rate-limit-config';
+import type { ModelPriceOverride } from '../pricing/price-table';
+import type { TokenEstimatorOptions } from '../tokens/estimate-input-tokens';
+
+/** Per-million-token prices charged for a model the price table does not know. */
+export interface FallbackPrice {
+  input: number;
+  output: number;
+}
+
+/** Configuration of `createGuard()`. Every field is optional; invalid values throw `TollgateConfigError` naming the field. */
+export interface GuardConfig {
+  /** Spending limits. A call must fit every budget that applies to it. @default [] */
+  budgets?: readonly BudgetConfig[];
+  /** Client-side rate limits. @default [] */
+  rateLimits?: readonly RateLimitConfig[];
+  /** Receives every decision event. Exceptions and rejections are caught and logged, never thrown into the call. */
+  onDecision?: DecisionHook | readonly DecisionHook[];
+  /**
+   * Price table changes without a code change: `overrides` merges over or adds models;
+   * `file` names a JSON file with the same shape (read once at startup). The
+   * `TOLLGATE_PRICES_FILE` environment variable is used when `file` is not set.
+   */
+  prices?: { overrides?: Readonly<Record<string, ModelPriceOverride>>; file?: string };
+  /**
+   * Calls to a model with no price, when a USD budget applies: `'reject'` throws
+   * `UnknownModelPriceError` before the request is sent; `{ fallback }` charges the given prices.
+   * @default 'reject'
+   */
+  unknownModel?: 'reject' | { fallback: FallbackPrice };
+  /**
+   * Output tokens reserved when the request sets no `max_tokens` / `max_completion_tokens` /
+   * `max_output_tokens`; capped by the model's maximum output.
+   * @default 4096
+   */
+  defaultMaxOutputTokens?: number;
+  /** How long a reservation may stay open before it expires. @default 600_000 (10 minutes) */
+  leaseMillis?: number;
+  /** What an expired reservation costs. @default 'charge-reserved' */
+  leaseExpiry?: LeaseExpiryPolicy;
+  /** Emit a `price-table-stale` event at startup when the price table was checked longer ago than this. @default 90 */
+  priceTableMaxAgeDays?: number;
+  /** Token estimation knobs. */
+  estimator?: TokenEstimatorOptions;
+  /** Where budgets live. @default an in-memory ledger (one process) */
+  ledger?: BudgetLedger;
+}

@@ -1,0 +1,219 @@
+import type { BudgetMatch, BudgetUnit, BudgetWindow, CalendarWindow } from '../budgets/budget-config';
+import type { LeaseExpiryPolicy } from '../budgets/budget-ledger';
+import { isValidTimeZone } from '../budgets/budget-window';
+import { TollgateConfigError } from '../errors/config-error';
+import type { DecisionHook } from '../guard/decision-events';
+import type { NormalizedRateLimit } from '../limits/rate-limiter';
+import { SCOPE_DIMENSIONS, type ScopeDimension } from '../scope/scope';
+import {
+  expectArray,
+  expectKnownKeys,
+  expectOneOf,
+  expectRecord,
+  expectString,
+  expectStringOrList,
+  isRecord,
+  optionalNumber,
+} from './config-reader';
+import type { FallbackPrice, GuardConfig } from './guard-config';
+
+/** Budgets count USD in integer nano-dollars so every store adds them exactly. */
+export const NANO_USD_PER_USD = 1_000_000_000;
+/** Largest USD limit whose nano-dollar count stays an exact double (2^53). */
+export const MAX_USD_LIMIT = 9_000_000;
+
+const CALENDAR_WINDOWS: readonly CalendarWindow[] = ['minute', 'hour', 'day', 'week', 'month'];
+const UNITS: readonly BudgetUnit[] = ['usd', 'tokens', 'requests'];
+
+export interface NormalizedBudget {
+  id: string;
+  /** One entry per unit the budget limits; `limit` is in ledger units (nano-USD for `usd`). */
+  limits: readonly { unit: BudgetUnit; limit: number }[];
+  window: BudgetWindow;
+  timeZone: string;
+  per: readonly ScopeDimension[];
+  match: Readonly<Partial<Record<keyof BudgetMatch, readonly string[]>>>;
+  alertAt: readonly number[];
+}
+
+export interface NormalizedGuardConfig {
+  budgets: readonly NormalizedBudget[];
+  rateLimits: readonly NormalizedRateLimit[];
+  hooks: readonly DecisionHook[];
+  priceOverrides: Readonly<Record<string, unknown>> | undefined;
+  pricesFile: string | undefined;
+  unknownModel: 'reject' | { fallback: FallbackPrice };
+  defaultMaxOutputTokens: number;
+  leaseMillis: number;
+  leaseExpiry: LeaseExpiryPolicy;
+  priceTableMaxAgeDays: number;
+}
+
+const TOP_LEVEL_KEYS = [
+  'budgets',
+  'rateLimits',
+  'onDecision',
+  'prices',
+  'unknownModel',
+  'defaultMaxOutputTokens',
+  'leaseMillis',
+  'leaseExpiry',
+  'priceTableMaxAgeDays',
+  'estimator',
+  'ledger',
+];
+
+/** Validates a guard config and fills in defaults. Throws `TollgateConfigError` naming the first bad field. */
+export function normalizeGuardConfig(config: GuardConfig, env: NodeJS.ProcessEnv = process.env): NormalizedGuardConfig {
+  const root = expectRecord(config ?? {}, 'config');
+  expectKnownKeys(root, '', TOP_LEVEL_KEYS);
+
+  const budgets = expectArray(root.budgets, 'budgets').map((budget, index) => normalizeBudget(budget, `budgets[${index}]`));
+  const seen = new Set<string>();
+  budgets.forEach((budget, index) => {
+    if (seen.has(budget.id)) throw new TollgateConfigError(`budgets[${index}].id`, 'must be unique', budget.id);
+    seen.add(budget.id);
+  });
+
+  const rateLimits = expectArray(root.rateLimits, 'rateLimits').map((rule, index) =>
+    normalizeRateLimit(rule, `rateLimits[${index}]`),
+  );
+
+  const hookList = root.onDecision === undefined ? [] : Array.isArray(root.onDecision) ? root.onDecision : [root.onDecision];
+  hookList.forEach((hook, index) => {
+    if (typeof hook !== 'function') {
+      throw new TollgateConfigError(Array.isArray(root.onDecision) ? `onDecision[${index}]` : 'onDecision', 'must be a function', hook);
+    }
+  });
+
+  let priceOverrides: Record<string, unknown> | undefined;
+  let pricesFile: string | undefined;
+  if (root.prices !== undefined) {
+    const prices = expectRecord(root.prices, 'prices');
+    expectKnownKeys(prices, 'prices', ['overrides', 'file']);
+    if (prices.overrides !== undefined) priceOverrides = expectRecord(prices.overrides, 'prices.overrides');
+    if (prices.file !== undefined) pricesFile = expectString(prices.file, 'prices.file');
+  }
+  pricesFile ??= env.TOLLGATE_PRICES_FILE || undefined;
+
+  if (root.ledger !== undefined) {
+    const ledger = expectRecord(root.ledger, 'ledger');
+    for (const method of ['now', 'peek', 'reserve', 'settle', 'release', 'collectExpired', 'close']) {
+      if (typeof ledger[method] !== 'function') throw new TollgateConfigError(`ledger.${method}`, 'must be a function (a BudgetLedger)', ledger[method]);
+    }
+  }
+
+  return {
+    budgets,
+    rateLimits,
+    hooks: hookList as DecisionHook[],
+    priceOverrides,
+    pricesFile,
+    unknownModel: normalizeUnknownModel(root.unknownModel),
+    defaultMaxOutputTokens: optionalNumber(root.defaultMaxOutputTokens, 'defaultMaxOutputTokens', { integer: true, min: 1 }) ?? 4096,
+    leaseMillis: optionalNumber(root.leaseMillis, 'leaseMillis', { integer: true, min: 1000 }) ?? 600_000,
+    leaseExpiry:
+      root.leaseExpiry === undefined ? 'charge-reserved' : expectOneOf(root.leaseExpiry, 'leaseExpiry', ['charge-reserved', 'release']),
+    priceTableMaxAgeDays: optionalNumber(root.priceTableMaxAgeDays, 'priceTableMaxAgeDays', { min: 0, minInclusive: false }) ?? 90,
+  };
+}
+
+function normalizeBudget(value: unknown, field: string): NormalizedBudget {
+  const budget = expectRecord(value, field);
+  expectKnownKeys(budget, field, ['id', 'limit', 'window', 'timeZone', 'per', 'match', 'alertAt']);
+  const id = expectString(budget.id, `${field}.id`);
+
+  const limitRecord = expectRecord(budget.limit, `${field}.limit`);
+  expectKnownKeys(limitRecord, `${field}.limit`, UNITS);
+  const limits = UNITS.flatMap((unit) => {
+    const amount = optionalNumber(limitRecord[unit], `${field}.limit.${unit}`, {
+      integer: unit !== 'usd',
+      min: 0,
+      minInclusive: false,
+      max: unit === 'usd' ? MAX_USD_LIMIT : Number.MAX_SAFE_INTEGER,
+    });
+    if (amount === undefined) return [];
+    return [{ unit, limit: unit === 'usd' ? Math.round(amount * NANO_USD_PER_USD) : amount }];
+  });
+  if (limits.length === 0) throw new TollgateConfigError(`${field}.limit`, 'must set at least one of usd, tokens, requests', budget.limit);
+
+  const window = normalizeWindow(budget.window, `${field}.window`);
+  const timeZone = budget.timeZone === undefined ? 'UTC' : expectString(budget.timeZone, `${field}.timeZone`);
+  if (!isValidTimeZone(timeZone)) throw new TollgateConfigError(`${field}.timeZone`, 'is not an IANA time zone this runtime knows', timeZone);
+
+  const per = expectArray(budget.per, `${field}.per`).map((dimension, index) =>
+    expectOneOf(dimension, `${field}.per[${index}]`, SCOPE_DIMENSIONS),
+  );
+  if (new Set(per).size !== per.length) throw new TollgateConfigError(`${field}.per`, 'lists a dimension twice', budget.per);
+
+  const match: Partial<Record<keyof BudgetMatch, readonly string[]>> = {};
+  if (budget.match !== undefined) {
+    const matchRecord = expectRecord(budget.match, `${field}.match`);
+    expectKnownKeys(matchRecord, `${field}.match`, ['provider', 'model', 'tenant', 'user', 'feature']);
+    for (const key of ['provider', 'model', 'tenant', 'user', 'feature'] as const) {
+      const values = expectStringOrList(matchRecord[key], `${field}.match.${key}`);
+      if (values) match[key] = key === 'model' || key === 'provider' ? values.map((item) => item.toLowerCase()) : values;
+    }
+  }
+
+  const alertAt = expectArray(budget.alertAt, `${field}.alertAt`).map(
+    (threshold, index) => optionalNumber(threshold, `${field}.alertAt[${index}]`, { min: 0, minInclusive: false, max: 10 }) as number,
+  );
+  return { id, limits, window, timeZone, per, match, alertAt: [...new Set(alertAt)].sort((a, b) => a - b) };
+}
+
+function normalizeWindow(value: unknown, field: string): BudgetWindow {
+  if (typeof value === 'string') return expectOneOf(value, field, CALENDAR_WINDOWS);
+  if (isRecord(value)) {
+    expectKnownKeys(value, field, ['rollingMillis']);
+    const rollingMillis = optionalNumber(value.rollingMillis, `${field}.rollingMillis`, { integer: true, min: 1000 });
+    if (rollingMillis === undefined) throw new TollgateConfigError(`${field}.rollingMillis`, 'is required for a rolling window', value);
+    return { rollingMillis };
+  }
+  throw new TollgateConfigError(field, `must be one of ${CALENDAR_WINDOWS.map((w) => `'${w}'`).join(', ')} or { rollingMillis }`, value);
+}
+
+function normalizeRateLimit(value: unknown, field: string): NormalizedRateLimit {
+  const rule = expectRecord(value, field);
+  expectKnownKeys(rule, field, ['provider', 'model', 'per', 'rpm', 'tpm', 'maxConcurrent', 'burstRequests', 'burstTokens', 'maxWaitMillis']);
+  const provider = expectString(rule.provider, `${field}.provider`).toLowerCase();
+  const models = expectStringOrList(rule.model, `${field}.model`)?.map((model) => model.toLowerCase());
+  const per = expectArray(rule.per, `${field}.per`).map((dimension, index) => expectOneOf(dimension, `${field}.per[${index}]`, ['tenant']));
+  const positiveInteger = { integer: true, min: 1 };
+  const rpm = optionalNumber(rule.rpm, `${field}.rpm`, positiveInteger);
+  const tpm = optionalNumber(rule.tpm, `${field}.tpm`, positiveInteger);
+  const maxConcurrent = optionalNumber(rule.maxConcurrent, `${field}.maxConcurrent`, positiveInteger);
+  if (rpm === undefined && tpm === undefined && maxConcurrent === undefined) {
+    throw new TollgateConfigError(field, 'must set at least one of rpm, tpm, maxConcurrent', value);
+  }
+  const burstRequests = optionalNumber(rule.burstRequests, `${field}.burstRequests`, positiveInteger);
+  if (burstRequests !== undefined && rpm === undefined) throw new TollgateConfigError(`${field}.burstRequests`, 'needs rpm', burstRequests);
+  const burstTokens = optionalNumber(rule.burstTokens, `${field}.burstTokens`, positiveInteger);
+  if (burstTokens !== undefined && tpm === undefined) throw new TollgateConfigError(`${field}.burstTokens`, 'needs tpm', burstTokens);
+  const normalized: NormalizedRateLimit = {
+    provider,
+    models,
+    perTenant: per.includes('tenant'),
+    maxWaitMillis: optionalNumber(rule.maxWaitMillis, `${field}.maxWaitMillis`, { min: 0 }) ?? 10_000,
+  };
+  if (rpm !== undefined) normalized.rpm = rpm;
+  if (tpm !== undefined) normalized.tpm = tpm;
+  if (maxConcurrent !== undefined) normalized.maxConcurrent = maxConcurrent;
+  if (rpm !== undefined) normalized.burstRequests = burstRequests ?? rpm;
+  if (tpm !== undefined) normalized.burstTokens = burstTokens ?? tpm;
+  return normalized;
+}
+
+function normalizeUnknownModel(value: unknown): 'reject' | { fallback: FallbackPrice } {
+  if (value === undefined || value === 'reject') return 'reject';
+  const policy = expectRecord(value, 'unknownModel');
+  expectKnownKeys(policy, 'unknownModel', ['fallback']);
+  const fallback = expectRecord(policy.fallback, 'unknownModel.fallback');
+  expectKnownKeys(fallback, 'unknownModel.fallback', ['input', 'output']);
+  const input = optionalNumber(fallback.input, 'unknownModel.fallback.input', { min: 0 });
+  const output = optionalNumber(fallback.output, 'unknownModel.fallback.output', { min: 0 });
+  if (input === undefined || output === undefined) {
+    throw new TollgateConfigError('unknownModel.fallback', 'needs both input and output prices (per 1M tokens)', value);
+  }
+  return { fallback: { input, output } };
+}

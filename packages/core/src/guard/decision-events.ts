@@ -1,0 +1,159 @@
+import type { BudgetUnit } from '../budgets/budget-config';
+import type { RateLimitReason } from '../errors/rate-limited-error';
+import type { TokenUsage } from '../pricing/token-usage';
+import type { CallScope, ScopeValues } from '../scope/scope';
+import type { TokenEstimateMethod } from '../tokens/estimate-input-tokens';
+
+/** Every cost figure Tollgate reports is computed from a price table, not read from a bill. */
+export type CostLabel = 'estimate';
+
+/** Where a settled call's usage figures came from. */
+export type UsageSource =
+  /** Reported by the provider in the response or stream. */
+  | 'provider'
+  /** Counted locally (e.g. streamed text), because the provider reported none. */
+  | 'local-count'
+  /** Nothing was reported: the call was charged its full reservation. */
+  | 'reservation';
+
+/** One budget instance a call touched. */
+export interface BudgetTouched {
+  budgetId: string;
+  unit: BudgetUnit;
+  scope: ScopeValues;
+  /** Amount reserved for the call, in the budget's unit (USD figures are estimates). */
+  reserved: number;
+}
+
+/** Fields common to every decision about one call. */
+export interface CallDecisionBase {
+  callId: string;
+  timestampMs: number;
+  provider: string;
+  /** Model as requested. */
+  model: string;
+  /** Model the price table resolved it to, when priced. */
+  pricedModel: string | undefined;
+  scope: Readonly<CallScope>;
+  estimatedInputTokens: number;
+  estimateMethod: TokenEstimateMethod;
+  maxOutputTokens: number;
+  /** Worst-case cost of the call: estimated input plus maximum output, at list price. Undefined when unpriced. */
+  estimatedCostUsd: number | undefined;
+  costLabel: CostLabel;
+  /** Time spent waiting for rate-limit capacity. */
+  waitMillis: number;
+}
+
+export interface AllowedEvent extends CallDecisionBase {
+  type: 'allowed';
+  reservationId: string;
+  budgets: BudgetTouched[];
+  limiterKeys: readonly string[];
+}
+
+/** The call had to queue for rate-limit capacity (it was later allowed or rejected). */
+export interface ThrottledEvent extends CallDecisionBase {
+  type: 'throttled';
+  limiterKeys: readonly string[];
+}
+
+export interface RateLimitedEvent extends CallDecisionBase {
+  type: 'rate-limited';
+  limiterKey: string;
+  reason: RateLimitReason;
+  retryAfterMs: number;
+}
+
+export interface BudgetExceededEvent extends CallDecisionBase {
+  type: 'budget-exceeded';
+  budgetId: string;
+  budgetScope: ScopeValues;
+  unit: BudgetUnit;
+  limit: number;
+  spent: number;
+  reserved: number;
+  requested: number;
+  resetAtMs: number;
+}
+
+/** The call was refused because its model has no price and a USD budget applies. */
+export interface UnpricedModelEvent extends CallDecisionBase {
+  type: 'unpriced-model';
+  budgetIds: readonly string[];
+}
+
+export interface SettledEvent extends CallDecisionBase {
+  type: 'settled';
+  reservationId: string;
+  /** Usage the settlement used, normalised; raw provider usage travels with the instrumentation's span. */
+  usage: TokenUsage;
+  usageSource: UsageSource;
+  /** Cost of the actual usage at list price (an estimate). */
+  actualCostUsd: number | undefined;
+  /** `actualCostUsd − estimatedCostUsd`: negative when the reservation was generous. */
+  costDeltaUsd: number | undefined;
+  budgets: BudgetTouched[];
+  /** False when the reservation had already ended (expired lease, or a second settle). */
+  applied: boolean;
+  durationMillis: number;
+}
+
+export interface ReleasedEvent extends CallDecisionBase {
+  type: 'released';
+  reservationId: string;
+  reason: string;
+  applied: boolean;
+}
+
+export interface ThresholdCrossedEvent {
+  type: 'threshold-crossed';
+  timestampMs: number;
+  /** The call whose settlement crossed the threshold, when one did. */
+  callId: string | undefined;
+  budgetId: string;
+  unit: BudgetUnit;
+  scope: ScopeValues;
+  /** Fraction of the limit, e.g. 0.8. */
+  threshold: number;
+  spent: number;
+  limit: number;
+  /** Start of the calendar window (undefined for rolling windows). */
+  windowStartMs: number | undefined;
+  costLabel: CostLabel;
+}
+
+export interface LeaseExpiredEvent {
+  type: 'lease-expired';
+  timestampMs: number;
+  callId: string | undefined;
+  reservationId: string;
+  policy: 'charge-reserved' | 'release';
+  budgets: BudgetTouched[];
+}
+
+/** The bundled price table is older than `priceTableMaxAgeDays`. */
+export interface PriceTableStaleEvent {
+  type: 'price-table-stale';
+  timestampMs: number;
+  checkedAt: string;
+  ageDays: number;
+  maxAgeDays: number;
+}
+
+export type DecisionEvent =
+  | AllowedEvent
+  | ThrottledEvent
+  | RateLimitedEvent
+  | BudgetExceededEvent
+  | UnpricedModelEvent
+  | SettledEvent
+  | ReleasedEvent
+  | ThresholdCrossedEvent
+  | LeaseExpiredEvent
+  | PriceTableStaleEvent;
+
+export type DecisionType = DecisionEvent['type'];
+
+/** Receives decision events. May be async; its failures are logged and never reach the call. */
+export type DecisionHook = (event: DecisionEvent) => void | Promise<void>;

@@ -1,0 +1,379 @@
+import Bottleneck from 'bottleneck';
+import { RateLimitedError } from '../errors/rate-limited-error';
+import type { CallPriority } from '../scope/scope';
+import type { ProviderFeedback } from './provider-feedback';
+import type { RateLimitConfig } from './rate-limit-config';
+
+/** A rate limit rule after validation, with every default filled in. */
+export interface NormalizedRateLimit extends RateLimitConfig {
+  models: readonly string[] | undefined;
+  perTenant: boolean;
+  maxWaitMillis: number;
+}
+
+/** What the limiter needs to know about a call. */
+export interface LimiterRequest {
+  provider: string;
+  /** Model as requested. */
+  model: string;
+  /** The price table's canonical name for the model, when it has one; rules match either name. */
+  canonicalModel?: string | undefined;
+  tenant?: string | undefined;
+  /** Estimated input tokens plus maximum output tokens (times `n`). */
+  weightTokens: number;
+  priority: CallPriority;
+}
+
+/** Capacity held by an admitted call. */
+export interface LimiterPermit {
+  /** Time spent queued before admission. */
+  readonly waitMillis: number;
+  /** Limiters that admitted the call. */
+  readonly limiterKeys: readonly string[];
+  /** The call finished (whatever its outcome): free its concurrency slots. */
+  release(): void;
+  /** The call was never sent: also return the bucket capacity it took. */
+  refund(): void;
+}
+
+export interface RateLimiterOptions {
+  /**
+   * How often buckets refill. bottleneck adds capacity only on its heartbeat, so this is
+   * also the refill granularity.
+   * @default 250
+   */
+  refillIntervalMillis?: number;
+  /** Queue wait for calls that match no rule but hit a provider back-off. @default 10_000 */
+  defaultMaxWaitMillis?: number;
+}
+
+const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 };
+
+/** One bottleneck instance and the weight currently queued on it (used for `retryAfterMs`). */
+interface Bucket {
+  readonly limiter: Bottleneck;
+  /** Refill rate in weight per millisecond; undefined when the bucket only limits concurrency. */
+  readonly ratePerMs: number | undefined;
+  readonly refillMs: number;
+  queuedWeight: number;
+  lastUsedMs: number;
+}
+
+interface LimiterSet {
+  readonly key: string;
+  readonly rule: NormalizedRateLimit;
+  readonly requests: Bucket | undefined;
+  readonly tokens: Bucket | undefined;
+}
+
+interface Slot {
+  release(): void;
+  refund(): void;
+}
+
+const NO_LIMIT: LimiterPermit = Object.freeze({ waitMillis: 0, limiterKeys: [], release() {}, refund() {} });
+
+/**
+ * Client-side rate limiting on bottleneck. Each matching rule contributes a request
+ * bucket (RPM and/or concurrency, weight 1, held for the call's whole duration) and a token
+ * bucket (TPM, weighted by the call's estimated tokens, taken at admission). Buckets refill
+ * smoothly — `reservoirIncreaseAmount` every heartbeat, capped at the burst size — which is
+ * token-bucket behaviour.
+ */
+export class RateLimiter {
+  private readonly sets = new Map<string, LimiterSet>();
+  private readonly backoffUntil = new Map<string, number>();
+  private readonly refillIntervalMillis: number;
+  private readonly defaultMaxWaitMillis: number;
+  private readonly sweepTimer: NodeJS.Timeout;
+
+  constructor(
+    private readonly rules: readonly NormalizedRateLimit[],
+    options: RateLimiterOptions = {},
+  ) {
+    this.refillIntervalMillis = options.refillIntervalMillis ?? 250;
+    this.defaultMaxWaitMillis = options.defaultMaxWaitMillis ?? 10_000;
+    this.sweepTimer = setInterval(() => this.dropIdle(Date.now()), 60_000);
+    this.sweepTimer.unref();
+  }
+
+  /**
+   * Waits for capacity in every bucket that applies to the call, or rejects with
+   * `RateLimitedError`: at once when the call can never fit or the provider asked to back
+   * off longer than the call may wait, otherwise after `maxWaitMillis` in the queue.
+   */
+  async acquire(request: LimiterRequest): Promise<LimiterPermit> {
+    const startedMs = Date.now();
+    const sets = this.setsFor(request);
+    const backoffKey = `${request.provider}:${request.canonicalModel ?? request.model}`;
+    const backoffMs = (this.backoffUntil.get(backoffKey) ?? 0) - startedMs;
+    if (sets.length === 0 && backoffMs <= 0) return NO_LIMIT;
+
+    const maxWaitMillis = sets.length > 0 ? Math.min(...sets.map((set) => set.rule.maxWaitMillis)) : this.defaultMaxWaitMillis;
+    for (const set of sets) {
+      const capacity = set.rule.burstTokens;
+      if (set.tokens && capacity !== undefined && request.weightTokens > capacity) {
+        throw new RateLimitedError(
+          set.key,
+          'weight-exceeds-capacity',
+          Number.POSITIVE_INFINITY,
+          `the call weighs ${request.weightTokens} tokens (estimated input + maximum output) but the token bucket ` +
+            `holds at most ${capacity} (tpm ${set.rule.tpm}); lower max_tokens or raise the limit`,
+        );
+      }
+    }
+    if (backoffMs > 0) {
+      if (backoffMs > maxWaitMillis) {
+        throw new RateLimitedError(
+          backoffKey,
+          'provider-backoff',
+          backoffMs,
+          `the provider asked clients to wait ${backoffMs} ms, longer than maxWaitMillis (${maxWaitMillis})`,
+        );
+      }
+      await sleep(backoffMs);
+    }
+
+    const held: Slot[] = [];
+    try {
+      // Token buckets first: they are taken and returned at once, so no concurrency slot is held while waiting for them.
+      for (const set of sets) {
+        if (set.tokens) held.push(await this.take(set, set.tokens, request.weightTokens, request, startedMs + maxWaitMillis, false));
+      }
+      for (const set of sets) {
+        if (set.requests) held.push(await this.take(set, set.requests, 1, request, startedMs + maxWaitMillis, true));
+      }
+    } catch (error) {
+      for (const slot of held) slot.refund();
+      throw error;
+    }
+    return {
+      waitMillis: Date.now() - startedMs,
+      limiterKeys: sets.map((set) => set.key),
+      release: () => {
+        for (const slot of held) slot.release();
+      },
+      refund: () => {
+        for (const slot of held) slot.refund();
+      },
+    };
+  }
+
+  /**
+   * Folds a provider's view of its limits into the local buckets: a `retry-after` pauses the
+   * model, exhausted remaining capacity pauses it until the provider's reset, and a remaining
+   * count below the local bucket shrinks the bucket to match.
+   */
+  async applyFeedback(feedback: ProviderFeedback): Promise<void> {
+    const nowMs = Date.now();
+    const backoffKey = `${feedback.provider}:${feedback.model}`;
+    const pauses = [
+      feedback.retryAfterMillis,
+      feedback.remainingRequests === 0 ? feedback.requestsResetMillis : undefined,
+      feedback.remainingTokens === 0 ? feedback.tokensResetMillis : undefined,
+    ].filter((value): value is number => value !== undefined && value > 0);
+    if (pauses.length > 0) {
+      const until = nowMs + Math.max(...pauses);
+      if (until > (this.backoffUntil.get(backoffKey) ?? 0)) this.backoffUntil.set(backoffKey, until);
+    }
+    const request = { provider: feedback.provider, model: feedback.model, tenant: feedback.tenant };
+    for (const set of this.existingSetsFor(request)) {
+      await shrinkTo(set.requests, feedback.remainingRequests);
+      await shrinkTo(set.tokens, feedback.remainingTokens);
+    }
+  }
+
+  /** Stops every limiter's timers. Queued calls stay queued; call this at shutdown. */
+  async close(): Promise<void> {
+    clearInterval(this.sweepTimer);
+    const limiters = [...this.sets.values()].flatMap((set) => [set.requests?.limiter, set.tokens?.limiter]);
+    this.sets.clear();
+    await Promise.all(limiters.map((limiter) => limiter?.disconnect(false)));
+  }
+
+  private take(
+    set: LimiterSet,
+    bucket: Bucket,
+    weight: number,
+    request: LimiterRequest,
+    deadlineMs: number,
+    holdUntilRelease: boolean,
+  ): Promise<Slot> {
+    return new Promise<Slot>((resolve, reject) => {
+      let state: 'queued' | 'admitted' | 'abandoned' = 'queued';
+      let finish: () => void = () => {};
+      bucket.queuedWeight += weight;
+      bucket.lastUsedMs = Date.now();
+      const giveBack = () => {
+        if (bucket.ratePerMs !== undefined) void bucket.limiter.incrementReservoir(weight).catch(() => {});
+      };
+      const timer = setTimeout(
+        () => {
+          if (state !== 'queued') return;
+          state = 'abandoned';
+          bucket.queuedWeight -= weight;
+          reject(
+            new RateLimitedError(
+              set.key,
+              'max-wait-exceeded',
+              this.estimateWait(bucket, weight, set.rule.maxWaitMillis),
+              `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) without capacity for ${describeWeight(weight, bucket, set)}`,
+            ),
+          );
+        },
+        Math.max(0, deadlineMs - Date.now()),
+      );
+      bucket.limiter
+        .schedule({ priority: PRIORITY[request.priority], weight }, () => {
+          if (state === 'abandoned') {
+            // bottleneck cannot cancel a queued job; when a timed-out one comes up, it returns its capacity at once.
+            giveBack();
+            return Promise.resolve();
+          }
+          clearTimeout(timer);
+          state = 'admitted';
+          bucket.queuedWeight -= weight;
+          if (!holdUntilRelease) {
+            resolve({ release() {}, refund: giveBack });
+            return Promise.resolve();
+          }
+          return new Promise<void>((done) => {
+            finish = done;
+            let ended = false;
+            resolve({
+              release: () => {
+                if (!ended) {
+                  ended = true;
+                  done();
+                }
+              },
+              refund: () => {
+                if (!ended) {
+                  ended = true;
+                  giveBack();
+                  done();
+                }
+              },
+            });
+          });
+        })
+        .catch((error: unknown) => {
+          clearTimeout(timer);
+          finish();
+          if (state === 'queued') {
+            state = 'abandoned';
+            reject(error);
+          }
+        });
+    });
+  }
+
+  /** Time for the bucket to refill the weight queued ahead plus this call's, bounded below by one refill tick. */
+  private estimateWait(bucket: Bucket, weight: number, fallbackMs: number): number {
+    if (bucket.ratePerMs === undefined) return fallbackMs;
+    return Math.max(this.refillIntervalMillis, Math.ceil((bucket.queuedWeight + weight) / bucket.ratePerMs));
+  }
+
+  private setsFor(request: Pick<LimiterRequest, 'provider' | 'model' | 'canonicalModel' | 'tenant'>): LimiterSet[] {
+    const sets: LimiterSet[] = [];
+    for (const rule of this.rules) {
+      const model = matchModel(rule, request);
+      if (model === undefined) continue;
+      const key = limiterKey(rule, model, request.tenant);
+      let set = this.sets.get(key);
+      if (!set) {
+        set = this.createSet(key, rule);
+        this.sets.set(key, set);
+      }
+      sets.push(set);
+    }
+    return sets;
+  }
+
+  private existingSetsFor(request: Pick<LimiterRequest, 'provider' | 'model' | 'tenant'>): LimiterSet[] {
+    return this.rules.flatMap((rule) => {
+      const model = matchModel(rule, request);
+      const set = model === undefined ? undefined : this.sets.get(limiterKey(rule, model, request.tenant));
+      return set ? [set] : [];
+    });
+  }
+
+  private createSet(key: string, rule: NormalizedRateLimit): LimiterSet {
+    const requests =
+      rule.rpm !== undefined || rule.maxConcurrent !== undefined
+        ? this.createBucket(rule.rpm, rule.burstRequests, rule.maxConcurrent)
+        : undefined;
+    const tokens = rule.tpm !== undefined ? this.createBucket(rule.tpm, rule.burstTokens, undefined) : undefined;
+    return { key, rule, requests, tokens };
+  }
+
+  private createBucket(perMinute: number | undefined, burst: number | undefined, maxConcurrent: number | undefined): Bucket {
+    let ratePerMs: number | undefined;
+    let refillMs = 0;
+    let reservoir: Bottleneck.ConstructorOptions = {};
+    if (perMinute !== undefined) {
+      const capacity = burst ?? perMinute;
+      ratePerMs = perMinute / 60_000;
+      refillMs = capacity / ratePerMs;
+      reservoir = {
+        reservoir: capacity,
+        reservoirIncreaseMaximum: capacity,
+        reservoirIncreaseInterval: this.refillIntervalMillis,
+        reservoirIncreaseAmount: ratePerMs * this.refillIntervalMillis,
+      };
+    }
+    const options = {
+      ...reservoir,
+      ...(maxConcurrent !== undefined ? { maxConcurrent } : {}),
+      // Not in bottleneck's typings, but read by its datastore: the heartbeat is the refill tick.
+      heartbeatInterval: this.refillIntervalMillis,
+    } as Bottleneck.ConstructorOptions;
+    return { limiter: new Bottleneck(options), ratePerMs, refillMs, queuedWeight: 0, lastUsedMs: Date.now() };
+  }
+
+  /** Forgets limiters with nothing queued or running once they would have refilled completely anyway. */
+  private dropIdle(nowMs: number): void {
+    for (const [key, set] of this.sets) {
+      const buckets = [set.requests, set.tokens].filter((bucket): bucket is Bucket => bucket !== undefined);
+      const idle = buckets.every((bucket) => {
+        const counts = bucket.limiter.counts();
+        const busy = counts.RECEIVED + counts.QUEUED + counts.RUNNING + counts.EXECUTING;
+        return busy === 0 && nowMs - bucket.lastUsedMs > bucket.refillMs;
+      });
+      if (!idle) continue;
+      this.sets.delete(key);
+      for (const bucket of buckets) void bucket.limiter.disconnect(false).catch(() => {});
+    }
+    for (const [key, until] of this.backoffUntil) if (until <= nowMs) this.backoffUntil.delete(key);
+  }
+}
+
+function matchModel(
+  rule: NormalizedRateLimit,
+  request: Pick<LimiterRequest, 'provider' | 'model' | 'canonicalModel'>,
+): string | undefined {
+  if (rule.provider !== request.provider) return undefined;
+  const canonical = request.canonicalModel ?? request.model;
+  if (!rule.models) return canonical;
+  const requested = request.model.toLowerCase();
+  return rule.models.find((model) => model === canonical || model === requested);
+}
+
+function limiterKey(rule: NormalizedRateLimit, model: string, tenant: string | undefined): string {
+  const base = `${rule.provider}:${model}`;
+  return rule.perTenant ? `${base}:tenant=${tenant ?? '(none)'}` : base;
+}
+
+async function shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> {
+  if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return;
+  const current = await bucket.limiter.currentReservoir();
+  if (current !== null && remaining < current) await bucket.limiter.incrementReservoir(remaining - current);
+}
+
+function describeWeight(weight: number, bucket: Bucket, set: LimiterSet): string {
+  return bucket === set.tokens ? `${weight} tokens` : 'one request';
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
