@@ -93,7 +93,10 @@ function untilTimestamp(value: string | undefined, nowMs: number): number | unde
 
 /** `retry-after` is either delay-seconds or an HTTP date. */
 function parseRetryAfter(value: string | undefined, nowMs: number): number | undefined {
-  const seconds = nonNegative(value);
-  if (seconds !== undefined) return Math.ceil(seconds * 1000);
+  if (value === undefined) return undefined;
+  if (/^\s*[-+]?\d+(\.\d+)?\s*$/.test(value)) {
+    const seconds = nonNegative(value);
+    return seconds === undefined ? undefined : Math.ceil(seconds * 1000);
+  }
   return untilTimestamp(value, nowMs);
 }
