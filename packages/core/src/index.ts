@@ -1,26 +1,43 @@
 // The gate
-export { createGuard } from './guard/guard';
-export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard/guard';
-export type { CallEstimate } from './guard/call-estimate';
+
+export type {
+  BudgetConfig,
+  BudgetMatch,
+  BudgetUnit,
+  BudgetWindow,
+  CalendarWindow,
+  RollingWindow,
+} from './budgets/budget-config';
+export type {
+  BudgetLedger,
+  ExpiredReservation,
+  LeaseExpiryPolicy,
+  LedgerLine,
+  LedgerWindow,
+  LineState,
+  ReservationStatus,
+  ReserveRequest,
+  ReserveResult,
+  SettleResult,
+  ThresholdCrossing,
+} from './budgets/budget-ledger';
+export type { WindowBounds } from './budgets/budget-window';
+export { calendarWindowAt } from './budgets/budget-window';
+export type { MemoryLedgerOptions } from './budgets/memory-ledger';
+// Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
+export { MemoryLedger } from './budgets/memory-ledger';
 export type { LlmCallDescriptor, OperationName, ProviderName } from './call/llm-call';
-
-// Attribution
-export { withScope, currentScope } from './scope/with-scope';
-export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
-
 // Configuration
 export type { FallbackPrice, GuardConfig } from './config/guard-config';
-export type { BudgetConfig, BudgetMatch, BudgetUnit, BudgetWindow, CalendarWindow, RollingWindow } from './budgets/budget-config';
-export type { RateLimitConfig } from './limits/rate-limit-config';
-
+export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
+export { BudgetExceededError } from './errors/budget-exceeded-error';
+export { TollgateConfigError } from './errors/config-error';
+export type { RateLimitReason } from './errors/rate-limited-error';
+export { RateLimitedError } from './errors/rate-limited-error';
 // Errors
 export { TollgateError } from './errors/tollgate-error';
-export { BudgetExceededError } from './errors/budget-exceeded-error';
-export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
-export { RateLimitedError } from './errors/rate-limited-error';
-export type { RateLimitReason } from './errors/rate-limited-error';
-export { TollgateConfigError } from './errors/config-error';
 export { UnknownModelPriceError } from './errors/unknown-model-price-error';
+export type { CallEstimate } from './guard/call-estimate';
 
 // Decision events
 export type {
@@ -42,37 +59,33 @@ export type {
   UnpricedModelEvent,
   UsageSource,
 } from './guard/decision-events';
-
-// Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
-export { MemoryLedger } from './budgets/memory-ledger';
-export type { MemoryLedgerOptions } from './budgets/memory-ledger';
-export type {
-  BudgetLedger,
-  ExpiredReservation,
-  LeaseExpiryPolicy,
-  LedgerLine,
-  LedgerWindow,
-  LineState,
-  ReservationStatus,
-  ReserveRequest,
-  ReserveResult,
-  SettleResult,
-  ThresholdCrossing,
-} from './budgets/budget-ledger';
-export { calendarWindowAt } from './budgets/budget-window';
-export type { WindowBounds } from './budgets/budget-window';
-
+export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard/guard';
+export { createGuard } from './guard/guard';
+export type { ProviderFeedback } from './limits/provider-feedback';
 // Provider feedback
 export { parseRateLimitHeaders } from './limits/provider-feedback';
-export type { ProviderFeedback } from './limits/provider-feedback';
-
+export type { RateLimitConfig } from './limits/rate-limit-config';
+export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
+export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
+export type {
+  LongContextTier,
+  ModelKind,
+  ModelPrice,
+  ModelPriceOverride,
+  PriceTableData,
+  ResolvedModelPrice,
+} from './pricing/price-table';
 // Prices and cost (every figure an estimate)
 export { PriceTable } from './pricing/price-table';
-export type { LongContextTier, ModelKind, ModelPrice, ModelPriceOverride, PriceTableData, ResolvedModelPrice } from './pricing/price-table';
-export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
-export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
 export type { TokenUsage } from './pricing/token-usage';
-
+export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
+// Attribution
+export { currentScope, withScope } from './scope/with-scope';
+export type {
+  InputTokenEstimate,
+  TokenEstimateMethod,
+  TokenEstimatorOptions,
+} from './tokens/estimate-input-tokens';
 // Token estimation
 export {
   countTextTokens,
@@ -81,4 +94,3 @@ export {
   requestedChoiceCount,
   requestedMaxOutputTokens,
 } from './tokens/estimate-input-tokens';
-export type { InputTokenEstimate, TokenEstimateMethod, TokenEstimatorOptions } from './tokens/estimate-input-tokens';

@@ -50,7 +50,9 @@ export interface LedgerLine {
 }
 
 /** A calendar window is fixed at admission; a rolling window slides with the ledger's clock. */
-export type LedgerWindow = { kind: 'calendar'; startMs: number; endMs: number } | { kind: 'rolling'; lengthMs: number };
+export type LedgerWindow =
+  | { kind: 'calendar'; startMs: number; endMs: number }
+  | { kind: 'rolling'; lengthMs: number };
 
 export interface ReserveRequest {
   /** Unique id chosen by the caller; makes settle and release idempotent. */

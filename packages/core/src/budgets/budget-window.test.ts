@@ -10,17 +10,29 @@ describe('calendarWindowAt', () => {
     expect(iso(calendarWindowAt('minute', 'UTC', now).startMs)).toBe('2026-03-18T13:47:00.000Z');
     expect(iso(calendarWindowAt('hour', 'UTC', now).startMs)).toBe('2026-03-18T13:00:00.000Z');
     const day = calendarWindowAt('day', 'UTC', now);
-    expect([iso(day.startMs), iso(day.endMs)]).toEqual(['2026-03-18T00:00:00.000Z', '2026-03-19T00:00:00.000Z']);
+    expect([iso(day.startMs), iso(day.endMs)]).toEqual([
+      '2026-03-18T00:00:00.000Z',
+      '2026-03-19T00:00:00.000Z',
+    ]);
     const week = calendarWindowAt('week', 'UTC', now);
-    expect([iso(week.startMs), iso(week.endMs)]).toEqual(['2026-03-16T00:00:00.000Z', '2026-03-23T00:00:00.000Z']);
+    expect([iso(week.startMs), iso(week.endMs)]).toEqual([
+      '2026-03-16T00:00:00.000Z',
+      '2026-03-23T00:00:00.000Z',
+    ]);
     const month = calendarWindowAt('month', 'UTC', now);
-    expect([iso(month.startMs), iso(month.endMs)]).toEqual(['2026-03-01T00:00:00.000Z', '2026-04-01T00:00:00.000Z']);
+    expect([iso(month.startMs), iso(month.endMs)]).toEqual([
+      '2026-03-01T00:00:00.000Z',
+      '2026-04-01T00:00:00.000Z',
+    ]);
   });
 
   it('starts the day at local midnight in the configured zone', () => {
     // 03:00 UTC is still the previous evening in New York (UTC-4 in summer).
     const day = calendarWindowAt('day', 'America/New_York', at('2026-07-10T03:00:00Z'));
-    expect([iso(day.startMs), iso(day.endMs)]).toEqual(['2026-07-09T04:00:00.000Z', '2026-07-10T04:00:00.000Z']);
+    expect([iso(day.startMs), iso(day.endMs)]).toEqual([
+      '2026-07-09T04:00:00.000Z',
+      '2026-07-10T04:00:00.000Z',
+    ]);
   });
 
   it('gives the spring-forward day 23 hours and the fall-back day 25', () => {
@@ -56,7 +68,10 @@ describe('calendarWindowAt', () => {
 
   it('rolls months of every length and across years', () => {
     const feb = calendarWindowAt('month', 'UTC', at('2028-02-29T10:00:00Z'));
-    expect([iso(feb.startMs), iso(feb.endMs)]).toEqual(['2028-02-01T00:00:00.000Z', '2028-03-01T00:00:00.000Z']);
+    expect([iso(feb.startMs), iso(feb.endMs)]).toEqual([
+      '2028-02-01T00:00:00.000Z',
+      '2028-03-01T00:00:00.000Z',
+    ]);
     const dec = calendarWindowAt('month', 'Pacific/Auckland', at('2026-12-31T12:00:00Z'));
     expect(iso(dec.startMs)).toBe('2026-12-31T11:00:00.000Z'); // already January 1st in Auckland
   });

@@ -117,7 +117,16 @@ function formatterFor(timeZone: string): Intl.DateTimeFormat {
 }
 
 function zonedFields(timeZone: string, atMs: number): ZonedFields {
-  const fields: ZonedFields = { year: 0, month: 0, day: 0, hour: 0, minute: 0, second: 0, millisecond: 0, weekday: 0 };
+  const fields: ZonedFields = {
+    year: 0,
+    month: 0,
+    day: 0,
+    hour: 0,
+    minute: 0,
+    second: 0,
+    millisecond: 0,
+    weekday: 0,
+  };
   for (const part of formatterFor(timeZone).formatToParts(atMs)) {
     switch (part.type) {
       case 'year':

@@ -28,7 +28,9 @@ describe('MemoryLedger', () => {
     const ledger = new MemoryLedger();
     const line = calendarLine('a', 100, 60);
     await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 });
-    expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 60_000 })).ok).toBe(false);
+    expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 60_000 })).ok).toBe(
+      false,
+    );
     const settled = await ledger.settle('r1', [25]);
     expect(settled).toMatchObject({ status: 'settled', applied: true });
     expect((await ledger.peek([line]))[0]).toMatchObject({ spent: 25, reserved: 0 });
@@ -50,7 +52,9 @@ describe('MemoryLedger', () => {
     const ledger = new MemoryLedger();
     const line = calendarLine('a', 100, 1);
     await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 });
-    await expect(ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 })).rejects.toThrow(/already used/);
+    await expect(ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 })).rejects.toThrow(
+      /already used/,
+    );
   });
 
   it('charges an expired lease in full under charge-reserved', async () => {
@@ -62,7 +66,9 @@ describe('MemoryLedger', () => {
     expect(await ledger.collectExpired()).toEqual([]);
     clock.advance(1);
     const expired = await ledger.collectExpired();
-    expect(expired).toEqual([{ reservationId: 'r1', policy: 'charge-reserved', charged: [70], keys: ['a'], crossed: [] }]);
+    expect(expired).toEqual([
+      { reservationId: 'r1', policy: 'charge-reserved', charged: [70], keys: ['a'], crossed: [] },
+    ]);
     expect((await ledger.peek([line]))[0]).toMatchObject({ spent: 70, reserved: 0 });
     expect(await ledger.settle('r1', [5])).toMatchObject({ status: 'expired', applied: false });
     expect(ledger.openReservations()).toBe(0);
@@ -103,16 +109,26 @@ describe('MemoryLedger', () => {
   it('slides a rolling window: spend leaves it after the window length', async () => {
     const clock = fakeClock(0);
     const ledger = new MemoryLedger({ clock: clock.now });
-    const line: LedgerLine = { key: 'roll', limit: 10, amount: 10, window: { kind: 'rolling', lengthMs: 60_000 }, thresholds: [1] };
+    const line: LedgerLine = {
+      key: 'roll',
+      limit: 10,
+      amount: 10,
+      window: { kind: 'rolling', lengthMs: 60_000 },
+      thresholds: [1],
+    };
     await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 120_000 });
     const first = await ledger.settle('r1', [10]);
     expect(first.crossed.map((c) => c.threshold)).toEqual([1]);
     clock.advance(30_000);
-    expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 120_000 })).ok).toBe(false);
+    expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 120_000 })).ok).toBe(
+      false,
+    );
     const [state] = await ledger.peek([line]);
     expect(state!.resetAtMs).toBe(61_000); // the first slice (1 s long) leaves the window at 60 s + 1 s
     clock.advance(31_000);
-    expect((await ledger.reserve({ reservationId: 'r3', lines: [line], leaseMillis: 120_000 })).ok).toBe(true);
+    expect((await ledger.reserve({ reservationId: 'r3', lines: [line], leaseMillis: 120_000 })).ok).toBe(
+      true,
+    );
     // The threshold re-armed once the spend left the window.
     expect((await ledger.settle('r3', [10])).crossed.map((c) => c.threshold)).toEqual([1]);
   });
@@ -151,12 +167,19 @@ describe('MemoryLedger', () => {
             calls.map((call, index) =>
               scheduler.schedule(Promise.resolve(), `call ${index}`).then(async () => {
                 const id = `r${index}`;
-                const reserved = await ledger.reserve({ reservationId: id, lines: linesFor(call.amounts), leaseMillis: 10_000 });
+                const reserved = await ledger.reserve({
+                  reservationId: id,
+                  lines: linesFor(call.amounts),
+                  leaseMillis: 10_000,
+                });
                 await check();
                 if (!reserved.ok) return 'rejected';
                 await scheduler.schedule(Promise.resolve(), `finish ${index}`);
                 if (call.outcome === 'settle') {
-                  await ledger.settle(id, call.amounts.map((amount) => Math.floor(amount * call.usedFraction)));
+                  await ledger.settle(
+                    id,
+                    call.amounts.map((amount) => Math.floor(amount * call.usedFraction)),
+                  );
                 } else if (call.outcome === 'release') {
                   await ledger.release(id);
                 }

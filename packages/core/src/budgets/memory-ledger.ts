@@ -79,7 +79,14 @@ export class MemoryLedger implements BudgetLedger {
     const nowMs = this.clock();
     return lines.map((line) => {
       const counter = this.counters.get(line.key);
-      if (!counter) return { key: line.key, limit: line.limit, spent: 0, reserved: 0, resetAtMs: emptyResetAt(line.window, nowMs) };
+      if (!counter)
+        return {
+          key: line.key,
+          limit: line.limit,
+          spent: 0,
+          reserved: 0,
+          resetAtMs: emptyResetAt(line.window, nowMs),
+        };
       this.advance(counter, nowMs);
       return stateOf(counter, nowMs);
     });
@@ -114,7 +121,9 @@ export class MemoryLedger implements BudgetLedger {
     const reservation = this.open.get(reservationId);
     if (!reservation) return this.repeated(reservationId);
     if (actualAmounts.length !== reservation.amounts.length) {
-      throw new Error(`settle(${reservationId}) got ${actualAmounts.length} amounts for ${reservation.amounts.length} lines`);
+      throw new Error(
+        `settle(${reservationId}) got ${actualAmounts.length} amounts for ${reservation.amounts.length} lines`,
+      );
     }
     return this.finish(reservation, actualAmounts, 'settled');
   }
@@ -141,7 +150,11 @@ export class MemoryLedger implements BudgetLedger {
     return this.open.size;
   }
 
-  private finish(reservation: Reservation, actualAmounts: readonly number[], status: 'settled' | 'released'): SettleResult {
+  private finish(
+    reservation: Reservation,
+    actualAmounts: readonly number[],
+    status: 'settled' | 'released',
+  ): SettleResult {
     const nowMs = this.clock();
     this.open.delete(reservation.id);
     this.remember(reservation.id, status);
@@ -149,7 +162,9 @@ export class MemoryLedger implements BudgetLedger {
     reservation.counters.forEach((counter, index) => {
       const actual = actualAmounts[index]!;
       if (!Number.isInteger(actual) || actual < 0) {
-        throw new Error(`settle(${reservation.id}) amount ${actual} for ${counter.key} is not a non-negative integer`);
+        throw new Error(
+          `settle(${reservation.id}) amount ${actual} for ${counter.key} is not a non-negative integer`,
+        );
       }
       this.advance(counter, nowMs);
       counter.reserved -= reservation.amounts[index]!;
@@ -157,7 +172,12 @@ export class MemoryLedger implements BudgetLedger {
       this.charge(counter, actual, nowMs);
       crossed.push(...this.crossings(counter, index));
     });
-    return { status, applied: true, crossed, lines: reservation.counters.map((counter) => stateOf(counter, nowMs)) };
+    return {
+      status,
+      applied: true,
+      crossed,
+      lines: reservation.counters.map((counter) => stateOf(counter, nowMs)),
+    };
   }
 
   private repeated(reservationId: string): SettleResult {
@@ -181,7 +201,8 @@ export class MemoryLedger implements BudgetLedger {
         next = Math.min(next, reservation.deadlineMs);
         continue;
       }
-      const charged = this.policy === 'charge-reserved' ? reservation.amounts : reservation.amounts.map(() => 0);
+      const charged =
+        this.policy === 'charge-reserved' ? reservation.amounts : reservation.amounts.map(() => 0);
       const result = this.finish(reservation, charged, 'settled');
       this.outcomes.set(reservation.id, 'expired');
       this.pendingExpired.push({
@@ -199,7 +220,9 @@ export class MemoryLedger implements BudgetLedger {
   private dropIdleCounters(nowMs: number): void {
     for (const [key, counter] of this.counters) {
       if (counter.holders > 0) continue;
-      if (counter.window.kind === 'calendar' ? nowMs >= counter.window.endMs : isRollingEmpty(counter, nowMs)) {
+      if (
+        counter.window.kind === 'calendar' ? nowMs >= counter.window.endMs : isRollingEmpty(counter, nowMs)
+      ) {
         this.counters.delete(key);
       }
     }

@@ -13,10 +13,18 @@ export function expectRecord(value: unknown, field: string): Record<string, unkn
   return value;
 }
 
-export function expectKnownKeys(value: Record<string, unknown>, field: string, known: readonly string[]): void {
+export function expectKnownKeys(
+  value: Record<string, unknown>,
+  field: string,
+  known: readonly string[],
+): void {
   for (const key of Object.keys(value)) {
     if (!known.includes(key)) {
-      throw new TollgateConfigError(`${field}.${key}`.replace(/^\./, ''), `is not a known option (expected one of: ${known.join(', ')})`, value[key]);
+      throw new TollgateConfigError(
+        `${field}.${key}`.replace(/^\./, ''),
+        `is not a known option (expected one of: ${known.join(', ')})`,
+        value[key],
+      );
     }
   }
 }
@@ -28,7 +36,8 @@ export function expectArray(value: unknown, field: string): readonly unknown[] {
 }
 
 export function expectString(value: unknown, field: string): string {
-  if (typeof value !== 'string' || value.trim() === '') throw new TollgateConfigError(field, 'must be a non-empty string', value);
+  if (typeof value !== 'string' || value.trim() === '')
+    throw new TollgateConfigError(field, 'must be a non-empty string', value);
   return value;
 }
 
@@ -55,19 +64,31 @@ export interface NumberRule {
 
 export function optionalNumber(value: unknown, field: string, rule: NumberRule = {}): number | undefined {
   if (value === undefined) return undefined;
-  if (typeof value !== 'number' || !Number.isFinite(value)) throw new TollgateConfigError(field, 'must be a finite number', value);
-  if (rule.integer && !Number.isInteger(value)) throw new TollgateConfigError(field, 'must be a whole number', value);
+  if (typeof value !== 'number' || !Number.isFinite(value))
+    throw new TollgateConfigError(field, 'must be a finite number', value);
+  if (rule.integer && !Number.isInteger(value))
+    throw new TollgateConfigError(field, 'must be a whole number', value);
   if (rule.min !== undefined) {
     const tooSmall = rule.minInclusive === false ? value <= rule.min : value < rule.min;
-    if (tooSmall) throw new TollgateConfigError(field, `must be ${rule.minInclusive === false ? 'greater than' : 'at least'} ${rule.min}`, value);
+    if (tooSmall)
+      throw new TollgateConfigError(
+        field,
+        `must be ${rule.minInclusive === false ? 'greater than' : 'at least'} ${rule.min}`,
+        value,
+      );
   }
-  if (rule.max !== undefined && value > rule.max) throw new TollgateConfigError(field, `must be at most ${rule.max}`, value);
+  if (rule.max !== undefined && value > rule.max)
+    throw new TollgateConfigError(field, `must be at most ${rule.max}`, value);
   return value;
 }
 
 export function expectOneOf<T extends string>(value: unknown, field: string, allowed: readonly T[]): T {
   if (typeof value !== 'string' || !allowed.includes(value as T)) {
-    throw new TollgateConfigError(field, `must be one of ${allowed.map((item) => `'${item}'`).join(', ')}`, value);
+    throw new TollgateConfigError(
+      field,
+      `must be one of ${allowed.map((item) => `'${item}'`).join(', ')}`,
+      value,
+    );
   }
   return value as T;
 }

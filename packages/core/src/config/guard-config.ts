@@ -1,5 +1,5 @@
-import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
 import type { BudgetConfig } from '../budgets/budget-config';
+import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
 import type { DecisionHook } from '../guard/decision-events';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { ModelPriceOverride } from '../pricing/price-table';

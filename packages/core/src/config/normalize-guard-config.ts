@@ -64,14 +64,20 @@ const TOP_LEVEL_KEYS = [
 ];
 
 /** Validates a guard config and fills in defaults. Throws `TollgateConfigError` naming the first bad field. */
-export function normalizeGuardConfig(config: GuardConfig, env: NodeJS.ProcessEnv = process.env): NormalizedGuardConfig {
+export function normalizeGuardConfig(
+  config: GuardConfig,
+  env: NodeJS.ProcessEnv = process.env,
+): NormalizedGuardConfig {
   const root = expectRecord(config ?? {}, 'config');
   expectKnownKeys(root, '', TOP_LEVEL_KEYS);
 
-  const budgets = expectArray(root.budgets, 'budgets').map((budget, index) => normalizeBudget(budget, `budgets[${index}]`));
+  const budgets = expectArray(root.budgets, 'budgets').map((budget, index) =>
+    normalizeBudget(budget, `budgets[${index}]`),
+  );
   const seen = new Set<string>();
   budgets.forEach((budget, index) => {
-    if (seen.has(budget.id)) throw new TollgateConfigError(`budgets[${index}].id`, 'must be unique', budget.id);
+    if (seen.has(budget.id))
+      throw new TollgateConfigError(`budgets[${index}].id`, 'must be unique', budget.id);
     seen.add(budget.id);
   });
 
@@ -79,10 +85,15 @@ export function normalizeGuardConfig(config: GuardConfig, env: NodeJS.ProcessEnv
     normalizeRateLimit(rule, `rateLimits[${index}]`),
   );
 
-  const hookList = root.onDecision === undefined ? [] : Array.isArray(root.onDecision) ? root.onDecision : [root.onDecision];
+  const hookList =
+    root.onDecision === undefined ? [] : Array.isArray(root.onDecision) ? root.onDecision : [root.onDecision];
   hookList.forEach((hook, index) => {
     if (typeof hook !== 'function') {
-      throw new TollgateConfigError(Array.isArray(root.onDecision) ? `onDecision[${index}]` : 'onDecision', 'must be a function', hook);
+      throw new TollgateConfigError(
+        Array.isArray(root.onDecision) ? `onDecision[${index}]` : 'onDecision',
+        'must be a function',
+        hook,
+      );
     }
   });
 
@@ -99,7 +110,12 @@ export function normalizeGuardConfig(config: GuardConfig, env: NodeJS.ProcessEnv
   if (root.ledger !== undefined) {
     const ledger = expectRecord(root.ledger, 'ledger');
     for (const method of ['now', 'peek', 'reserve', 'settle', 'release', 'collectExpired', 'close']) {
-      if (typeof ledger[method] !== 'function') throw new TollgateConfigError(`ledger.${method}`, 'must be a function (a BudgetLedger)', ledger[method]);
+      if (typeof ledger[method] !== 'function')
+        throw new TollgateConfigError(
+          `ledger.${method}`,
+          'must be a function (a BudgetLedger)',
+          ledger[method],
+        );
     }
   }
 
@@ -110,11 +126,17 @@ export function normalizeGuardConfig(config: GuardConfig, env: NodeJS.ProcessEnv
     priceOverrides,
     pricesFile,
     unknownModel: normalizeUnknownModel(root.unknownModel),
-    defaultMaxOutputTokens: optionalNumber(root.defaultMaxOutputTokens, 'defaultMaxOutputTokens', { integer: true, min: 1 }) ?? 4096,
+    defaultMaxOutputTokens:
+      optionalNumber(root.defaultMaxOutputTokens, 'defaultMaxOutputTokens', { integer: true, min: 1 }) ??
+      4096,
     leaseMillis: optionalNumber(root.leaseMillis, 'leaseMillis', { integer: true, min: 1000 }) ?? 600_000,
     leaseExpiry:
-      root.leaseExpiry === undefined ? 'charge-reserved' : expectOneOf(root.leaseExpiry, 'leaseExpiry', ['charge-reserved', 'release']),
-    priceTableMaxAgeDays: optionalNumber(root.priceTableMaxAgeDays, 'priceTableMaxAgeDays', { min: 0, minInclusive: false }) ?? 90,
+      root.leaseExpiry === undefined
+        ? 'charge-reserved'
+        : expectOneOf(root.leaseExpiry, 'leaseExpiry', ['charge-reserved', 'release']),
+    priceTableMaxAgeDays:
+      optionalNumber(root.priceTableMaxAgeDays, 'priceTableMaxAgeDays', { min: 0, minInclusive: false }) ??
+      90,
   };
 }
 
@@ -135,16 +157,27 @@ function normalizeBudget(value: unknown, field: string): NormalizedBudget {
     if (amount === undefined) return [];
     return [{ unit, limit: unit === 'usd' ? Math.round(amount * NANO_USD_PER_USD) : amount }];
   });
-  if (limits.length === 0) throw new TollgateConfigError(`${field}.limit`, 'must set at least one of usd, tokens, requests', budget.limit);
+  if (limits.length === 0)
+    throw new TollgateConfigError(
+      `${field}.limit`,
+      'must set at least one of usd, tokens, requests',
+      budget.limit,
+    );
 
   const window = normalizeWindow(budget.window, `${field}.window`);
   const timeZone = budget.timeZone === undefined ? 'UTC' : expectString(budget.timeZone, `${field}.timeZone`);
-  if (!isValidTimeZone(timeZone)) throw new TollgateConfigError(`${field}.timeZone`, 'is not an IANA time zone this runtime knows', timeZone);
+  if (!isValidTimeZone(timeZone))
+    throw new TollgateConfigError(
+      `${field}.timeZone`,
+      'is not an IANA time zone this runtime knows',
+      timeZone,
+    );
 
   const per = expectArray(budget.per, `${field}.per`).map((dimension, index) =>
     expectOneOf(dimension, `${field}.per[${index}]`, SCOPE_DIMENSIONS),
   );
-  if (new Set(per).size !== per.length) throw new TollgateConfigError(`${field}.per`, 'lists a dimension twice', budget.per);
+  if (new Set(per).size !== per.length)
+    throw new TollgateConfigError(`${field}.per`, 'lists a dimension twice', budget.per);
 
   const match: Partial<Record<keyof BudgetMatch, readonly string[]>> = {};
   if (budget.match !== undefined) {
@@ -152,12 +185,19 @@ function normalizeBudget(value: unknown, field: string): NormalizedBudget {
     expectKnownKeys(matchRecord, `${field}.match`, ['provider', 'model', 'tenant', 'user', 'feature']);
     for (const key of ['provider', 'model', 'tenant', 'user', 'feature'] as const) {
       const values = expectStringOrList(matchRecord[key], `${field}.match.${key}`);
-      if (values) match[key] = key === 'model' || key === 'provider' ? values.map((item) => item.toLowerCase()) : values;
+      if (values)
+        match[key] =
+          key === 'model' || key === 'provider' ? values.map((item) => item.toLowerCase()) : values;
     }
   }
 
   const alertAt = expectArray(budget.alertAt, `${field}.alertAt`).map(
-    (threshold, index) => optionalNumber(threshold, `${field}.alertAt[${index}]`, { min: 0, minInclusive: false, max: 10 }) as number,
+    (threshold, index) =>
+      optionalNumber(threshold, `${field}.alertAt[${index}]`, {
+        min: 0,
+        minInclusive: false,
+        max: 10,
+      }) as number,
   );
   return { id, limits, window, timeZone, per, match, alertAt: [...new Set(alertAt)].sort((a, b) => a - b) };
 }
@@ -166,19 +206,39 @@ function normalizeWindow(value: unknown, field: string): BudgetWindow {
   if (typeof value === 'string') return expectOneOf(value, field, CALENDAR_WINDOWS);
   if (isRecord(value)) {
     expectKnownKeys(value, field, ['rollingMillis']);
-    const rollingMillis = optionalNumber(value.rollingMillis, `${field}.rollingMillis`, { integer: true, min: 1000 });
-    if (rollingMillis === undefined) throw new TollgateConfigError(`${field}.rollingMillis`, 'is required for a rolling window', value);
+    const rollingMillis = optionalNumber(value.rollingMillis, `${field}.rollingMillis`, {
+      integer: true,
+      min: 1000,
+    });
+    if (rollingMillis === undefined)
+      throw new TollgateConfigError(`${field}.rollingMillis`, 'is required for a rolling window', value);
     return { rollingMillis };
   }
-  throw new TollgateConfigError(field, `must be one of ${CALENDAR_WINDOWS.map((w) => `'${w}'`).join(', ')} or { rollingMillis }`, value);
+  throw new TollgateConfigError(
+    field,
+    `must be one of ${CALENDAR_WINDOWS.map((w) => `'${w}'`).join(', ')} or { rollingMillis }`,
+    value,
+  );
 }
 
 function normalizeRateLimit(value: unknown, field: string): NormalizedRateLimit {
   const rule = expectRecord(value, field);
-  expectKnownKeys(rule, field, ['provider', 'model', 'per', 'rpm', 'tpm', 'maxConcurrent', 'burstRequests', 'burstTokens', 'maxWaitMillis']);
+  expectKnownKeys(rule, field, [
+    'provider',
+    'model',
+    'per',
+    'rpm',
+    'tpm',
+    'maxConcurrent',
+    'burstRequests',
+    'burstTokens',
+    'maxWaitMillis',
+  ]);
   const provider = expectString(rule.provider, `${field}.provider`).toLowerCase();
   const models = expectStringOrList(rule.model, `${field}.model`)?.map((model) => model.toLowerCase());
-  const per = expectArray(rule.per, `${field}.per`).map((dimension, index) => expectOneOf(dimension, `${field}.per[${index}]`, ['tenant']));
+  const per = expectArray(rule.per, `${field}.per`).map((dimension, index) =>
+    expectOneOf(dimension, `${field}.per[${index}]`, ['tenant']),
+  );
   const positiveInteger = { integer: true, min: 1 };
   const rpm = optionalNumber(rule.rpm, `${field}.rpm`, positiveInteger);
   const tpm = optionalNumber(rule.tpm, `${field}.tpm`, positiveInteger);
@@ -187,9 +247,11 @@ function normalizeRateLimit(value: unknown, field: string): NormalizedRateLimit 
     throw new TollgateConfigError(field, 'must set at least one of rpm, tpm, maxConcurrent', value);
   }
   const burstRequests = optionalNumber(rule.burstRequests, `${field}.burstRequests`, positiveInteger);
-  if (burstRequests !== undefined && rpm === undefined) throw new TollgateConfigError(`${field}.burstRequests`, 'needs rpm', burstRequests);
+  if (burstRequests !== undefined && rpm === undefined)
+    throw new TollgateConfigError(`${field}.burstRequests`, 'needs rpm', burstRequests);
   const burstTokens = optionalNumber(rule.burstTokens, `${field}.burstTokens`, positiveInteger);
-  if (burstTokens !== undefined && tpm === undefined) throw new TollgateConfigError(`${field}.burstTokens`, 'needs tpm', burstTokens);
+  if (burstTokens !== undefined && tpm === undefined)
+    throw new TollgateConfigError(`${field}.burstTokens`, 'needs tpm', burstTokens);
   const normalized: NormalizedRateLimit = {
     provider,
     models,
@@ -213,7 +275,11 @@ function normalizeUnknownModel(value: unknown): 'reject' | { fallback: FallbackP
   const input = optionalNumber(fallback.input, 'unknownModel.fallback.input', { min: 0 });
   const output = optionalNumber(fallback.output, 'unknownModel.fallback.output', { min: 0 });
   if (input === undefined || output === undefined) {
-    throw new TollgateConfigError('unknownModel.fallback', 'needs both input and output prices (per 1M tokens)', value);
+    throw new TollgateConfigError(
+      'unknownModel.fallback',
+      'needs both input and output prices (per 1M tokens)',
+      value,
+    );
   }
   return { fallback: { input, output } };
 }

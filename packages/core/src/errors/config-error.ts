@@ -7,7 +7,10 @@ export class TollgateConfigError extends TollgateError {
   readonly field: string;
 
   constructor(field: string, problem: string, value: unknown) {
-    super(TollgateConfigError.code, `Invalid Tollgate config at ${field}: ${problem} (got ${describe(value)})`);
+    super(
+      TollgateConfigError.code,
+      `Invalid Tollgate config at ${field}: ${problem} (got ${describe(value)})`,
+    );
     this.field = field;
   }
 

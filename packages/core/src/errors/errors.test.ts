@@ -6,7 +6,16 @@ import { TollgateError } from './tollgate-error';
 
 describe('typed errors', () => {
   const budget = new BudgetExceededError(
-    { budgetId: 'daily', scope: { tenant: 'acme' }, unit: 'usd', limit: 25, spent: 24.9, reserved: 0.05, requested: 0.2, resetAtMs: 10_000 },
+    {
+      budgetId: 'daily',
+      scope: { tenant: 'acme' },
+      unit: 'usd',
+      limit: 25,
+      spent: 24.9,
+      reserved: 0.05,
+      requested: 0.2,
+      resetAtMs: 10_000,
+    },
     4_000,
   );
 
@@ -33,6 +42,8 @@ describe('typed errors', () => {
   it('config errors name the field', () => {
     const error = new TollgateConfigError('budgets[0].limit.usd', 'must be greater than 0', -1);
     expect(error.field).toBe('budgets[0].limit.usd');
-    expect(error.message).toBe('Invalid Tollgate config at budgets[0].limit.usd: must be greater than 0 (got -1)');
+    expect(error.message).toBe(
+      'Invalid Tollgate config at budgets[0].limit.usd: must be greater than 0 (got -1)',
+    );
   });
 });

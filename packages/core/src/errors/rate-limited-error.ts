@@ -19,7 +19,10 @@ export class RateLimitedError extends TollgateError {
   readonly retryAfterMs: number;
 
   constructor(limiterKey: string, reason: RateLimitReason, retryAfterMs: number, detail: string) {
-    super(RateLimitedError.code, `Rate limit "${limiterKey}" refused the call (${reason}): ${detail}. The request was not sent.`);
+    super(
+      RateLimitedError.code,
+      `Rate limit "${limiterKey}" refused the call (${reason}): ${detail}. The request was not sent.`,
+    );
     this.limiterKey = limiterKey;
     this.reason = reason;
     this.retryAfterMs = retryAfterMs;

@@ -18,7 +18,11 @@ export class TollgateError extends Error {
 
   /** True for any Tollgate error, from any copy of the package. */
   static isInstance(value: unknown): value is TollgateError {
-    return typeof value === 'object' && value !== null && (value as Record<symbol, unknown>)[TOLLGATE_ERROR_BRAND] === true;
+    return (
+      typeof value === 'object' &&
+      value !== null &&
+      (value as Record<symbol, unknown>)[TOLLGATE_ERROR_BRAND] === true
+    );
   }
 }
 

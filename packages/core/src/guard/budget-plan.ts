@@ -35,7 +35,9 @@ export class BudgetPlan {
   constructor(private readonly budgets: readonly NormalizedBudget[]) {
     this.clocks = new Map(
       budgets.flatMap((budget) =>
-        isRollingWindow(budget.window) ? [] : [[budget.id, new CalendarWindowClock(budget.window, budget.timeZone)] as const],
+        isRollingWindow(budget.window)
+          ? []
+          : [[budget.id, new CalendarWindowClock(budget.window, budget.timeZone)] as const],
       ),
     );
   }
@@ -46,7 +48,12 @@ export class BudgetPlan {
   }
 
   /** Ledger lines for the call at `nowMs`, in configuration order (every store reserves them in that order). */
-  lines(budgets: readonly NormalizedBudget[], subject: BudgetSubject, amounts: LedgerAmounts, nowMs: number): PlannedLine[] {
+  lines(
+    budgets: readonly NormalizedBudget[],
+    subject: BudgetSubject,
+    amounts: LedgerAmounts,
+    nowMs: number,
+  ): PlannedLine[] {
     const planned: PlannedLine[] = [];
     for (const budget of budgets) {
       const scope = scopeValues(budget.per, subject);
@@ -92,7 +99,12 @@ export function touched(lines: readonly PlannedLine[]): BudgetTouched[] {
  * Counter identity: `budgetId|unit|dimension=value,…|windowStart`, with every free-text
  * part URI-encoded so the key splits back unambiguously.
  */
-export function counterKey(budgetId: string, unit: BudgetUnit, scope: ScopeValues, windowStartMs: number | undefined): string {
+export function counterKey(
+  budgetId: string,
+  unit: BudgetUnit,
+  scope: ScopeValues,
+  windowStartMs: number | undefined,
+): string {
   const dims = Object.entries(scope)
     .map(([dimension, value]) => `${dimension}=${encodeURIComponent(value as string)}`)
     .join(',');
@@ -101,7 +113,12 @@ export function counterKey(budgetId: string, unit: BudgetUnit, scope: ScopeValue
 }
 
 /** Splits a counter key back into its parts (for events about reservations of other processes). */
-export function parseCounterKey(key: string): { budgetId: string; unit: BudgetUnit; scope: ScopeValues; windowStartMs: number | undefined } {
+export function parseCounterKey(key: string): {
+  budgetId: string;
+  unit: BudgetUnit;
+  scope: ScopeValues;
+  windowStartMs: number | undefined;
+} {
   const [id = '', unit = 'usd', dims = '', start] = key.split('|');
   const scope: ScopeValues = {};
   for (const pair of dims.split(',')) {
@@ -109,7 +126,12 @@ export function parseCounterKey(key: string): { budgetId: string; unit: BudgetUn
     const [dimension, value = ''] = pair.split('=');
     scope[dimension as ScopeDimension] = decodeURIComponent(value);
   }
-  return { budgetId: decodeURIComponent(id), unit: unit as BudgetUnit, scope, windowStartMs: start === undefined ? undefined : Number(start) };
+  return {
+    budgetId: decodeURIComponent(id),
+    unit: unit as BudgetUnit,
+    scope,
+    windowStartMs: start === undefined ? undefined : Number(start),
+  };
 }
 
 function scopeValues(per: readonly ScopeDimension[], subject: BudgetSubject): ScopeValues {
@@ -132,7 +154,10 @@ function dimensionValue(dimension: ScopeDimension, subject: BudgetSubject): stri
 function matches(budget: NormalizedBudget, subject: BudgetSubject): boolean {
   for (const [dimension, allowed] of Object.entries(budget.match) as [ScopeDimension, readonly string[]][]) {
     const value = dimensionValue(dimension, subject);
-    if (value === undefined || !allowed.includes(dimension === 'model' || dimension === 'provider' ? value.toLowerCase() : value)) {
+    if (
+      value === undefined ||
+      !allowed.includes(dimension === 'model' || dimension === 'provider' ? value.toLowerCase() : value)
+    ) {
       return false;
     }
   }

@@ -4,7 +4,11 @@ import type { BudgetLedger, ExpiredReservation, ThresholdCrossing } from '../bud
 import { MemoryLedger } from '../budgets/memory-ledger';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
-import { NANO_USD_PER_USD, type NormalizedGuardConfig, normalizeGuardConfig } from '../config/normalize-guard-config';
+import {
+  NANO_USD_PER_USD,
+  type NormalizedGuardConfig,
+  normalizeGuardConfig,
+} from '../config/normalize-guard-config';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { TollgateConfigError } from '../errors/config-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
@@ -16,8 +20,8 @@ import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import {
-  type BudgetSubject,
   BudgetPlan,
+  type BudgetSubject,
   type LedgerAmounts,
   type PlannedLine,
   parseCounterKey,
@@ -77,13 +81,20 @@ export interface Guard {
    * Admits, runs `fn`, and settles from `options.usage(result)`; if `fn` throws, the
    * reservation is released and the error rethrown.
    */
-  run<T>(call: LlmCallDescriptor, fn: (admission: Admission) => Promise<T>, options?: RunOptions<T>): Promise<T>;
+  run<T>(
+    call: LlmCallDescriptor,
+    fn: (admission: Admission) => Promise<T>,
+    options?: RunOptions<T>,
+  ): Promise<T>;
   /** Folds rate-limit headers or a 429 `retry-after` from the provider into the local limiter. */
   applyProviderFeedback(feedback: ProviderFeedback): void;
   /** Adds a decision hook; returns a function that removes it. */
   onDecision(hook: DecisionHook): () => void;
   /** Current spend of one budget instance (USD figures are estimates). */
-  budgetStatus(budgetId: string, scope?: CallScope & { provider?: string; model?: string }): Promise<BudgetStatus[]>;
+  budgetStatus(
+    budgetId: string,
+    scope?: CallScope & { provider?: string; model?: string },
+  ): Promise<BudgetStatus[]>;
   /** The price table in use, overrides applied. */
   readonly prices: PriceTable;
   /** Stops timers and closes the limiter and ledger. */
@@ -149,7 +160,10 @@ class GuardImpl implements Guard {
     this.limiter = new RateLimiter(this.config.rateLimits);
     this.plan = new BudgetPlan(this.config.budgets);
     this.events = new DecisionEmitter(this.config.hooks);
-    this.leaseTimer = setInterval(() => void this.collectExpired(), Math.min(1000, this.config.leaseMillis / 4));
+    this.leaseTimer = setInterval(
+      () => void this.collectExpired(),
+      Math.min(1000, this.config.leaseMillis / 4),
+    );
     this.leaseTimer.unref();
     this.reportPriceTableAge();
   }
@@ -160,7 +174,10 @@ class GuardImpl implements Guard {
 
   async admit(call: LlmCallDescriptor, options: CallOptions = {}): Promise<Admission> {
     const callId = randomUUID();
-    const scope = mergeScopes(currentScope(), options.priority ? { ...options.scope, priority: options.priority } : options.scope);
+    const scope = mergeScopes(
+      currentScope(),
+      options.priority ? { ...options.scope, priority: options.priority } : options.scope,
+    );
     const estimate = estimateCall(call, {
       prices: this.prices,
       defaultMaxOutputTokens: this.config.defaultMaxOutputTokens,
@@ -181,7 +198,11 @@ class GuardImpl implements Guard {
       costLabel: 'estimate',
       waitMillis: 0,
     };
-    const subject: BudgetSubject = { provider: call.provider, model: estimate.pricedModel ?? call.model.toLowerCase(), scope };
+    const subject: BudgetSubject = {
+      provider: call.provider,
+      model: estimate.pricedModel ?? call.model.toLowerCase(),
+      scope,
+    };
     const budgets = this.plan.applicable(subject);
     if (estimate.price === undefined) {
       const usdBudgets = budgets.filter((budget) => budget.limits.some((limit) => limit.unit === 'usd'));
@@ -200,7 +221,9 @@ class GuardImpl implements Guard {
     if (budgets.length > 0) {
       const lines = this.plan.lines(budgets, subject, amounts, this.ledger.now());
       const states = await this.ledger.peek(lines.map((planned) => planned.line));
-      const failed = states.findIndex((state, index) => state.spent + state.reserved + lines[index]!.line.amount > state.limit);
+      const failed = states.findIndex(
+        (state, index) => state.spent + state.reserved + lines[index]!.line.amount > state.limit,
+      );
       if (failed >= 0) throw this.budgetExceeded(base, lines[failed]!, states[failed]!);
     }
 
@@ -254,11 +277,21 @@ class GuardImpl implements Guard {
 
     const admission = new GuardAdmission(this, callId, estimate, scope, base, lines, permit);
     this.openCalls.set(callId, { admission, lines });
-    this.events.emit({ ...base, type: 'allowed', reservationId: callId, budgets: touched(lines), limiterKeys: permit.limiterKeys });
+    this.events.emit({
+      ...base,
+      type: 'allowed',
+      reservationId: callId,
+      budgets: touched(lines),
+      limiterKeys: permit.limiterKeys,
+    });
     return admission;
   }
 
-  async run<T>(call: LlmCallDescriptor, fn: (admission: Admission) => Promise<T>, options: RunOptions<T> = {}): Promise<T> {
+  async run<T>(
+    call: LlmCallDescriptor,
+    fn: (admission: Admission) => Promise<T>,
+    options: RunOptions<T> = {},
+  ): Promise<T> {
     const admission = await this.admit(call, options);
     let result: T;
     try {
@@ -276,7 +309,10 @@ class GuardImpl implements Guard {
     void this.limiter.applyFeedback({ ...feedback, model: canonical }).catch(() => {});
   }
 
-  async budgetStatus(budgetId: string, scope: CallScope & { provider?: string; model?: string } = {}): Promise<BudgetStatus[]> {
+  async budgetStatus(
+    budgetId: string,
+    scope: CallScope & { provider?: string; model?: string } = {},
+  ): Promise<BudgetStatus[]> {
     const budget = this.config.budgets.find((candidate) => candidate.id === budgetId);
     if (!budget) throw new TollgateConfigError('budgetId', 'names no configured budget', budgetId);
     const subject: BudgetSubject = { provider: scope.provider ?? '', model: scope.model ?? '', scope };
@@ -302,7 +338,12 @@ class GuardImpl implements Guard {
   }
 
   /** Ends an admission: settles (or releases) its reservation and emits the events. Called by `GuardAdmission`. */
-  async finish(admission: GuardAdmission, usage: TokenUsage | undefined, source: UsageSource | 'released', reason: string): Promise<Settlement> {
+  async finish(
+    admission: GuardAdmission,
+    usage: TokenUsage | undefined,
+    source: UsageSource | 'released',
+    reason: string,
+  ): Promise<Settlement> {
     const open = this.openCalls.get(admission.callId);
     this.openCalls.delete(admission.callId);
     admission.permit.release();
@@ -311,8 +352,19 @@ class GuardImpl implements Guard {
 
     if (source === 'released') {
       const result = lines.length > 0 ? await this.ledger.release(admission.callId) : undefined;
-      this.events.emit({ ...admission.base, type: 'released', reservationId: admission.callId, reason, applied: result?.applied ?? true });
-      return { usageSource: 'reservation', actualCostUsd: undefined, costDeltaUsd: undefined, applied: result?.applied ?? true };
+      this.events.emit({
+        ...admission.base,
+        type: 'released',
+        reservationId: admission.callId,
+        reason,
+        applied: result?.applied ?? true,
+      });
+      return {
+        usageSource: 'reservation',
+        actualCostUsd: undefined,
+        costDeltaUsd: undefined,
+        applied: result?.applied ?? true,
+      };
     }
 
     const effective = usageOrWorstCase(usage, admission.estimate);
@@ -324,11 +376,15 @@ class GuardImpl implements Guard {
       tokens: effective.inputTokens + effective.outputTokens,
       requests: 1,
     };
-    const amounts = lines.map((planned) => (actual[planned.unit] < 0 ? planned.line.amount : actual[planned.unit]));
+    const amounts = lines.map((planned) =>
+      actual[planned.unit] < 0 ? planned.line.amount : actual[planned.unit],
+    );
     const result = lines.length > 0 ? await this.ledger.settle(admission.callId, amounts) : undefined;
     const applied = result?.applied ?? true;
     const costDeltaUsd =
-      costUsd !== undefined && admission.estimate.worstCaseUsd !== undefined ? costUsd - admission.estimate.worstCaseUsd : undefined;
+      costUsd !== undefined && admission.estimate.worstCaseUsd !== undefined
+        ? costUsd - admission.estimate.worstCaseUsd
+        : undefined;
     this.events.emit({
       ...admission.base,
       type: 'settled',
@@ -365,11 +421,16 @@ class GuardImpl implements Guard {
       requested: toDisplayUnits(planned.unit, planned.line.amount),
       resetAtMs: state.resetAtMs,
     };
-    this.events.emit({ ...base, type: 'budget-exceeded', ...details, budgetScope: details.scope, waitMillis: base.waitMillis });
+    const { scope: budgetScope, ...figures } = details;
+    this.events.emit({ ...base, type: 'budget-exceeded', ...figures, budgetScope });
     return new BudgetExceededError(details);
   }
 
-  private emitCrossings(crossed: readonly ThresholdCrossing[], lines: readonly PlannedLine[] | undefined, callId: string | undefined): void {
+  private emitCrossings(
+    crossed: readonly ThresholdCrossing[],
+    lines: readonly PlannedLine[] | undefined,
+    callId: string | undefined,
+  ): void {
     for (const crossing of crossed) {
       const planned = lines?.[crossing.line];
       const parsed = planned ?? parseCounterKey(crossing.key);
@@ -402,7 +463,12 @@ class GuardImpl implements Guard {
       open?.admission.expire();
       const budgets: BudgetTouched[] = reservation.keys.map((key, index) => {
         const parsed = parseCounterKey(key);
-        return { budgetId: parsed.budgetId, unit: parsed.unit, scope: parsed.scope, reserved: toDisplayUnits(parsed.unit, reservation.charged[index] ?? 0) };
+        return {
+          budgetId: parsed.budgetId,
+          unit: parsed.unit,
+          scope: parsed.scope,
+          reserved: toDisplayUnits(parsed.unit, reservation.charged[index] ?? 0),
+        };
       });
       this.events.emit({
         type: 'lease-expired',
@@ -447,7 +513,10 @@ class GuardAdmission implements Admission {
     return this.base.waitMillis;
   }
 
-  settle(usage: TokenUsage | undefined, source: Exclude<UsageSource, 'reservation'> = 'provider'): Promise<Settlement> {
+  settle(
+    usage: TokenUsage | undefined,
+    source: Exclude<UsageSource, 'reservation'> = 'provider',
+  ): Promise<Settlement> {
     this.ended ??= this.guard.finish(this, usage, source, '');
     return this.ended;
   }
@@ -470,7 +539,11 @@ function loadPrices(config: NormalizedGuardConfig): PriceTable {
     try {
       parsed = JSON.parse(readFileSync(config.pricesFile, 'utf8'));
     } catch (error) {
-      throw new TollgateConfigError('prices.file', `could not be read as JSON (${(error as Error).message})`, config.pricesFile);
+      throw new TollgateConfigError(
+        'prices.file',
+        `could not be read as JSON (${(error as Error).message})`,
+        config.pricesFile,
+      );
     }
     const models = (parsed as { models?: unknown })?.models ?? parsed;
     table = withOverridesAt(table, models, 'prices.file');

@@ -23,23 +23,39 @@ describe('parseRateLimitHeaders', () => {
   it('reads Anthropic headers with RFC 3339 resets', () => {
     const now = Date.parse('2026-11-23T10:00:00Z');
     const feedback = parseRateLimitHeaders(
-      { 'anthropic-ratelimit-requests-remaining': '0', 'anthropic-ratelimit-requests-reset': '2026-11-23T10:00:30Z' },
+      {
+        'anthropic-ratelimit-requests-remaining': '0',
+        'anthropic-ratelimit-requests-reset': '2026-11-23T10:00:30Z',
+      },
       { provider: 'anthropic', model: 'claude-sonnet-4-5', tenant: 't1' },
       now,
     );
-    expect(feedback).toEqual({ provider: 'anthropic', model: 'claude-sonnet-4-5', tenant: 't1', remainingRequests: 0, requestsResetMillis: 30_000 });
+    expect(feedback).toEqual({
+      provider: 'anthropic',
+      model: 'claude-sonnet-4-5',
+      tenant: 't1',
+      remainingRequests: 0,
+      requestsResetMillis: 30_000,
+    });
   });
 
   it('prefers retry-after-ms, then retry-after seconds or HTTP date', () => {
     const now = Date.parse('2026-11-23T10:00:00Z');
-    expect(parseRateLimitHeaders({ 'retry-after-ms': '250', 'retry-after': '9' }, call, now).retryAfterMillis).toBe(250);
+    expect(
+      parseRateLimitHeaders({ 'retry-after-ms': '250', 'retry-after': '9' }, call, now).retryAfterMillis,
+    ).toBe(250);
     expect(parseRateLimitHeaders({ 'Retry-After': '2' }, call, now).retryAfterMillis).toBe(2_000);
-    expect(parseRateLimitHeaders({ 'retry-after': 'Mon, 23 Nov 2026 10:00:05 GMT' }, call, now).retryAfterMillis).toBe(5_000);
+    expect(
+      parseRateLimitHeaders({ 'retry-after': 'Mon, 23 Nov 2026 10:00:05 GMT' }, call, now).retryAfterMillis,
+    ).toBe(5_000);
   });
 
   it('ignores malformed values instead of throwing', () => {
     expect(
-      parseRateLimitHeaders({ 'x-ratelimit-remaining-requests': 'lots', 'x-ratelimit-reset-tokens': 'soon', 'retry-after': '-3' }, call),
+      parseRateLimitHeaders(
+        { 'x-ratelimit-remaining-requests': 'lots', 'x-ratelimit-reset-tokens': 'soon', 'retry-after': '-3' },
+        call,
+      ),
     ).toEqual(call);
   });
 });

@@ -34,13 +34,17 @@ export function parseRateLimitHeaders(
   if (call.tenant !== undefined) feedback.tenant = call.tenant;
 
   const remainingRequests =
-    nonNegative(read('x-ratelimit-remaining-requests')) ?? nonNegative(read('anthropic-ratelimit-requests-remaining'));
+    nonNegative(read('x-ratelimit-remaining-requests')) ??
+    nonNegative(read('anthropic-ratelimit-requests-remaining'));
   const remainingTokens =
-    nonNegative(read('x-ratelimit-remaining-tokens')) ?? nonNegative(read('anthropic-ratelimit-tokens-remaining'));
+    nonNegative(read('x-ratelimit-remaining-tokens')) ??
+    nonNegative(read('anthropic-ratelimit-tokens-remaining'));
   const requestsReset =
-    parseDuration(read('x-ratelimit-reset-requests')) ?? untilTimestamp(read('anthropic-ratelimit-requests-reset'), nowMs);
+    parseDuration(read('x-ratelimit-reset-requests')) ??
+    untilTimestamp(read('anthropic-ratelimit-requests-reset'), nowMs);
   const tokensReset =
-    parseDuration(read('x-ratelimit-reset-tokens')) ?? untilTimestamp(read('anthropic-ratelimit-tokens-reset'), nowMs);
+    parseDuration(read('x-ratelimit-reset-tokens')) ??
+    untilTimestamp(read('anthropic-ratelimit-tokens-reset'), nowMs);
   const retryAfter = nonNegative(read('retry-after-ms')) ?? parseRetryAfter(read('retry-after'), nowMs);
 
   if (remainingRequests !== undefined) feedback.remainingRequests = remainingRequests;
@@ -79,7 +83,14 @@ export function parseDuration(value: string | undefined): number | undefined {
   for (const match of text.matchAll(DURATION_PART)) {
     const amount = Number(match[1]);
     const unit = match[2];
-    total += unit === 'h' ? amount * 3_600_000 : unit === 'm' ? amount * 60_000 : unit === 's' ? amount * 1000 : amount;
+    total +=
+      unit === 'h'
+        ? amount * 3_600_000
+        : unit === 'm'
+          ? amount * 60_000
+          : unit === 's'
+            ? amount * 1000
+            : amount;
     consumed += match[0].length;
   }
   return consumed === text.length && consumed > 0 ? Math.ceil(total) : undefined;

@@ -9,14 +9,26 @@ afterEach(async () => {
 
 function limiter(rule: Partial<NormalizedRateLimit>): RateLimiter {
   const created = new RateLimiter([
-    { provider: 'openai', models: ['gpt-4o-mini'], perTenant: false, maxWaitMillis: 10_000, ...rule } as NormalizedRateLimit,
+    {
+      provider: 'openai',
+      models: ['gpt-4o-mini'],
+      perTenant: false,
+      maxWaitMillis: 10_000,
+      ...rule,
+    } as NormalizedRateLimit,
   ]);
   limiters.push(created);
   return created;
 }
 
 function call(overrides: Partial<LimiterRequest> = {}): LimiterRequest {
-  return { provider: 'openai', model: 'gpt-4o-mini', weightTokens: 100, priority: 'interactive', ...overrides };
+  return {
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    weightTokens: 100,
+    priority: 'interactive',
+    ...overrides,
+  };
 }
 
 describe('RateLimiter', () => {
@@ -64,7 +76,9 @@ describe('RateLimiter', () => {
   it('rejects at once a call heavier than the token bucket can ever hold', async () => {
     const rate = limiter({ tpm: 1_000, burstTokens: 1_000 });
     const started = Date.now();
-    const error = (await rate.acquire(call({ weightTokens: 5_000 })).catch((caught: unknown) => caught)) as RateLimitedError;
+    const error = (await rate
+      .acquire(call({ weightTokens: 5_000 }))
+      .catch((caught: unknown) => caught)) as RateLimitedError;
     expect(error.reason).toBe('weight-exceeds-capacity');
     expect(error.retryAfterMs).toBe(Number.POSITIVE_INFINITY);
     expect(error.message).toMatch(/5000 tokens.*at most 1000/);
@@ -74,7 +88,9 @@ describe('RateLimiter', () => {
   it('weighs calls in tokens against TPM', async () => {
     const rate = limiter({ tpm: 60_000, burstTokens: 1_000, maxWaitMillis: 200 }); // 1,000 tokens per second
     (await rate.acquire(call({ weightTokens: 900 }))).release();
-    await expect(rate.acquire(call({ weightTokens: 900 }))).rejects.toMatchObject({ reason: 'max-wait-exceeded' });
+    await expect(rate.acquire(call({ weightTokens: 900 }))).rejects.toMatchObject({
+      reason: 'max-wait-exceeded',
+    });
   });
 
   it('admits interactive calls before queued background calls', async () => {
@@ -108,7 +124,9 @@ describe('RateLimiter', () => {
   it('keeps tenants apart when the rule is per tenant', async () => {
     const rate = limiter({ rpm: 60, burstRequests: 1, maxWaitMillis: 50, perTenant: true });
     (await rate.acquire(call({ tenant: 'a' }))).release();
-    await expect(rate.acquire(call({ tenant: 'a' }))).rejects.toMatchObject({ limiterKey: 'openai:gpt-4o-mini:tenant=a' });
+    await expect(rate.acquire(call({ tenant: 'a' }))).rejects.toMatchObject({
+      limiterKey: 'openai:gpt-4o-mini:tenant=a',
+    });
     await expect(rate.acquire(call({ tenant: 'b' }))).resolves.toBeDefined();
   });
 

@@ -49,6 +49,9 @@ export interface RateLimiterOptions {
 
 const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 };
 
+/** Unique bottleneck job ids, so a queued job's status can be looked up at its deadline. */
+let jobCounter = 0;
+
 /** One bottleneck instance and the weight currently queued on it (used for `retryAfterMs`). */
 interface Bucket {
   readonly limiter: Bottleneck;
@@ -109,7 +112,8 @@ export class RateLimiter {
     const backoffMs = (this.backoffUntil.get(backoffKey) ?? 0) - startedMs;
     if (sets.length === 0 && backoffMs <= 0) return NO_LIMIT;
 
-    const maxWaitMillis = sets.length > 0 ? Math.min(...sets.map((set) => set.rule.maxWaitMillis)) : this.defaultMaxWaitMillis;
+    const maxWaitMillis =
+      sets.length > 0 ? Math.min(...sets.map((set) => set.rule.maxWaitMillis)) : this.defaultMaxWaitMillis;
     for (const set of sets) {
       const capacity = set.rule.burstTokens;
       if (set.tokens && capacity !== undefined && request.weightTokens > capacity) {
@@ -138,10 +142,14 @@ export class RateLimiter {
     try {
       // Token buckets first: they are taken and returned at once, so no concurrency slot is held while waiting for them.
       for (const set of sets) {
-        if (set.tokens) held.push(await this.take(set, set.tokens, request.weightTokens, request, startedMs + maxWaitMillis, false));
+        if (set.tokens)
+          held.push(
+            await this.take(set, set.tokens, request.weightTokens, request, startedMs + maxWaitMillis, false),
+          );
       }
       for (const set of sets) {
-        if (set.requests) held.push(await this.take(set, set.requests, 1, request, startedMs + maxWaitMillis, true));
+        if (set.requests)
+          held.push(await this.take(set, set.requests, 1, request, startedMs + maxWaitMillis, true));
       }
     } catch (error) {
       for (const slot of held) slot.refund();
@@ -207,24 +215,33 @@ export class RateLimiter {
       const giveBack = () => {
         if (bucket.ratePerMs !== undefined) void bucket.limiter.incrementReservoir(weight).catch(() => {});
       };
-      const timer = setTimeout(
-        () => {
-          if (state !== 'queued') return;
-          state = 'abandoned';
-          bucket.queuedWeight -= weight;
-          reject(
-            new RateLimitedError(
-              set.key,
-              'max-wait-exceeded',
-              this.estimateWait(bucket, weight, set.rule.maxWaitMillis),
-              `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) without capacity for ${describeWeight(weight, bucket, set)}`,
-            ),
-          );
-        },
-        Math.max(0, deadlineMs - Date.now()),
-      );
+      const jobId = `tollgate-${++jobCounter}`;
+      const onDeadline = () => {
+        if (state !== 'queued') return;
+        const status = bucket.limiter.jobStatus(jobId);
+        if (status !== 'RECEIVED' && status !== 'QUEUED') return;
+        // bottleneck admits through a few asynchronous steps: a job that would run now is not waiting for capacity.
+        void bucket.limiter.check(weight).then((wouldRun) => (wouldRun ? retryShortly() : giveUp()), giveUp);
+      };
+      const retryShortly = () => {
+        timer = setTimeout(onDeadline, 2);
+      };
+      const giveUp = () => {
+        if (state !== 'queued') return;
+        state = 'abandoned';
+        bucket.queuedWeight -= weight;
+        reject(
+          new RateLimitedError(
+            set.key,
+            'max-wait-exceeded',
+            this.estimateWait(bucket, weight, set.rule.maxWaitMillis),
+            `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) without capacity for ${describeWeight(weight, bucket, set)}`,
+          ),
+        );
+      };
+      let timer = setTimeout(onDeadline, Math.max(0, deadlineMs - Date.now()));
       bucket.limiter
-        .schedule({ priority: PRIORITY[request.priority], weight }, () => {
+        .schedule({ id: jobId, priority: PRIORITY[request.priority], weight }, () => {
           if (state === 'abandoned') {
             // bottleneck cannot cancel a queued job; when a timed-out one comes up, it returns its capacity at once.
             giveBack();
@@ -274,7 +291,9 @@ export class RateLimiter {
     return Math.max(this.refillIntervalMillis, Math.ceil((bucket.queuedWeight + weight) / bucket.ratePerMs));
   }
 
-  private setsFor(request: Pick<LimiterRequest, 'provider' | 'model' | 'canonicalModel' | 'tenant'>): LimiterSet[] {
+  private setsFor(
+    request: Pick<LimiterRequest, 'provider' | 'model' | 'canonicalModel' | 'tenant'>,
+  ): LimiterSet[] {
     const sets: LimiterSet[] = [];
     for (const rule of this.rules) {
       const model = matchModel(rule, request);
@@ -303,11 +322,16 @@ export class RateLimiter {
       rule.rpm !== undefined || rule.maxConcurrent !== undefined
         ? this.createBucket(rule.rpm, rule.burstRequests, rule.maxConcurrent)
         : undefined;
-    const tokens = rule.tpm !== undefined ? this.createBucket(rule.tpm, rule.burstTokens, undefined) : undefined;
+    const tokens =
+      rule.tpm !== undefined ? this.createBucket(rule.tpm, rule.burstTokens, undefined) : undefined;
     return { key, rule, requests, tokens };
   }
 
-  private createBucket(perMinute: number | undefined, burst: number | undefined, maxConcurrent: number | undefined): Bucket {
+  private createBucket(
+    perMinute: number | undefined,
+    burst: number | undefined,
+    maxConcurrent: number | undefined,
+  ): Bucket {
     let ratePerMs: number | undefined;
     let refillMs = 0;
     let reservoir: Bottleneck.ConstructorOptions = {};

@@ -24,7 +24,10 @@ export function currentScope(): Readonly<CallScope> {
 const EMPTY_SCOPE: Readonly<CallScope> = Object.freeze({});
 
 /** Merges `inner` over `outer`, ignoring fields `inner` leaves undefined. */
-export function mergeScopes(outer: Readonly<CallScope> | undefined, inner: CallScope | undefined): Readonly<CallScope> {
+export function mergeScopes(
+  outer: Readonly<CallScope> | undefined,
+  inner: CallScope | undefined,
+): Readonly<CallScope> {
   if (!inner) return outer ?? EMPTY_SCOPE;
   const merged: CallScope = { ...outer };
   for (const key of ['tenant', 'user', 'feature', 'priority'] as const) {
