@@ -1,0 +1,367 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Fault, StatusFault } from './faults';
+import { countTokensReply, messagesReply, validateMessages } from './internal/anthropic-messages';
+import { errorBody } from './internal/error-bodies';
+import { Exchange, emptyTotals, type Reply, type RequestRecord } from './internal/exchange';
+import { FaultQueue } from './internal/fault-queue';
+import { IdSequence } from './internal/id-sequence';
+import { hostForUrl, isLoopbackHost } from './internal/loopback';
+import { chatCompletionReply, validateChat } from './internal/openai-chat';
+import { completionsReply, validateCompletions } from './internal/openai-completions';
+import { embeddingsReply, validateEmbeddings } from './internal/openai-embeddings';
+import { responsesReply, validateResponses } from './internal/openai-responses';
+import {
+  anthropicRateLimitHeaders,
+  openaiRateLimitHeaders,
+  RateLimitWindows,
+} from './internal/rate-limit-window';
+import { BodyTooLargeError, readBody } from './internal/read-body';
+import { integerField, isRecord, type ReplyContext } from './internal/reply-context';
+import { matchRoute, type Route } from './internal/routes';
+import {
+  DEFAULT_BEHAVIOUR,
+  type MockBehaviour,
+  type MockProviderOptions,
+  mergeBehaviour,
+} from './mock-options';
+import type { BilledTotals, MockEndpoint, ServedRequest } from './served-request';
+import { countMockInputTokens } from './token-scheme';
+
+/** A running mock provider. */
+export interface MockProvider {
+  /** Server root, e.g. `http://127.0.0.1:54321`. */
+  readonly url: string;
+  /** `url + '/v1'`: pass as `new OpenAI({ baseURL })`. */
+  readonly openaiBaseUrl: string;
+  /** `url`: pass as `new Anthropic({ baseURL })` (the SDK appends `/v1/messages`). */
+  readonly anthropicBaseUrl: string;
+  readonly port: number;
+  /** The behaviour in force now. */
+  readonly behaviour: Readonly<MockBehaviour>;
+  /** Every request served since start or `reset()`, in arrival order (unknown paths excluded). */
+  requests(): readonly ServedRequest[];
+  /** Tokens billed since start or `reset()`, summed over all requests, partial streams included. */
+  billed(): BilledTotals;
+  /** Forgets recorded requests, billed totals, queued faults and rate-limit windows; keeps behaviour. */
+  reset(): void;
+  /** Queues a fault for the next matching request(s). */
+  inject(fault: Fault): void;
+  /** Changes behaviour knobs for requests that arrive from now on. */
+  configure(options: Partial<MockBehaviour>): void;
+  /** Resolves once every request received so far has finished, failed or been abandoned. */
+  whenIdle(): Promise<void>;
+  /** Stops listening and closes every open connection. */
+  close(): Promise<void>;
+}
+
+const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
+
+/**
+ * Starts a loopback HTTP server that speaks the OpenAI and Anthropic wire protocols well enough
+ * for the official SDKs, billing tokens by a deterministic scheme.
+ *
+ * @param options port, host and initial behaviour.
+ * @returns the running provider; `close()` it when done.
+ * @throws RangeError for a non-loopback host or an invalid option.
+ * @example
+ * const mock = await startMockProvider({ outputTokens: 5 });
+ * const openai = new OpenAI({ baseURL: mock.openaiBaseUrl, apiKey: 'test' });
+ * await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
+ * mock.billed(); // { inputTokens: 7, outputTokens: 5, ... }
+ * await mock.close();
+ */
+export async function startMockProvider(options: MockProviderOptions = {}): Promise<MockProvider> {
+  const { port = 0, host = '127.0.0.1', recordRequests = true, ...behaviour } = options;
+  if (!isLoopbackHost(host)) {
+    throw new RangeError(`mock-provider: refusing to listen on non-loopback host ${JSON.stringify(host)}`);
+  }
+  if (!Number.isInteger(port) || port < 0 || port > 65_535) {
+    throw new RangeError(`mock-provider: port must be a whole number from 0 to 65535, got ${String(port)}`);
+  }
+  const provider = new MockProviderServer(mergeBehaviour(DEFAULT_BEHAVIOUR, behaviour), recordRequests);
+  await provider.listen(port, host);
+  return provider;
+}
+
+class MockProviderServer implements MockProvider {
+  url = '';
+  openaiBaseUrl = '';
+  anthropicBaseUrl = '';
+  port = 0;
+  readonly #server: Server;
+  readonly #recordRequests: boolean;
+  readonly #faults = new FaultQueue();
+  readonly #windows = new RateLimitWindows();
+  readonly #ids = new IdSequence();
+  #behaviour: Readonly<MockBehaviour>;
+  #records: RequestRecord[] = [];
+  #totals: BilledTotals = emptyTotals();
+  #inFlight = 0;
+  #idleWaiters: (() => void)[] = [];
+  #closing: Promise<void> | undefined;
+
+  constructor(behaviour: MockBehaviour, recordRequests: boolean) {
+    this.#behaviour = Object.freeze(behaviour);
+    this.#recordRequests = recordRequests;
+    this.#server = createServer({ keepAliveTimeout: 5_000 }, (request, response) => {
+      this.#handle(request, response).catch((error: unknown) => {
+        if (!response.headersSent) {
+          response.writeHead(500, { 'content-type': 'application/json' });
+          response.end(
+            JSON.stringify({ error: { message: `mock-provider: ${String(error)}`, type: 'server_error' } }),
+          );
+        } else {
+          response.destroy();
+        }
+      });
+    });
+  }
+
+  get behaviour(): Readonly<MockBehaviour> {
+    return this.#behaviour;
+  }
+
+  listen(port: number, host: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        const address = this.#server.address() as AddressInfo;
+        this.port = address.port;
+        this.url = `http://${hostForUrl(host)}:${address.port}`;
+        this.openaiBaseUrl = `${this.url}/v1`;
+        this.anthropicBaseUrl = this.url;
+        resolve();
+      });
+    });
+  }
+
+  requests(): readonly ServedRequest[] {
+    return this.#records.slice();
+  }
+
+  billed(): BilledTotals {
+    return { ...this.#totals };
+  }
+
+  reset(): void {
+    this.#records = [];
+    this.#totals = emptyTotals();
+    this.#faults.clear();
+    this.#windows.clear();
+  }
+
+  inject(fault: Fault): void {
+    this.#faults.add(fault);
+  }
+
+  configure(options: Partial<MockBehaviour>): void {
+    const next = mergeBehaviour(this.#behaviour, options);
+    if (options.rateLimit !== undefined) this.#windows.clear();
+    this.#behaviour = Object.freeze(next);
+  }
+
+  whenIdle(): Promise<void> {
+    if (this.#inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  close(): Promise<void> {
+    this.#closing ??= new Promise((resolve) => {
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+    return this.#closing;
+  }
+
+  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+    const route = matchRoute(request.method, request.url);
+    if (!route) {
+      notFound(request, response);
+      return;
+    }
+    this.#inFlight++;
+    const id = this.#ids.next('req_');
+    const exchange = new Exchange(request, response, route, id, this.#totals, () => this.#settled());
+    const record = exchange.record;
+    if (this.#recordRequests) this.#records.push(record);
+    const behaviour = this.#behaviour;
+    const headers: Record<string, string> =
+      route.provider === 'openai'
+        ? { 'x-request-id': id, 'openai-version': '2020-10-01' }
+        : { 'request-id': id };
+    const replyError = (status: number, message?: string, extra: Record<string, string> = {}) =>
+      exchange.sendJson(status, errorBody(route.provider, status, id, { message }), { ...headers, ...extra });
+
+    let text: string;
+    try {
+      text = await readBody(request, BODY_LIMIT_BYTES);
+    } catch (error) {
+      if (error instanceof BodyTooLargeError) replyError(413, error.message);
+      return;
+    }
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      replyError(400, 'We could not parse the JSON body of your request.');
+      return;
+    }
+    record.body = body;
+    if (!isRecord(body)) {
+      replyError(400, 'The request body must be a JSON object.');
+      return;
+    }
+    record.model = typeof body.model === 'string' ? body.model : '';
+    record.stream = body.stream === true;
+    const invalid = validate(route.endpoint, body);
+    if (invalid) {
+      replyError(400, invalid);
+      return;
+    }
+
+    const fault = this.#faults.take({
+      provider: route.provider,
+      endpoint: route.endpoint,
+      model: record.model,
+      stream: record.stream,
+    });
+    const inputTokens = countMockInputTokens(route.endpoint, body);
+
+    if (
+      behaviour.rateLimit !== false &&
+      route.endpoint !== 'messages.count_tokens' &&
+      !isStatusFault(fault)
+    ) {
+      const nowMs = Date.now();
+      const maxOutput =
+        route.endpoint === 'embeddings'
+          ? 0
+          : (integerField(body, 'max_completion_tokens') ??
+            integerField(body, 'max_tokens') ??
+            integerField(body, 'max_output_tokens') ??
+            behaviour.outputTokens);
+      const window = this.#windows.consume(
+        behaviour.rateLimit,
+        route.provider,
+        record.model,
+        inputTokens + maxOutput,
+        nowMs,
+      );
+      Object.assign(
+        headers,
+        route.provider === 'openai'
+          ? openaiRateLimitHeaders(window)
+          : anthropicRateLimitHeaders(window, nowMs),
+      );
+      if (!window.admitted) {
+        const seconds = Math.ceil(window.retryAfterMillis / 1000);
+        const message = `Rate limit reached for ${record.model} on ${window.exceeded} per min. Please try again in ${seconds}s.`;
+        exchange.sendJson(
+          429,
+          errorBody(route.provider, 429, id, { message, rateLimitType: window.exceeded ?? 'requests' }),
+          { ...headers, 'retry-after': String(seconds), 'retry-after-ms': String(window.retryAfterMillis) },
+        );
+        return;
+      }
+    }
+
+    await exchange.pause(fault?.delayMillis ?? behaviour.latencyMillis);
+    if (exchange.closed) return;
+
+    if (isStatusFault(fault)) {
+      replyError(fault.status, fault.message, retryHeaders(fault));
+      return;
+    }
+
+    const context: ReplyContext = {
+      body,
+      model: record.model,
+      stream: record.stream,
+      inputTokens,
+      behaviour,
+      ids: this.#ids,
+      malformedUsage: fault !== undefined && 'kind' in fault && fault.kind === 'malformed-usage',
+      nowMs: Date.now(),
+    };
+    const reply = buildReply(route, context);
+    if (route.provider === 'openai')
+      headers['openai-processing-ms'] = String(Date.now() - record.receivedAtMs);
+    if (reply.type === 'json') {
+      exchange.sendJson(reply.status, reply.body, headers, reply.usage);
+      return;
+    }
+    const cutAfter =
+      fault && 'kind' in fault && fault.kind === 'disconnect-mid-stream' ? fault.afterChunks : undefined;
+    await exchange.sendEvents(reply.frames, reply.input, headers, behaviour.chunkDelayMillis, cutAfter);
+  }
+
+  #settled(): void {
+    this.#inFlight--;
+    if (this.#inFlight > 0 || this.#idleWaiters.length === 0) return;
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
+    for (const resolve of waiters) resolve();
+  }
+}
+
+function validate(endpoint: MockEndpoint, body: Record<string, unknown>): string | undefined {
+  switch (endpoint) {
+    case 'chat.completions':
+      return validateChat(body);
+    case 'responses':
+      return validateResponses(body);
+    case 'embeddings':
+      return validateEmbeddings(body);
+    case 'completions':
+      return validateCompletions(body);
+    case 'messages':
+      return validateMessages(body, false);
+    case 'messages.count_tokens':
+      return validateMessages(body, true);
+  }
+}
+
+function buildReply(route: Route, context: ReplyContext): Reply {
+  switch (route.endpoint) {
+    case 'chat.completions':
+      return chatCompletionReply(context);
+    case 'responses':
+      return responsesReply(context);
+    case 'embeddings':
+      return embeddingsReply({ ...context, stream: false });
+    case 'completions':
+      return completionsReply(context);
+    case 'messages':
+      return messagesReply(context);
+    case 'messages.count_tokens':
+      return countTokensReply(context);
+  }
+}
+
+function isStatusFault(fault: Fault | undefined): fault is StatusFault {
+  return fault !== undefined && !('kind' in fault);
+}
+
+function retryHeaders(fault: StatusFault): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (fault.retryAfterMs !== undefined) headers['retry-after-ms'] = String(fault.retryAfterMs);
+  if (fault.retryAfterSeconds !== undefined) headers['retry-after'] = String(fault.retryAfterSeconds);
+  else if (fault.retryAfterMs !== undefined)
+    headers['retry-after'] = String(Math.ceil(fault.retryAfterMs / 1000));
+  return headers;
+}
+
+/** Unknown paths get a 404 in the shape of whichever provider the client looks like. */
+function notFound(request: IncomingMessage, response: ServerResponse): void {
+  request.resume();
+  const anthropic = request.headers['anthropic-version'] !== undefined;
+  const message = `Invalid URL (${request.method} ${request.url})`;
+  const body = anthropic
+    ? { type: 'error', error: { type: 'not_found_error', message } }
+    : { error: { message, type: 'invalid_request_error', param: null, code: null } };
+  const text = JSON.stringify(body);
+  response.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
+  response.end(text);
+}
