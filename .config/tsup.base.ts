@@ -11,5 +11,7 @@ export function packageBuild(entry: Options['entry']) {
     target: 'node20',
     platform: 'node',
     splitting: false,
+    // Error classes report their own names (error.name, error.type on spans).
+    keepNames: true,
   });
 }

@@ -37,8 +37,8 @@ export { RateLimitedError } from './errors/rate-limited-error';
 // Errors
 export { TollgateError } from './errors/tollgate-error';
 export { UnknownModelPriceError } from './errors/unknown-model-price-error';
+export type { BudgetInstanceState } from './guard/budget-instances';
 export type { CallEstimate } from './guard/call-estimate';
-
 // Decision events
 export type {
   AllowedEvent,
@@ -81,6 +81,14 @@ export type { TokenUsage } from './pricing/token-usage';
 export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
+export { activeGuardedCall } from './telemetry/active-call';
+export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
+// Shared lifecycle for provider instrumentations
+export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
+export { GateMetrics } from './telemetry/gate-metrics';
+export type { StreamObserver, StreamOutcome } from './telemetry/observed-stream';
+export { observeIterator } from './telemetry/observed-stream';
+export * as semconv from './telemetry/semconv';
 export type {
   InputTokenEstimate,
   TokenEstimateMethod,

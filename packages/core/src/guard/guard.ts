@@ -19,6 +19,7 @@ import { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
+import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from './budget-instances';
 import {
   BudgetPlan,
   type BudgetSubject,
@@ -48,6 +49,8 @@ export interface Settlement {
   costDeltaUsd: number | undefined;
   /** False when the reservation had already ended (lease expired, or settled before). */
   applied: boolean;
+  /** Least headroom left over the budgets the call touched, as a fraction of the limit; undefined without budgets. */
+  minHeadroomRatio: number | undefined;
 }
 
 /** An admitted call. End it exactly once with `settle()` or `release()`; repeats are harmless no-ops. */
@@ -56,6 +59,12 @@ export interface Admission {
   readonly estimate: Readonly<CallEstimate>;
   readonly scope: Readonly<CallScope>;
   readonly waitMillis: number;
+  /** Budget instances the call reserved against. */
+  readonly budgets: readonly BudgetTouched[];
+  /** Limiters that admitted the call. */
+  readonly limiterKeys: readonly string[];
+  /** Least headroom left after the reservation, as a fraction of the limit; undefined without budgets. */
+  readonly minHeadroomRatio: number | undefined;
   /**
    * Charges the call's actual usage and frees the rest of its reservation. Unknown counts
    * (`undefined`) are charged at their pre-call worst case.
@@ -95,6 +104,8 @@ export interface Guard {
     budgetId: string,
     scope?: CallScope & { provider?: string; model?: string },
   ): Promise<BudgetStatus[]>;
+  /** Latest known state of every budget instance this process has used (for gauges). */
+  budgetInstances(): BudgetInstanceState[];
   /** The price table in use, overrides applied. */
   readonly prices: PriceTable;
   /** Stops timers and closes the limiter and ledger. */
@@ -149,6 +160,7 @@ class GuardImpl implements Guard {
   private readonly plan: BudgetPlan;
   private readonly events: DecisionEmitter;
   private readonly openCalls = new Map<string, OpenCall>();
+  private readonly instances = new BudgetInstances();
   private readonly leaseTimer: NodeJS.Timeout;
   private readonly estimator: GuardConfig['estimator'];
 
@@ -257,6 +269,7 @@ class GuardImpl implements Guard {
 
     // The window may have rolled while the call queued: plan the lines again at reservation time.
     const lines = budgets.length > 0 ? this.plan.lines(budgets, subject, amounts, this.ledger.now()) : [];
+    let headroom: number | undefined;
     if (lines.length > 0) {
       let result: Awaited<ReturnType<BudgetLedger['reserve']>>;
       try {
@@ -273,9 +286,11 @@ class GuardImpl implements Guard {
         permit.refund();
         throw this.budgetExceeded(base, lines[result.failedLine]!, result.state);
       }
+      this.instances.record(lines, result.lines);
+      headroom = minHeadroomRatio(result.lines);
     }
 
-    const admission = new GuardAdmission(this, callId, estimate, scope, base, lines, permit);
+    const admission = new GuardAdmission(this, callId, estimate, scope, base, lines, permit, headroom);
     this.openCalls.set(callId, { admission, lines });
     this.events.emit({
       ...base,
@@ -331,6 +346,10 @@ class GuardImpl implements Guard {
     });
   }
 
+  budgetInstances(): BudgetInstanceState[] {
+    return this.instances.snapshot(this.ledger.now());
+  }
+
   async close(): Promise<void> {
     clearInterval(this.leaseTimer);
     await this.limiter.close();
@@ -352,6 +371,7 @@ class GuardImpl implements Guard {
 
     if (source === 'released') {
       const result = lines.length > 0 ? await this.ledger.release(admission.callId) : undefined;
+      if (result?.applied) this.instances.record(lines, result.lines);
       this.events.emit({
         ...admission.base,
         type: 'released',
@@ -364,6 +384,7 @@ class GuardImpl implements Guard {
         actualCostUsd: undefined,
         costDeltaUsd: undefined,
         applied: result?.applied ?? true,
+        minHeadroomRatio: result?.applied ? minHeadroomRatio(result.lines) : undefined,
       };
     }
 
@@ -403,7 +424,14 @@ class GuardImpl implements Guard {
       durationMillis,
     });
     if (result) this.emitCrossings(result.crossed, lines, admission.callId);
-    return { usageSource, actualCostUsd: costUsd, costDeltaUsd, applied };
+    if (result?.applied) this.instances.record(lines, result.lines);
+    return {
+      usageSource,
+      actualCostUsd: costUsd,
+      costDeltaUsd,
+      applied,
+      minHeadroomRatio: result?.applied ? minHeadroomRatio(result.lines) : undefined,
+    };
   }
 
   private budgetExceeded(
@@ -507,7 +535,16 @@ class GuardAdmission implements Admission {
     readonly base: CallDecisionBase,
     readonly lines: PlannedLine[],
     readonly permit: LimiterPermit,
+    readonly minHeadroomRatio: number | undefined,
   ) {}
+
+  get budgets(): BudgetTouched[] {
+    return touched(this.lines);
+  }
+
+  get limiterKeys(): readonly string[] {
+    return this.permit.limiterKeys;
+  }
 
   get waitMillis(): number {
     return this.base.waitMillis;

@@ -1,0 +1,338 @@
+import {
+  type Attributes,
+  type Context,
+  context,
+  type Meter,
+  type Span,
+  SpanKind,
+  SpanStatusCode,
+  type Tracer,
+  trace,
+} from '@opentelemetry/api';
+import type { LlmCallDescriptor } from '../call/llm-call';
+import { BudgetExceededError } from '../errors/budget-exceeded-error';
+import { RateLimitedError } from '../errors/rate-limited-error';
+import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
+import type { UsageSource } from '../guard/decision-events';
+import type { Admission, CallOptions, Guard } from '../guard/guard';
+import { parseRateLimitHeaders } from '../limits/provider-feedback';
+import type { TokenUsage } from '../pricing/token-usage';
+import { withGuardedCall } from './active-call';
+import { GateMetrics } from './gate-metrics';
+import * as semconv from './semconv';
+
+/** A provider call as an instrumentation sees it, before it is sent. */
+export interface GatedRequest {
+  descriptor: LlmCallDescriptor;
+  /** Host of the endpoint, for `server.address`. */
+  serverAddress?: string | undefined;
+  serverPort?: number | undefined;
+  streaming: boolean;
+}
+
+/** What the response said about itself. */
+export interface ResponseDetails {
+  id?: string | undefined;
+  model?: string | undefined;
+  finishReasons?: readonly string[] | undefined;
+}
+
+/**
+ * The gate/span/metric lifecycle shared by every provider instrumentation: one
+ * `CallGate` per instrumentation, one `GuardedCall` per provider call.
+ */
+export class CallGate {
+  readonly metrics: GateMetrics;
+
+  constructor(
+    readonly guard: Guard,
+    private readonly tracer: Tracer,
+    meter: Meter,
+  ) {
+    this.metrics = new GateMetrics(meter, guard);
+  }
+
+  /**
+   * Opens the call's CLIENT span and admits the call through the guard. A refused call
+   * gets a span that records the decision and the error, ended at once, and the typed
+   * error is rethrown: the request is never sent.
+   */
+  async begin(
+    request: GatedRequest,
+    parent: Context = context.active(),
+    options?: CallOptions,
+  ): Promise<GuardedCall> {
+    const { descriptor } = request;
+    const startedAt = performance.now();
+    const attributes: Attributes = {
+      [semconv.ATTR_GEN_AI_PROVIDER_NAME]: descriptor.provider,
+      [semconv.ATTR_GEN_AI_OPERATION_NAME]:
+        descriptor.operation === 'messages' || descriptor.operation === 'responses'
+          ? 'chat'
+          : descriptor.operation,
+      [semconv.ATTR_GEN_AI_REQUEST_MODEL]: descriptor.model,
+    };
+    if (request.serverAddress) attributes[semconv.ATTR_SERVER_ADDRESS] = request.serverAddress;
+    if (request.serverPort) attributes[semconv.ATTR_SERVER_PORT] = request.serverPort;
+    const metricAttributes = { ...attributes };
+    const span = this.tracer.startSpan(
+      `${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${descriptor.model}`,
+      { kind: SpanKind.CLIENT, attributes },
+      parent,
+    );
+    const spanContext = trace.setSpan(parent, span);
+    let admission: Admission;
+    try {
+      admission = await context.with(spanContext, () => this.guard.admit(descriptor, options));
+    } catch (error) {
+      const decision = decisionOf(error);
+      span.setAttribute(semconv.ATTR_TOLLGATE_GATE_DECISION, decision);
+      if (RateLimitedError.isInstance(error)) {
+        span.setAttribute(semconv.ATTR_TOLLGATE_GATE_REASON, error.reason);
+        span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, [error.limiterKey]);
+      }
+      if (BudgetExceededError.isInstance(error))
+        span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_ID, error.budgetId);
+      markFailed(span, error);
+      span.end();
+      this.metrics.decisions.add(1, { ...metricAttributes, [semconv.ATTR_TOLLGATE_GATE_DECISION]: decision });
+      throw error;
+    }
+
+    const { estimate } = admission;
+    span.setAttributes({
+      [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed',
+      [semconv.ATTR_TOLLGATE_GATE_WAIT_MS]: admission.waitMillis,
+      [semconv.ATTR_TOLLGATE_ESTIMATE_INPUT_TOKENS]: estimate.estimatedInputTokens,
+      [semconv.ATTR_TOLLGATE_ESTIMATE_METHOD]: estimate.estimateMethod,
+      [semconv.ATTR_TOLLGATE_ESTIMATE_MAX_OUTPUT_TOKENS]: estimate.maxOutputTokens,
+      [semconv.ATTR_TOLLGATE_PRICE_CHECKED_AT]: this.guard.prices.checkedAt,
+    });
+    const maxTokensField =
+      descriptor.body.max_tokens ??
+      descriptor.body.max_completion_tokens ??
+      descriptor.body.max_output_tokens;
+    if (typeof maxTokensField === 'number')
+      span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MAX_TOKENS, maxTokensField);
+    if (estimate.choices > 1) span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_CHOICE_COUNT, estimate.choices);
+    if (estimate.pricedModel) span.setAttribute(semconv.ATTR_TOLLGATE_PRICE_MODEL, estimate.pricedModel);
+    if (estimate.worstCaseUsd !== undefined) {
+      span.setAttribute(semconv.ATTR_TOLLGATE_COST_ESTIMATED_USD, estimate.worstCaseUsd);
+      this.metrics.cost.add(estimate.worstCaseUsd, {
+        ...metricAttributes,
+        [semconv.ATTR_TOLLGATE_COST_KIND]: 'estimated',
+      });
+    }
+    if (admission.budgets.length > 0) {
+      span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_IDS, [
+        ...new Set(admission.budgets.map((budget) => budget.budgetId)),
+      ]);
+    }
+    if (admission.limiterKeys.length > 0)
+      span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, [...admission.limiterKeys]);
+    if (admission.minHeadroomRatio !== undefined)
+      span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO, admission.minHeadroomRatio);
+    this.metrics.decisions.add(1, { ...metricAttributes, [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed' });
+    this.metrics.waitDuration.record(admission.waitMillis / 1000, metricAttributes);
+    return new GuardedCall(this, admission, span, spanContext, request, metricAttributes, startedAt);
+  }
+}
+
+/**
+ * One admitted provider call. Ends exactly once — `complete()` or `fail()`, whichever
+ * comes first — settling or releasing the reservation and ending the span.
+ */
+export class GuardedCall {
+  private ended = false;
+  private attempts = 0;
+  private firstChunkSeen = false;
+  private responseModel: string | undefined;
+
+  constructor(
+    private readonly gate: CallGate,
+    readonly admission: Admission,
+    readonly span: Span,
+    spanContext: Context,
+    private readonly request: GatedRequest,
+    private readonly metricAttributes: Attributes,
+    private readonly startedAt: number,
+  ) {
+    this.context = withGuardedCall(spanContext, this);
+  }
+
+  /** Context with this call's span active and the call itself attached: run the SDK's request in it. */
+  readonly context: Context;
+
+  /** One HTTP attempt finished (the SDK may retry): counts it and feeds rate-limit headers back to the limiter. */
+  recordAttempt(headers: Headers | undefined): void {
+    this.attempts++;
+    this.span.setAttribute(semconv.ATTR_TOLLGATE_ATTEMPTS, this.attempts);
+    if (!headers) return;
+    const { descriptor } = this.request;
+    const feedback = parseRateLimitHeaders(headers, {
+      provider: descriptor.provider,
+      model: this.admission.estimate.pricedModel ?? descriptor.model,
+      tenant: this.admission.scope.tenant,
+    });
+    const saysSomething = [
+      feedback.remainingRequests,
+      feedback.remainingTokens,
+      feedback.requestsResetMillis,
+      feedback.tokensResetMillis,
+      feedback.retryAfterMillis,
+    ].some((value) => value !== undefined);
+    if (saysSomething) {
+      this.gate.guard.applyProviderFeedback(feedback);
+      this.gate.metrics.recordRemaining(
+        feedback.provider,
+        feedback.model,
+        feedback.remainingRequests,
+        feedback.remainingTokens,
+      );
+    }
+  }
+
+  /** The first streamed chunk arrived. */
+  recordFirstChunk(): void {
+    if (this.firstChunkSeen) return;
+    this.firstChunkSeen = true;
+    this.gate.metrics.timeToFirstChunk.record(
+      (performance.now() - this.startedAt) / 1000,
+      this.metricAttributes,
+    );
+  }
+
+  recordResponse(details: ResponseDetails): void {
+    if (details.id) this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_ID, details.id);
+    if (details.model) {
+      this.responseModel = details.model;
+      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_MODEL, details.model);
+    }
+    if (details.finishReasons && details.finishReasons.length > 0) {
+      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [...details.finishReasons]);
+    }
+  }
+
+  /** The call finished (or its stream ended early): settle to `usage` and end the span. */
+  complete(
+    usage: TokenUsage | undefined,
+    source: Exclude<UsageSource, 'reservation'>,
+    options: { interrupted?: boolean } = {},
+  ): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (options.interrupted) this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
+    this.settle(usage, source, undefined);
+  }
+
+  /**
+   * The call failed. With `partialUsage` (a stream that broke after output arrived) the
+   * reservation is settled to it; otherwise it is released, as providers do not bill
+   * requests they refused or failed.
+   */
+  fail(error: unknown, partialUsage?: TokenUsage): void {
+    if (this.ended) return;
+    this.ended = true;
+    markFailed(this.span, error);
+    if (partialUsage) {
+      this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
+      this.settle(partialUsage, 'local-count', error);
+      return;
+    }
+    this.finishMetrics(undefined, error);
+    this.admission
+      .release(`call failed: ${errorType(error)}`)
+      .catch(() => {})
+      .finally(() => this.span.end());
+  }
+
+  get isEnded(): boolean {
+    return this.ended;
+  }
+
+  private settle(
+    usage: TokenUsage | undefined,
+    source: Exclude<UsageSource, 'reservation'>,
+    error: unknown,
+  ): void {
+    if (usage) setUsageAttributes(this.span, usage);
+    this.finishMetrics(usage, error);
+    this.admission
+      .settle(usage, source)
+      .then((settlement) => {
+        this.span.setAttribute(
+          semconv.ATTR_TOLLGATE_USAGE_SOURCE,
+          settlement.usageSource === 'local-count' ? 'local_count' : settlement.usageSource,
+        );
+        if (settlement.actualCostUsd !== undefined) {
+          this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_RECONCILED_USD, settlement.actualCostUsd);
+          this.gate.metrics.cost.add(settlement.actualCostUsd, {
+            ...this.metricAttributes,
+            [semconv.ATTR_TOLLGATE_COST_KIND]: 'reconciled',
+          });
+        }
+        if (settlement.costDeltaUsd !== undefined)
+          this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_DELTA_USD, settlement.costDeltaUsd);
+        if (settlement.minHeadroomRatio !== undefined) {
+          this.span.setAttribute(
+            semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO,
+            settlement.minHeadroomRatio,
+          );
+        }
+      })
+      .catch(() => {})
+      .finally(() => this.span.end());
+  }
+
+  private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {
+    const attributes: Attributes = { ...this.metricAttributes };
+    if (this.responseModel) attributes[semconv.ATTR_GEN_AI_RESPONSE_MODEL] = this.responseModel;
+    if (error !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = errorType(error);
+    this.gate.metrics.operationDuration.record((performance.now() - this.startedAt) / 1000, attributes);
+    if (usage?.inputTokens !== undefined) {
+      this.gate.metrics.tokenUsage.record(usage.inputTokens, {
+        ...attributes,
+        [semconv.ATTR_GEN_AI_TOKEN_TYPE]: 'input',
+      });
+    }
+    if (usage?.outputTokens !== undefined) {
+      this.gate.metrics.tokenUsage.record(usage.outputTokens, {
+        ...attributes,
+        [semconv.ATTR_GEN_AI_TOKEN_TYPE]: 'output',
+      });
+    }
+  }
+}
+
+function setUsageAttributes(span: Span, usage: TokenUsage): void {
+  const pairs: Array<[string, number | undefined]> = [
+    [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS, usage.inputTokens],
+    [semconv.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, usage.outputTokens],
+    [semconv.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cacheReadInputTokens],
+    [semconv.ATTR_GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cacheWriteInputTokens],
+    [semconv.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningOutputTokens],
+  ];
+  for (const [name, value] of pairs) if (value !== undefined) span.setAttribute(name, value);
+}
+
+function decisionOf(error: unknown): string {
+  if (BudgetExceededError.isInstance(error)) return 'budget_exceeded';
+  if (RateLimitedError.isInstance(error)) return 'rate_limited';
+  if (UnknownModelPriceError.isInstance(error)) return 'unpriced_model';
+  return 'error';
+}
+
+/** A low-cardinality name for an error: the class name, or `_OTHER`. */
+export function errorType(error: unknown): string {
+  if (error instanceof Error) return error.constructor.name === 'Error' ? '_OTHER' : error.constructor.name;
+  return '_OTHER';
+}
+
+function markFailed(span: Span, error: unknown): void {
+  span.setAttribute(semconv.ATTR_ERROR_TYPE, errorType(error));
+  span.setStatus({
+    code: SpanStatusCode.ERROR,
+    message: error instanceof Error ? error.message : String(error),
+  });
+  if (error instanceof Error) span.recordException(error);
+}

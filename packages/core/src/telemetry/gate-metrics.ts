@@ -1,0 +1,142 @@
+import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Guard } from '../guard/guard';
+import {
+  ATTR_GEN_AI_PROVIDER_NAME,
+  ATTR_GEN_AI_REQUEST_MODEL,
+  ATTR_TOLLGATE_BUDGET_ID,
+  ATTR_TOLLGATE_BUDGET_UNIT,
+  ATTR_TOLLGATE_RATELIMIT_KIND,
+  DURATION_BUCKETS_SECONDS,
+  METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
+  METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
+  METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+  METRIC_TOLLGATE_BUDGET_LIMIT,
+  METRIC_TOLLGATE_BUDGET_RESERVED,
+  METRIC_TOLLGATE_BUDGET_SPENT,
+  METRIC_TOLLGATE_COST,
+  METRIC_TOLLGATE_GATE_DECISIONS,
+  METRIC_TOLLGATE_GATE_WAIT,
+  METRIC_TOLLGATE_PROVIDER_RATELIMIT_REMAINING,
+  TOKEN_USAGE_BUCKETS,
+} from './semconv';
+
+/** Remaining provider capacity last reported for one model. */
+interface RemainingCapacity {
+  provider: string;
+  model: string;
+  requests: number | undefined;
+  tokens: number | undefined;
+}
+
+/**
+ * The instruments every instrumentation records to. Tollgate's own instruments use units
+ * in braces, which both the Collector and the JS Prometheus exporter leave out of the
+ * metric name, so dashboards and alerts see the same names on either path.
+ */
+export class GateMetrics {
+  readonly tokenUsage: Histogram;
+  readonly operationDuration: Histogram;
+  readonly timeToFirstChunk: Histogram;
+  readonly cost: Counter;
+  readonly decisions: Counter;
+  readonly waitDuration: Histogram;
+  private readonly remaining = new Map<string, RemainingCapacity>();
+  private readonly observe: (result: ObservableResult, pick: 'limit' | 'spent' | 'reserved') => void;
+
+  constructor(meter: Meter, guard: Guard) {
+    this.tokenUsage = meter.createHistogram(METRIC_GEN_AI_CLIENT_TOKEN_USAGE, {
+      description: 'Tokens used per call, by token type',
+      unit: '{token}',
+      advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS },
+    });
+    this.operationDuration = meter.createHistogram(METRIC_GEN_AI_CLIENT_OPERATION_DURATION, {
+      description: 'Duration of LLM calls, including any wait at the gate',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
+    });
+    this.timeToFirstChunk = meter.createHistogram(METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK, {
+      description: 'Time from request to the first streamed chunk',
+      unit: 's',
+      advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
+    });
+    this.cost = meter.createCounter(METRIC_TOLLGATE_COST, {
+      description:
+        'Estimated cost in USD at list price: kind=estimated is the worst case reserved, kind=reconciled is actual usage',
+      unit: '{USD}',
+    });
+    this.decisions = meter.createCounter(METRIC_TOLLGATE_GATE_DECISIONS, {
+      description: 'Gate decisions, by decision',
+      unit: '{decision}',
+    });
+    this.waitDuration = meter.createHistogram(METRIC_TOLLGATE_GATE_WAIT, {
+      description: 'Seconds calls waited at the gate for rate-limit capacity',
+      unit: '{second}',
+      advice: { explicitBucketBoundaries: [0, ...DURATION_BUCKETS_SECONDS] },
+    });
+
+    this.observe = (result, pick) => {
+      for (const instance of guard.budgetInstances()) {
+        const attributes: Attributes = {
+          [ATTR_TOLLGATE_BUDGET_ID]: instance.budgetId,
+          [ATTR_TOLLGATE_BUDGET_UNIT]: instance.unit,
+        };
+        for (const [dimension, value] of Object.entries(instance.scope))
+          attributes[`tollgate.${dimension}`] = value;
+        result.observe(instance[pick], attributes);
+      }
+    };
+    const budgetGauge = (name: string, pick: 'limit' | 'spent' | 'reserved', description: string) => {
+      const gauge = meter.createObservableGauge(name, { description, unit: '{budget_unit}' });
+      gauge.addCallback((result) => this.observe(result, pick));
+    };
+    const remainingGauge = meter.createObservableGauge(METRIC_TOLLGATE_PROVIDER_RATELIMIT_REMAINING, {
+      description: 'Remaining capacity the provider last reported in its rate-limit headers',
+      unit: '{count}',
+    });
+    remainingGauge.addCallback((result) => {
+      for (const capacity of this.remaining.values()) {
+        const base = {
+          [ATTR_GEN_AI_PROVIDER_NAME]: capacity.provider,
+          [ATTR_GEN_AI_REQUEST_MODEL]: capacity.model,
+        };
+        if (capacity.requests !== undefined)
+          result.observe(capacity.requests, { ...base, [ATTR_TOLLGATE_RATELIMIT_KIND]: 'requests' });
+        if (capacity.tokens !== undefined)
+          result.observe(capacity.tokens, { ...base, [ATTR_TOLLGATE_RATELIMIT_KIND]: 'tokens' });
+      }
+    });
+    budgetGauge(
+      METRIC_TOLLGATE_BUDGET_LIMIT,
+      'limit',
+      'Budget limit per instance, in the budget unit (USD estimated)',
+    );
+    budgetGauge(
+      METRIC_TOLLGATE_BUDGET_SPENT,
+      'spent',
+      'Settled spend in the current window, in the budget unit (USD estimated)',
+    );
+    budgetGauge(
+      METRIC_TOLLGATE_BUDGET_RESERVED,
+      'reserved',
+      'Amount held by calls in flight, in the budget unit (USD estimated)',
+    );
+  }
+
+  /** Records what a provider said remains of its limits for a model. */
+  recordRemaining(
+    provider: string,
+    model: string,
+    requests: number | undefined,
+    tokens: number | undefined,
+  ): void {
+    if (requests === undefined && tokens === undefined) return;
+    const key = `${provider}:${model}`;
+    const previous = this.remaining.get(key);
+    this.remaining.set(key, {
+      provider,
+      model,
+      requests: requests ?? previous?.requests,
+      tokens: tokens ?? previous?.tokens,
+    });
+  }
+}
