@@ -1,0 +1,2 @@
+export { OpenAIInstrumentation, SUPPORTED_OPENAI_RANGE } from './instrumentation';
+export type { OpenAIInstrumentationConfig } from './types';

@@ -1,0 +1,339 @@
+import {
+  BudgetExceededError,
+  createGuard,
+  type DecisionEvent,
+  type Guard,
+  RateLimitedError,
+} from '@tollgate/core';
+import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
+import * as openaiModule from 'openai';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { telemetryHarness } from '../test/harness';
+import { OpenAIInstrumentation } from './instrumentation';
+
+const { OpenAI, APIPromise } = openaiModule;
+
+let mock: MockProvider;
+let harness: ReturnType<typeof telemetryHarness>;
+let guard: Guard;
+let events: DecisionEvent[];
+let instrumentation: OpenAIInstrumentation;
+let client: InstanceType<typeof OpenAI>;
+
+beforeAll(async () => {
+  mock = await startMockProvider();
+});
+afterAll(async () => {
+  await mock.close();
+});
+
+function setup(config: Parameters<typeof createGuard>[0] = {}) {
+  events = [];
+  guard = createGuard({ ...config, onDecision: (event) => void events.push(event) });
+  instrumentation.setConfig({ guard });
+}
+
+beforeEach(() => {
+  harness = telemetryHarness();
+  instrumentation = new OpenAIInstrumentation({ guard: createGuard() });
+  instrumentation.setTracerProvider(harness.tracerProvider);
+  instrumentation.setMeterProvider(harness.meterProvider);
+  instrumentation.instrument(openaiModule);
+  setup();
+  mock.reset();
+  mock.configure({ outputTokens: 12, chunkDelayMillis: 0, latencyMillis: 0 });
+  client = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+});
+
+afterEach(async () => {
+  instrumentation.uninstrument(openaiModule);
+  await guard.close();
+  await harness.shutdown();
+});
+
+const chatParams = {
+  model: 'gpt-4o-mini',
+  max_tokens: 50,
+  messages: [{ role: 'user' as const, content: 'Say hello to the test suite' }],
+};
+
+async function settled() {
+  await mock.whenIdle();
+  await new Promise((resolve) => setTimeout(resolve, 5));
+}
+
+function onlySpan() {
+  const spans = harness.spans.getFinishedSpans();
+  expect(spans).toHaveLength(1);
+  return spans[0]!;
+}
+
+describe('OpenAIInstrumentation — chat completions', () => {
+  it('gates, traces and settles a non-streamed call from provider usage', async () => {
+    setup({ budgets: [{ id: 'day', limit: { usd: 1 }, window: 'day' }] });
+    const completion = await client.chat.completions.create(chatParams);
+    expect(completion.choices[0]!.message.content).toBeTruthy();
+    await settled();
+    const span = onlySpan();
+    const billed = mock.billed();
+    expect(span.name).toBe('chat gpt-4o-mini');
+    expect(span.kind).toBe(2); // CLIENT
+    expect(span.attributes).toMatchObject({
+      'gen_ai.provider.name': 'openai',
+      'gen_ai.operation.name': 'chat',
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'gen_ai.request.max_tokens': 50,
+      'gen_ai.response.id': completion.id,
+      'gen_ai.usage.input_tokens': billed.inputTokens,
+      'gen_ai.usage.output_tokens': billed.outputTokens,
+      'tollgate.gate.decision': 'allowed',
+      'tollgate.usage.source': 'provider',
+      'tollgate.attempts': 1,
+      'server.address': '127.0.0.1',
+    });
+    expect(span.attributes['tollgate.cost.estimated_usd']).toBeGreaterThan(
+      span.attributes['tollgate.cost.reconciled_usd'] as number,
+    );
+    const [status] = await guard.budgetStatus('day');
+    expect(status!.reserved).toBe(0);
+    expect(status!.spent).toBeCloseTo(span.attributes['tollgate.cost.reconciled_usd'] as number, 12);
+  });
+
+  it('keeps the SDK promise: instanceof APIPromise, withResponse(), asResponse(), finally()', async () => {
+    const promise = client.chat.completions.create(chatParams);
+    expect(promise).toBeInstanceOf(APIPromise);
+    const { data, response, request_id } = await promise.withResponse();
+    expect(data.object).toBe('chat.completion');
+    expect(response.status).toBe(200);
+    expect(request_id).toBeTruthy();
+    const raw = await client.chat.completions.create(chatParams).asResponse();
+    expect(raw.headers.get('content-type')).toContain('application/json');
+    let finallyRan = false;
+    await client.chat.completions.create(chatParams).finally(() => {
+      finallyRan = true;
+    });
+    expect(finallyRan).toBe(true);
+  });
+
+  it('refuses a call over budget before any request reaches the provider', async () => {
+    setup({ budgets: [{ id: 'tiny', limit: { usd: 0.000001 }, window: 'day' }] });
+    const promise = client.chat.completions.create(chatParams);
+    expect(promise).toBeInstanceOf(APIPromise);
+    await expect(promise).rejects.toBeInstanceOf(BudgetExceededError);
+    await settled();
+    expect(mock.requests()).toHaveLength(0);
+    const span = onlySpan();
+    expect(span.status.code).toBe(2); // ERROR
+    expect(span.attributes).toMatchObject({
+      'tollgate.gate.decision': 'budget_exceeded',
+      'tollgate.budget.id': 'tiny',
+      'error.type': 'BudgetExceededError',
+    });
+    const decisions = await harness.metricPoints('tollgate.gate.decisions');
+    expect(
+      decisions.some(
+        (point) => point.attributes['tollgate.gate.decision'] === 'budget_exceeded' && point.value === 1,
+      ),
+    ).toBe(true);
+  });
+
+  it('refuses a rate-limited call before any request reaches the provider', async () => {
+    setup({
+      rateLimits: [
+        { provider: 'openai', model: 'gpt-4o-mini', rpm: 60, burstRequests: 1, maxWaitMillis: 50 },
+      ],
+    });
+    await client.chat.completions.create(chatParams);
+    await expect(client.chat.completions.create(chatParams)).rejects.toBeInstanceOf(RateLimitedError);
+    await settled();
+    expect(mock.requests()).toHaveLength(1);
+  });
+
+  it('settles a stream from provider usage it asked for, and hides the usage chunk from the caller', async () => {
+    setup({ budgets: [{ id: 'day', limit: { tokens: 100_000 }, window: 'day' }] });
+    const stream = await client.chat.completions.create({ ...chatParams, stream: true });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    await settled();
+    expect(mock.requests()[0]!.body).toMatchObject({ stream_options: { include_usage: true } });
+    expect(chunks.every((chunk) => chunk.choices.length > 0)).toBe(true);
+    expect(chunks.every((chunk) => !('usage' in chunk))).toBe(true);
+    const span = onlySpan();
+    expect(span.attributes).toMatchObject({
+      'gen_ai.usage.output_tokens': mock.billed().outputTokens,
+      'gen_ai.usage.input_tokens': mock.billed().inputTokens,
+      'tollgate.usage.source': 'provider',
+    });
+    expect((await guard.budgetStatus('day'))[0]).toMatchObject({
+      reserved: 0,
+      spent: mock.billed().inputTokens + mock.billed().outputTokens,
+    });
+  });
+
+  it('passes the usage chunk through to a caller who asked for it', async () => {
+    const stream = await client.chat.completions.create({
+      ...chatParams,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const chunk of stream) chunks.push(chunk);
+    expect(chunks.at(-1)!.usage?.completion_tokens).toBe(12);
+  });
+
+  it('counts streamed tokens locally when usage is not requested, equal to what the provider billed', async () => {
+    instrumentation.setConfig({ guard, includeStreamUsage: false });
+    const stream = await client.chat.completions.create({ ...chatParams, stream: true });
+    for await (const _chunk of stream) {
+      // consume
+    }
+    await settled();
+    const span = onlySpan();
+    expect(span.attributes['tollgate.usage.source']).toBe('local_count');
+    expect(span.attributes['gen_ai.usage.output_tokens']).toBe(mock.billed().outputTokens);
+  });
+
+  it('settles once for what was generated when the caller breaks off early', async () => {
+    mock.configure({ outputTokens: 200, chunkDelayMillis: 2 });
+    const stream = await client.chat.completions.create({ ...chatParams, max_tokens: 300, stream: true });
+    let seen = 0;
+    for await (const _chunk of stream) {
+      if (++seen === 5) break;
+    }
+    await settled();
+    const span = onlySpan();
+    expect(span.attributes['tollgate.stream.interrupted']).toBe(true);
+    expect(span.attributes['tollgate.usage.source']).toBe('local_count');
+    // The client saw 5 chunks: the role chunk and 4 one-token content chunks.
+    expect(span.attributes['gen_ai.usage.output_tokens']).toBe(4);
+    expect(mock.requests()[0]!.clientAborted).toBe(true);
+  });
+
+  it('keeps tee() and toReadableStream() working and settles once', async () => {
+    const stream = await client.chat.completions.create({ ...chatParams, stream: true });
+    const [left, right] = stream.tee();
+    const read = async (branch: typeof left) => {
+      let text = '';
+      for await (const chunk of branch) text += chunk.choices[0]?.delta.content ?? '';
+      return text;
+    };
+    const [a, b] = await Promise.all([read(left), read(right)]);
+    expect(a).toBe(b);
+    expect(a.length).toBeGreaterThan(0);
+    const readable = (
+      await client.chat.completions.create({ ...chatParams, stream: true })
+    ).toReadableStream();
+    const reader = readable.getReader();
+    let parts = 0;
+    while (!(await reader.read()).done) parts++;
+    expect(parts).toBeGreaterThan(1);
+    await settled();
+    expect(harness.spans.getFinishedSpans()).toHaveLength(2);
+    expect(events.filter((event) => event.type === 'settled')).toHaveLength(2);
+  });
+
+  it('works under chat.completions.stream() and parse()', async () => {
+    const runner = client.chat.completions.stream(chatParams);
+    const final = await runner.finalChatCompletion();
+    expect(final.choices[0]!.message.content).toBeTruthy();
+    const parsed = await client.chat.completions.parse({
+      ...chatParams,
+      response_format: {
+        type: 'json_schema',
+        json_schema: {
+          name: 'greeting',
+          schema: { type: 'object', properties: { text: { type: 'string' } } },
+        },
+      },
+    });
+    expect(parsed.choices[0]!.message.parsed).toBeTypeOf('object');
+    await settled();
+    expect(harness.spans.getFinishedSpans().map((span) => span.attributes['tollgate.usage.source'])).toEqual([
+      'provider',
+      'provider',
+    ]);
+  });
+
+  it('releases the reservation when the provider fails the call', async () => {
+    setup({ budgets: [{ id: 'day', limit: { requests: 10 }, window: 'day' }] });
+    mock.inject({ status: 500 });
+    await expect(client.chat.completions.create(chatParams)).rejects.toThrow();
+    await settled();
+    expect((await guard.budgetStatus('day'))[0]).toMatchObject({ spent: 0, reserved: 0 });
+    expect(onlySpan().attributes['error.type']).toBe('InternalServerError');
+  });
+
+  it('counts SDK retries on the span and backs off on retry-after', async () => {
+    client = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 2 });
+    mock.inject({ status: 429, retryAfterMs: 10, times: 1 });
+    await client.chat.completions.create(chatParams);
+    await settled();
+    expect(mock.requests()).toHaveLength(2);
+    expect(onlySpan().attributes['tollgate.attempts']).toBe(2);
+  });
+});
+
+describe('OpenAIInstrumentation — other endpoints', () => {
+  it('gates responses.create (JSON and stream) and responses.stream()', async () => {
+    const response = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Hello there',
+      max_output_tokens: 40,
+    });
+    expect(response.output_text).toBeTruthy();
+    const stream = await client.responses.create({
+      model: 'gpt-4o-mini',
+      input: 'Hello there',
+      stream: true,
+    });
+    for await (const _event of stream) {
+      // consume
+    }
+    const helper = client.responses.stream({ model: 'gpt-4o-mini', input: 'Hello there' });
+    await helper.finalResponse();
+    await settled();
+    const spans = harness.spans.getFinishedSpans();
+    expect(spans).toHaveLength(3);
+    for (const span of spans) {
+      expect(span.attributes['tollgate.usage.source']).toBe('provider');
+      expect(span.attributes['gen_ai.usage.output_tokens']).toBe(12);
+    }
+  });
+
+  it('gates embeddings and legacy completions', async () => {
+    const embedding = await client.embeddings.create({
+      model: 'text-embedding-3-small',
+      input: ['one two', 'three'],
+    });
+    expect(embedding.data).toHaveLength(2);
+    const completion = await client.completions.create({
+      model: 'gpt-3.5-turbo-instruct',
+      prompt: 'Once upon',
+      max_tokens: 20,
+    });
+    expect(completion.choices[0]!.text).toBeTruthy();
+    await settled();
+    const [embeddingSpan, completionSpan] = harness.spans.getFinishedSpans();
+    expect(embeddingSpan!.attributes).toMatchObject({
+      'gen_ai.operation.name': 'embeddings',
+      'gen_ai.usage.output_tokens': 0,
+    });
+    expect(completionSpan!.attributes).toMatchObject({
+      'gen_ai.operation.name': 'text_completion',
+      'tollgate.usage.source': 'provider',
+    });
+  });
+});
+
+describe('OpenAIInstrumentation — patching', () => {
+  it('does not double-wrap and unpatch restores the original methods', () => {
+    const proto = OpenAI.Chat.Completions.prototype as unknown as Record<string, unknown>;
+    const wrapped = proto.create;
+    const second = new OpenAIInstrumentation({ guard });
+    second.instrument(openaiModule);
+    expect(proto.create).toBe(wrapped);
+    instrumentation.uninstrument(openaiModule);
+    expect((proto.create as { __wrapped?: boolean }).__wrapped).toBeUndefined();
+    instrumentation.instrument(openaiModule);
+  });
+});

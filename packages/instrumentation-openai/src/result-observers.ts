@@ -1,0 +1,166 @@
+import {
+  countTextTokens,
+  type GuardedCall,
+  observeIterator,
+  type StreamObserver,
+  type TokenUsage,
+} from '@tollgate/core';
+import type { StreamLike } from './internal-types';
+import { asRecord, chatUsage, completionText, finishReasons, responsesText, responsesUsage } from './utils';
+
+/** The operations this package gates. */
+export type OpenAIOperation = 'chat' | 'responses' | 'embeddings' | 'text_completion';
+
+export interface ObserveOptions {
+  operation: OpenAIOperation;
+  model: string;
+  /** Usage was requested on the caller's behalf: drop the usage-only chunk before the caller sees it. */
+  hideUsageChunk: boolean;
+}
+
+export function isStream(value: unknown): value is StreamLike {
+  return typeof (value as StreamLike | undefined)?.iterator === 'function';
+}
+
+/**
+ * Settles a finished call from its parsed result. A stream is not finished yet: its
+ * iterator is wrapped so the call settles when iteration ends, however it ends.
+ */
+export function observeResult(result: unknown, call: GuardedCall, options: ObserveOptions): unknown {
+  if (isStream(result)) {
+    observeStream(result, call, options);
+    return result;
+  }
+  const body = asRecord(result);
+  if (!body) {
+    call.complete(undefined, 'provider');
+    return result;
+  }
+  call.recordResponse({
+    id: stringOf(body.id),
+    model: stringOf(body.model),
+    finishReasons: finishReasons(body),
+  });
+  const provided =
+    options.operation === 'responses'
+      ? responsesUsage(body.usage)
+      : chatUsage(body.usage, options.operation === 'embeddings' ? 0 : undefined);
+  if (provided) {
+    call.complete(provided, 'provider');
+    return result;
+  }
+  // Malformed or missing usage: count what came back, and take the pre-call input estimate.
+  const text = options.operation === 'responses' ? responsesText(body) : completionText(body);
+  call.complete(
+    {
+      inputTokens: call.admission.estimate.estimatedInputTokens,
+      outputTokens: text ? countTextTokens(options.model, text) : undefined,
+    },
+    'local-count',
+  );
+  return result;
+}
+
+function observeStream(stream: StreamLike, call: GuardedCall, options: ObserveOptions): void {
+  const source = stream.iterator;
+  const observer = streamObserver(call, options);
+  // Every consumer — for await, tee(), toReadableStream() — starts from `iterator`, so wrapping it covers them all.
+  stream.iterator = function observedIterator(this: unknown) {
+    return observeIterator(source.call(this), observer);
+  };
+}
+
+/** Collects what a stream says about itself as chunks pass; settles once when it ends. */
+function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObserver<unknown> {
+  const pieces: string[] = [];
+  const reasons: string[] = [];
+  let usage: TokenUsage | undefined;
+  let described = false;
+
+  const describe = (id: unknown, model: unknown) => {
+    if (described) return;
+    described = true;
+    call.recordResponse({ id: stringOf(id), model: stringOf(model) });
+  };
+
+  const onChatChunk = (chunk: Record<string, unknown>): boolean => {
+    describe(chunk.id, chunk.model);
+    const choices = Array.isArray(chunk.choices) ? chunk.choices : [];
+    for (const choice of choices) {
+      const entry = asRecord(choice);
+      const delta = asRecord(entry?.delta);
+      if (typeof delta?.content === 'string') pieces.push(delta.content);
+      if (typeof delta?.refusal === 'string') pieces.push(delta.refusal);
+      if (Array.isArray(delta?.tool_calls)) {
+        for (const toolCall of delta.tool_calls) {
+          const fn = asRecord(asRecord(toolCall)?.function);
+          if (typeof fn?.name === 'string') pieces.push(fn.name);
+          if (typeof fn?.arguments === 'string') pieces.push(fn.arguments);
+        }
+      }
+      if (typeof entry?.text === 'string') pieces.push(entry.text);
+      if (typeof entry?.finish_reason === 'string') reasons.push(entry.finish_reason);
+    }
+    if (chunk.usage) usage = chatUsage(chunk.usage) ?? usage;
+    if (options.hideUsageChunk) {
+      if (choices.length === 0 && chunk.usage) return false;
+      if (chunk.usage === null) delete chunk.usage;
+    }
+    return true;
+  };
+
+  const onResponsesEvent = (event: Record<string, unknown>): boolean => {
+    const type = event.type;
+    if (
+      type === 'response.output_text.delta' ||
+      type === 'response.function_call_arguments.delta' ||
+      type === 'response.refusal.delta'
+    ) {
+      if (typeof event.delta === 'string') pieces.push(event.delta);
+    } else if (type === 'response.created') {
+      const response = asRecord(event.response);
+      describe(response?.id, response?.model);
+    } else if (
+      type === 'response.completed' ||
+      type === 'response.incomplete' ||
+      type === 'response.failed'
+    ) {
+      const response = asRecord(event.response);
+      describe(response?.id, response?.model);
+      usage = responsesUsage(response?.usage) ?? usage;
+      const status = stringOf(response?.status);
+      if (status) reasons.push(status);
+    }
+    return true;
+  };
+
+  return {
+    onItem(item) {
+      call.recordFirstChunk();
+      const chunk = asRecord(item);
+      if (!chunk) return true;
+      return options.operation === 'responses' ? onResponsesEvent(chunk) : onChatChunk(chunk);
+    },
+    onEnd(outcome, error) {
+      if (reasons.length > 0) call.recordResponse({ finishReasons: reasons });
+      const settled = usage ?? localUsage(call, options.model, pieces);
+      if (outcome === 'error') {
+        call.fail(error, pieces.length > 0 || usage ? settled : undefined);
+        return;
+      }
+      call.complete(settled, usage ? 'provider' : 'local-count', { interrupted: outcome === 'interrupted' });
+    },
+  };
+}
+
+/** Usage counted on this side: the pre-call input estimate, and the streamed text through the tokenizer. */
+function localUsage(call: GuardedCall, model: string, pieces: readonly string[]): TokenUsage {
+  return {
+    inputTokens: call.admission.estimate.estimatedInputTokens,
+    outputTokens: pieces.length > 0 ? countTextTokens(model, pieces.join('')) : 0,
+  };
+}
+
+function stringOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value.length > 0 ? value : undefined;
+}

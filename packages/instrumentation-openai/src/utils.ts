@@ -1,0 +1,107 @@
+import type { TokenUsage } from '@tollgate/core';
+
+type Json = Record<string, unknown>;
+
+const KNOWN_HOSTS: ReadonlyArray<[RegExp, string]> = [
+  [/(^|\.)api\.openai\.com$/, 'openai'],
+  [/\.openai\.azure\.com$/, 'azure.ai.openai'],
+  [/\.services\.ai\.azure\.com$/, 'azure.ai.inference'],
+  [/(^|\.)api\.groq\.com$/, 'groq'],
+  [/(^|\.)api\.deepseek\.com$/, 'deepseek'],
+  [/(^|\.)api\.mistral\.ai$/, 'mistral_ai'],
+  [/(^|\.)api\.x\.ai$/, 'x_ai'],
+  [/(^|\.)api\.perplexity\.ai$/, 'perplexity'],
+  [/(^|\.)generativelanguage\.googleapis\.com$/, 'gcp.gemini'],
+];
+
+/** The endpoint's host and port, and the provider name its host implies (`openai` when unrecognised). */
+export function describeEndpoint(baseURL: string | undefined): {
+  provider: string;
+  address?: string;
+  port?: number;
+} {
+  if (!baseURL) return { provider: 'openai' };
+  try {
+    const url = new URL(baseURL);
+    const provider = KNOWN_HOSTS.find(([pattern]) => pattern.test(url.hostname))?.[1] ?? 'openai';
+    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
+    return { provider, address: url.hostname, port };
+  } catch {
+    return { provider: 'openai' };
+  }
+}
+
+function count(value: unknown): number | undefined {
+  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
+}
+
+function record(value: unknown): Json | undefined {
+  return typeof value === 'object' && value !== null ? (value as Json) : undefined;
+}
+
+/**
+ * Normalises a Chat Completions / legacy Completions / Embeddings `usage` object. OpenAI's
+ * `prompt_tokens` already includes cached tokens, as `gen_ai.usage.input_tokens` expects.
+ * Returns undefined when the object carries no token counts at all.
+ */
+export function chatUsage(usage: unknown, outputTokensWhenAbsent?: number): TokenUsage | undefined {
+  const raw = record(usage);
+  if (!raw) return undefined;
+  const normalized: TokenUsage = {
+    inputTokens: count(raw.prompt_tokens),
+    outputTokens: count(raw.completion_tokens) ?? outputTokensWhenAbsent,
+    cacheReadInputTokens: count(record(raw.prompt_tokens_details)?.cached_tokens),
+    reasoningOutputTokens: count(record(raw.completion_tokens_details)?.reasoning_tokens),
+  };
+  return normalized.inputTokens === undefined && normalized.outputTokens === undefined
+    ? undefined
+    : normalized;
+}
+
+/** Normalises a Responses API `usage` object. */
+export function responsesUsage(usage: unknown): TokenUsage | undefined {
+  const raw = record(usage);
+  if (!raw) return undefined;
+  const normalized: TokenUsage = {
+    inputTokens: count(raw.input_tokens),
+    outputTokens: count(raw.output_tokens),
+    cacheReadInputTokens: count(record(raw.input_tokens_details)?.cached_tokens),
+    reasoningOutputTokens: count(record(raw.output_tokens_details)?.reasoning_tokens),
+  };
+  return normalized.inputTokens === undefined && normalized.outputTokens === undefined
+    ? undefined
+    : normalized;
+}
+
+/** Text of every choice in a (non-streamed) chat completion or legacy completion, for local counting. */
+export function completionText(result: Json): string {
+  const choices = Array.isArray(result.choices) ? result.choices : [];
+  return choices
+    .map((choice) => {
+      const entry = record(choice);
+      const message = record(entry?.message);
+      const toolText = Array.isArray(message?.tool_calls)
+        ? message.tool_calls.map((call) => JSON.stringify(record(call)?.function ?? '')).join('')
+        : '';
+      return `${typeof message?.content === 'string' ? message.content : ''}${typeof entry?.text === 'string' ? entry.text : ''}${toolText}`;
+    })
+    .join('');
+}
+
+/** Text of a Responses API result's output items. */
+export function responsesText(result: Json): string {
+  if (typeof result.output_text === 'string') return result.output_text;
+  const output = Array.isArray(result.output) ? result.output : [];
+  return output.map((item) => JSON.stringify(item)).join('');
+}
+
+export function finishReasons(result: Json): string[] {
+  const choices = Array.isArray(result.choices) ? result.choices : [];
+  return choices
+    .map((choice) => record(choice)?.finish_reason)
+    .filter((reason): reason is string => typeof reason === 'string');
+}
+
+export function asRecord(value: unknown): Json | undefined {
+  return record(value);
+}
