@@ -1,88 +1,17 @@
-// A burst of simulated LLM calls through the real gate: which were allowed, throttled,
-// rate-limited or refused by a budget — every refusal happens before the (simulated) request.
-import { BudgetExceededError, createGuard, RateLimitedError, withScope } from '@tollgate/core';
+// The app: plain openai SDK calls, unchanged. The gate comes from telemetry.mjs (node --import).
+import { BudgetExceededError, RateLimitedError, withScope } from '@tollgate/core';
+import { startMockProvider } from '@tollgate/mock-provider';
+import OpenAI from 'openai';
+import { usd } from './decision-log.mjs';
+import { exportsOverOtlp, guard, meterProvider, metricReader, spans, tracerProvider } from './telemetry.mjs';
 
-const started = Date.now();
-const clock = () => `${String(Date.now() - started).padStart(5)} ms`;
-const usd = (value) => (value === undefined ? 'n/a' : `$${value.toFixed(6)}`);
-
-/** Prints one line per decision the guard makes. */
-function logDecision(event) {
-  const who = `${event.scope?.tenant ?? '-'}/${event.model ?? ''}`;
-  switch (event.type) {
-    case 'allowed':
-      console.log(
-        `${clock()}  allowed        ${who.padEnd(24)} reserved ${usd(event.estimatedCostUsd)} (estimate, worst case)`,
-      );
-      break;
-    case 'throttled':
-      console.log(
-        `${clock()}  throttled      ${who.padEnd(24)} queued ${event.waitMillis} ms for ${event.limiterKeys.join(', ')}`,
-      );
-      break;
-    case 'rate-limited':
-      console.log(
-        `${clock()}  rate-limited   ${who.padEnd(24)} ${event.reason}, retry after ${Number.isFinite(event.retryAfterMs) ? `${event.retryAfterMs} ms` : 'never (too big)'}`,
-      );
-      break;
-    case 'budget-exceeded':
-      console.log(
-        `${clock()}  budget-refused ${who.padEnd(24)} "${event.budgetId}" ${event.unit}: spent ${event.spent} + reserved ${event.reserved} + requested ${event.requested} > ${event.limit} — request not sent`,
-      );
-      break;
-    case 'settled':
-      console.log(
-        `${clock()}  settled        ${who.padEnd(24)} ${event.usage.inputTokens} in / ${event.usage.outputTokens} out, cost ${usd(event.actualCostUsd)} (estimate, Δ ${usd(event.costDeltaUsd)})`,
-      );
-      break;
-    case 'threshold-crossed':
-      console.log(
-        `${clock()}  ALERT          budget "${event.budgetId}" ${JSON.stringify(event.scope)} passed ${event.threshold * 100}% (${event.spent} of ${event.limit} ${event.unit}, estimate)`,
-      );
-      break;
-    case 'price-table-stale':
-      console.log(
-        `${clock()}  warning        price table checked ${event.checkedAt} (${Math.floor(event.ageDays)} days ago): review prices`,
-      );
-      break;
-  }
-}
-
-const guard = createGuard({
-  budgets: [
-    { id: 'daily-spend', limit: { usd: 0.02 }, window: 'day', timeZone: 'UTC', alertAt: [0.5, 0.8, 1] },
-    { id: 'tenant-tokens', per: ['tenant'], limit: { tokens: 12_000 }, window: 'hour' },
-  ],
-  rateLimits: [
-    { provider: 'openai', model: 'gpt-4o-mini', rpm: 240, burstRequests: 4, maxWaitMillis: 1_200 },
-    { provider: 'openai', model: 'gpt-4o', tpm: 20_000 },
-  ],
-  onDecision: logDecision,
-});
-
-/** Stands in for a provider: answers after a few milliseconds with usage below the reserved maximum. */
-async function simulatedProvider(maxTokens) {
-  await new Promise((resolve) => setTimeout(resolve, 20 + Math.random() * 30));
-  return { usage: { inputTokens: 40, outputTokens: Math.ceil(maxTokens * (0.3 + Math.random() * 0.5)) } };
-}
-
-function call(model, maxTokens, content) {
-  return guard.run(
-    {
-      provider: 'openai',
-      operation: 'chat',
-      model,
-      body: { model, max_tokens: maxTokens, messages: [{ role: 'user', content }] },
-    },
-    () => simulatedProvider(maxTokens),
-    { usage: (response) => response.usage },
-  );
-}
-
+const mock = await startMockProvider({ outputTokens: 120, latencyMillis: 15 });
+const openai = new OpenAI({ apiKey: 'not-needed', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
 const outcomes = { allowed: 0, rateLimited: 0, budgetRefused: 0 };
-async function attempt(tenant, model, maxTokens, content) {
+
+async function attempt(tenant, fn) {
   try {
-    await withScope({ tenant }, () => call(model, maxTokens, content));
+    await withScope({ tenant }, fn);
     outcomes.allowed++;
   } catch (error) {
     if (RateLimitedError.isInstance(error)) outcomes.rateLimited++;
@@ -91,46 +20,107 @@ async function attempt(tenant, model, maxTokens, content) {
   }
 }
 
+const ask = (model, maxTokens, content) =>
+  openai.chat.completions.create({ model, max_tokens: maxTokens, messages: [{ role: 'user', content }] });
+
 console.log(
-  'Tollgate gate demo — simulated calls, real gate. Every cost below is an estimate from the bundled price table.\n',
+  'Tollgate demo — real openai SDK calls against the bundled mock provider (no API key, nothing leaves this machine).',
 );
+console.log('Every cost below is an estimate from the bundled price table.\n');
+
 console.log(
-  '1) A burst of 14 gpt-4o-mini calls from two tenants against 240 RPM (bucket of 4, max wait 1.2 s):',
+  '1) A burst of 12 gpt-4o-mini calls from two tenants against 240 RPM (bucket of 4, max wait 1.2 s):',
 );
 await Promise.all(
-  Array.from({ length: 14 }, (_, index) =>
-    attempt(
-      index % 2 ? 'acme' : 'globex',
-      'gpt-4o-mini',
-      800,
-      `Question ${index}: summarise ticket #${index}.`,
-    ),
+  Array.from({ length: 12 }, (_, i) =>
+    attempt(i % 2 ? 'acme' : 'globex', () => ask('gpt-4o-mini', 300, `Summarise ticket #${i}.`)),
   ),
 );
 
-console.log('\n2) A call that can never fit the 20,000 TPM bucket is refused at once, not queued forever:');
-await attempt('globex', 'gpt-4o', 30_000, 'Write a novel.');
+console.log(
+  '\n2) A streamed completion: tokens counted as chunks pass, cost settled from the provider-reported usage:',
+);
+await attempt('acme', async () => {
+  const stream = await openai.chat.completions.create({
+    model: 'gpt-4o-mini',
+    max_tokens: 400,
+    stream: true,
+    messages: [{ role: 'user', content: 'Write a short poem about toll booths.' }],
+  });
+  let text = '';
+  for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+  console.log(`        streamed ${text.split(' ').length} words; the caller never saw a usage chunk`);
+});
 
 console.log(
-  '\n3) gpt-4o calls with large max_tokens until the $0.02 daily budget refuses one before it is sent:',
+  '\n3) A call that can never fit the 10,000 TPM bucket (16,000 max tokens) is refused at once, not queued forever:',
 );
-for (let index = 0; index < 6; index++)
-  await attempt('acme', 'gpt-4o', 600, 'Draft a detailed reply to the customer.');
+await attempt('globex', () => ask('gpt-4o-mini', 16_000, 'Write a novel.'));
 
-console.log('\nBudgets now (estimates):');
-for (const status of await guard.budgetStatus('daily-spend')) {
+console.log('\n4) Long gpt-4o answers until the $0.05 daily budget refuses a call before it is sent:');
+mock.configure({ outputTokens: 900 });
+const servedBefore = mock.requests().length;
+for (let i = 0; i < 7; i++)
+  await attempt('acme', () => ask('gpt-4o', 1_000, 'Draft a detailed reply to the customer.'));
+console.log(
+  `        the mock provider served ${mock.requests().length - servedBefore} of these 7 calls; refused ones never reached it`,
+);
+
+await new Promise((resolve) => setTimeout(resolve, 50));
+console.log('\nSpans (one CLIENT span per call; rejected calls too):');
+console.log(
+  '  name                decision          tokens in/out  estimated      reconciled     usage source',
+);
+for (const span of spans.getFinishedSpans()) {
+  const a = span.attributes;
+  const tokens =
+    a['gen_ai.usage.input_tokens'] === undefined
+      ? '-'
+      : `${a['gen_ai.usage.input_tokens']}/${a['gen_ai.usage.output_tokens']}`;
   console.log(
-    `  daily-spend            ${status.unit}: spent ${usd(status.spent)}, reserved ${usd(status.reserved)}, limit ${usd(status.limit)}`,
+    `  ${span.name.padEnd(19)} ${String(a['tollgate.gate.decision']).padEnd(17)} ${tokens.padEnd(14)} ${usd(a['tollgate.cost.estimated_usd']).padEnd(14)} ${usd(a['tollgate.cost.reconciled_usd']).padEnd(14)} ${a['tollgate.usage.source'] ?? '-'}`,
   );
 }
-for (const tenant of ['acme', 'globex']) {
-  for (const status of await guard.budgetStatus('tenant-tokens', { tenant })) {
-    console.log(
-      `  tenant-tokens (${tenant.padEnd(6)}) ${status.unit}: spent ${status.spent}, reserved ${status.reserved}, limit ${status.limit}`,
-    );
-  }
+
+const { resourceMetrics } = await metricReader.collect();
+const points = (name) =>
+  resourceMetrics.scopeMetrics.flatMap((s) =>
+    s.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints),
+  );
+console.log('\nMetrics:');
+for (const point of points('tollgate.gate.decisions')) {
+  console.log(
+    `  tollgate.gate.decisions{decision=${point.attributes['tollgate.gate.decision']}, model=${point.attributes['gen_ai.request.model']}} = ${point.value}`,
+  );
+}
+for (const point of points('tollgate.cost')) {
+  console.log(
+    `  tollgate.cost{kind=${point.attributes['tollgate.cost.kind']}, model=${point.attributes['gen_ai.request.model']}} = ${usd(point.value)} (estimate)`,
+  );
+}
+for (const point of points('tollgate.budget.spent')) {
+  const scope = point.attributes['tollgate.tenant'] ? `, tenant=${point.attributes['tollgate.tenant']}` : '';
+  console.log(
+    `  tollgate.budget.spent{budget=${point.attributes['tollgate.budget.id']}${scope}} = ${point.value} ${point.attributes['tollgate.budget.unit']}`,
+  );
+}
+for (const point of points('gen_ai.client.token.usage')) {
+  console.log(
+    `  gen_ai.client.token.usage{type=${point.attributes['gen_ai.token.type']}, model=${point.attributes['gen_ai.request.model']}}: ${point.value.count} calls, ${point.value.sum} tokens`,
+  );
 }
 console.log(
   `\nOutcomes: ${outcomes.allowed} allowed, ${outcomes.rateLimited} rate-limited, ${outcomes.budgetRefused} refused by a budget.`,
 );
+console.log(
+  `The mock provider served ${mock.requests().length} requests and would have billed ${mock.billed().inputTokens} input / ${mock.billed().outputTokens} output tokens.`,
+);
+if (exportsOverOtlp)
+  console.log(
+    `Spans and metrics were also exported over OTLP to ${process.env.OTEL_EXPORTER_OTLP_ENDPOINT}.`,
+  );
+
+await mock.close();
 await guard.close();
+await tracerProvider.shutdown();
+await meterProvider.shutdown();

@@ -325,6 +325,32 @@ describe('OpenAIInstrumentation — other endpoints', () => {
   });
 });
 
+describe('OpenAIInstrumentation — stream timing', () => {
+  async function chunkTimes(): Promise<number[]> {
+    const stream = await client.chat.completions.create({ ...chatParams, max_tokens: 100, stream: true });
+    const times: number[] = [];
+    let last = performance.now();
+    for await (const _chunk of stream) {
+      const now = performance.now();
+      times.push(now - last);
+      last = now;
+    }
+    return times;
+  }
+  const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
+
+  it('holds no chunk back: inter-chunk gaps match the uninstrumented SDK in the same run', async () => {
+    mock.configure({ outputTokens: 60, chunkDelayMillis: 4 });
+    const instrumented = (await chunkTimes()).slice(1);
+    instrumentation.uninstrument(openaiModule);
+    const raw = (await chunkTimes()).slice(1);
+    instrumentation.instrument(openaiModule);
+    // Generous bound for a shared machine: the wrapper adds microtasks, never a timer or a buffer.
+    expect(median(instrumented)).toBeLessThan(median(raw) + 2);
+    expect(Math.max(...instrumented)).toBeLessThan(Math.max(...raw) + 25);
+  });
+});
+
 describe('OpenAIInstrumentation — patching', () => {
   it('does not double-wrap and unpatch restores the original methods', () => {
     const proto = OpenAI.Chat.Completions.prototype as unknown as Record<string, unknown>;

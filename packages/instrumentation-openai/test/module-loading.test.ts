@@ -1,0 +1,27 @@
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+
+function run(args: string[]): { spans: string[]; refusal: string; requests: number } {
+  const output = execFileSync(process.execPath, args, { cwd: fixtures, encoding: 'utf8', timeout: 30_000 });
+  return JSON.parse(output.trim().split('\n').at(-1)!);
+}
+
+const expected = {
+  spans: ['chat gpt-4o-mini:allowed', 'chat gpt-4o:budget_exceeded'],
+  refusal: 'BudgetExceededError',
+  requests: 1,
+};
+
+describe('auto-instrumentation through module hooks (built packages, separate processes)', () => {
+  it('patches the CommonJS copy of openai loaded with require()', () => {
+    expect(run(['cjs-app.cjs'])).toEqual(expected);
+  });
+
+  it('patches the ESM copy of openai through the loader hook', () => {
+    expect(run(['--import', './esm-register.mjs', 'esm-app.mjs'])).toEqual(expected);
+  });
+});
