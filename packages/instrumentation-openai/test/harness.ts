@@ -35,12 +35,12 @@ export function telemetryHarness() {
     tracerProvider,
     meterProvider,
     spans,
-    async metricPoints(name: string) {
+    async metricPoints(name: string): Promise<DataPoint<unknown>[]> {
       const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
       return resourceMetrics.scopeMetrics.flatMap((scope) =>
         scope.metrics
           .filter((metric) => metric.descriptor.name === name)
-          .flatMap((metric) => metric.dataPoints),
+          .flatMap((metric) => metric.dataPoints as DataPoint<unknown>[]),
       );
     },
     async shutdown() {
