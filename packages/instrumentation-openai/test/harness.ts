@@ -2,6 +2,7 @@ import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
   AggregationTemporality,
+  type DataPoint,
   MeterProvider,
   MetricReader,
   type ResourceMetrics,
