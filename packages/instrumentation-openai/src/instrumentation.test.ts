@@ -273,6 +273,62 @@ describe('OpenAIInstrumentation — chat completions', () => {
   });
 });
 
+describe('OpenAIInstrumentation — cost and metrics', () => {
+  it('prices cached input and reasoning output at their own rates', async () => {
+    mock.configure({ outputTokens: 10, reasoningTokens: 30, cacheReadInputTokens: 4 });
+    const params = {
+      model: 'o4-mini',
+      max_completion_tokens: 200,
+      messages: [{ role: 'user' as const, content: 'one two three four five six seven eight' }],
+    };
+    const completion = await client.chat.completions.create(params);
+    await settled();
+    const usage = completion.usage!;
+    expect(usage.prompt_tokens_details?.cached_tokens).toBe(4);
+    expect(usage.completion_tokens_details?.reasoning_tokens).toBe(30);
+    const span = onlySpan();
+    expect(span.attributes).toMatchObject({
+      'gen_ai.usage.cache_read.input_tokens': 4,
+      'gen_ai.usage.reasoning.output_tokens': 30,
+      'tollgate.price.model': 'o4-mini',
+    });
+    // o4-mini: $1.10 input, $0.275 cached input, $4.40 output (reasoning included) per 1M tokens.
+    const expected = ((usage.prompt_tokens - 4) * 1.1 + 4 * 0.275 + usage.completion_tokens * 4.4) / 1e6;
+    expect(span.attributes['tollgate.cost.reconciled_usd']).toBeCloseTo(expected, 12);
+  });
+
+  it('reports budget gauges, the provider remaining capacity and the wait histogram', async () => {
+    setup({ budgets: [{ id: 'per-tenant', per: ['tenant'], limit: { requests: 50 }, window: 'day' }] });
+    mock.configure({ rateLimit: { limitRequests: 100, limitTokens: 100_000 } });
+    await client.chat.completions.create(chatParams);
+    await settled();
+    const spent = await harness.metricPoints('tollgate.budget.spent');
+    expect(spent).toContainEqual(
+      expect.objectContaining({
+        value: 1,
+        attributes: {
+          'tollgate.budget.id': 'per-tenant',
+          'tollgate.budget.unit': 'requests',
+          'tollgate.tenant': '(none)',
+        },
+      }),
+    );
+    const limit = await harness.metricPoints('tollgate.budget.limit');
+    expect(limit[0]!.value).toBe(50);
+    const remaining = await harness.metricPoints('tollgate.provider.ratelimit.remaining');
+    expect(remaining).toContainEqual(
+      expect.objectContaining({
+        value: 99,
+        attributes: expect.objectContaining({ 'tollgate.ratelimit.kind': 'requests' }),
+      }),
+    );
+    const wait = await harness.metricPoints('tollgate.gate.wait.duration');
+    expect((wait[0]!.value as { count: number }).count).toBe(1);
+    const duration = await harness.metricPoints('gen_ai.client.operation.duration');
+    expect((duration[0]!.value as { count: number }).count).toBe(1);
+  });
+});
+
 describe('OpenAIInstrumentation — other endpoints', () => {
   it('gates responses.create (JSON and stream) and responses.stream()', async () => {
     const response = await client.responses.create({
@@ -352,6 +408,20 @@ describe('OpenAIInstrumentation — stream timing', () => {
 });
 
 describe('OpenAIInstrumentation — patching', () => {
+  it('warns and leaves an unsupported openai major alone', () => {
+    const fresh = new OpenAIInstrumentation({ guard });
+    const [definition] = fresh.getModuleDefinitions();
+    const fake = {
+      OpenAI: { prototype: {}, Chat: { Completions: { prototype: { create() {} } } } },
+      APIPromise: class {},
+    };
+    const before = fake.OpenAI.Chat.Completions.prototype.create;
+    definition!.patch!(fake, '4.104.0');
+    expect(fake.OpenAI.Chat.Completions.prototype.create).toBe(before);
+    definition!.patch!(fake, '6.1.0');
+    expect(fake.OpenAI.Chat.Completions.prototype.create).not.toBe(before);
+  });
+
   it('does not double-wrap and unpatch restores the original methods', () => {
     const proto = OpenAI.Chat.Completions.prototype as unknown as Record<string, unknown>;
     const wrapped = proto.create;
