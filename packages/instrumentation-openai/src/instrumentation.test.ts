@@ -299,7 +299,7 @@ describe('OpenAIInstrumentation — cost and metrics', () => {
 
   it('reports budget gauges, the provider remaining capacity and the wait histogram', async () => {
     setup({ budgets: [{ id: 'per-tenant', per: ['tenant'], limit: { requests: 50 }, window: 'day' }] });
-    mock.configure({ rateLimit: { limitRequests: 100, limitTokens: 100_000 } });
+    mock.configure({ rateLimit: { limitRequests: 100, limitTokens: 100_000, enforce: false } });
     await client.chat.completions.create(chatParams);
     await settled();
     const spent = await harness.metricPoints('tollgate.budget.spent');
