@@ -155,7 +155,7 @@ function observeAttempts(original: FetchWithTimeout): FetchWithTimeout {
     if (!call) return original.apply(this, args);
     try {
       const response = await original.apply(this, args);
-      call.recordAttempt(response.headers);
+      call.recordAttempt(response.headers, response.status);
       return response;
     } catch (error) {
       call.recordAttempt(undefined);

@@ -163,10 +163,14 @@ export class GuardedCall {
   /** Context with this call's span active and the call itself attached: run the SDK's request in it. */
   readonly context: Context;
 
-  /** One HTTP attempt finished (the SDK may retry): counts it and feeds rate-limit headers back to the limiter. */
-  recordAttempt(headers: Headers | undefined): void {
+  /** One HTTP attempt finished (the SDK may retry): counts it by status and feeds rate-limit headers back to the limiter. */
+  recordAttempt(headers: Headers | undefined, statusCode?: number): void {
     this.attempts++;
     this.span.setAttribute(semconv.ATTR_TOLLGATE_ATTEMPTS, this.attempts);
+    this.gate.metrics.providerAttempts.add(1, {
+      ...this.metricAttributes,
+      [semconv.ATTR_HTTP_RESPONSE_STATUS_CODE]: statusCode ?? 0,
+    });
     if (!headers) return;
     const { descriptor } = this.request;
     const feedback = parseRateLimitHeaders(headers, {

@@ -16,6 +16,7 @@ import {
   METRIC_TOLLGATE_COST,
   METRIC_TOLLGATE_GATE_DECISIONS,
   METRIC_TOLLGATE_GATE_WAIT,
+  METRIC_TOLLGATE_PROVIDER_ATTEMPTS,
   METRIC_TOLLGATE_PROVIDER_RATELIMIT_REMAINING,
   TOKEN_USAGE_BUCKETS,
 } from './semconv';
@@ -40,6 +41,7 @@ export class GateMetrics {
   readonly cost: Counter;
   readonly decisions: Counter;
   readonly waitDuration: Histogram;
+  readonly providerAttempts: Counter;
   private readonly remaining = new Map<string, RemainingCapacity>();
   private readonly observe: (result: ObservableResult, pick: 'limit' | 'spent' | 'reserved') => void;
 
@@ -72,6 +74,12 @@ export class GateMetrics {
       description: 'Seconds calls waited at the gate for rate-limit capacity',
       unit: '{second}',
       advice: { explicitBucketBoundaries: [0, ...DURATION_BUCKETS_SECONDS] },
+    });
+
+    this.providerAttempts = meter.createCounter(METRIC_TOLLGATE_PROVIDER_ATTEMPTS, {
+      description:
+        'HTTP attempts made to providers, SDK retries included, by status code (0 when no response arrived)',
+      unit: '{attempt}',
     });
 
     this.observe = (result, pick) => {

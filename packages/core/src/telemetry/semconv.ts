@@ -23,6 +23,7 @@ export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 export const ATTR_SERVER_ADDRESS = 'server.address';
 export const ATTR_SERVER_PORT = 'server.port';
 export const ATTR_ERROR_TYPE = 'error.type';
+export const ATTR_HTTP_RESPONSE_STATUS_CODE = 'http.response.status_code';
 
 export const METRIC_GEN_AI_CLIENT_TOKEN_USAGE = 'gen_ai.client.token.usage';
 export const METRIC_GEN_AI_CLIENT_OPERATION_DURATION = 'gen_ai.client.operation.duration';
@@ -88,6 +89,8 @@ export const METRIC_TOLLGATE_BUDGET_LIMIT = 'tollgate.budget.limit';
 export const METRIC_TOLLGATE_BUDGET_SPENT = 'tollgate.budget.spent';
 export const METRIC_TOLLGATE_BUDGET_RESERVED = 'tollgate.budget.reserved';
 export const METRIC_TOLLGATE_PROVIDER_RATELIMIT_REMAINING = 'tollgate.provider.ratelimit.remaining';
+/** HTTP attempts made to providers (SDK retries included), by status code; 429s are the provider refusing. */
+export const METRIC_TOLLGATE_PROVIDER_ATTEMPTS = 'tollgate.provider.attempts';
 
 /** `tollgate.cost.kind`: `estimated` (reserved before the call) or `reconciled` (from actual usage). */
 export const ATTR_TOLLGATE_COST_KIND = 'tollgate.cost.kind';

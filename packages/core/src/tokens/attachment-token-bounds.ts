@@ -3,11 +3,9 @@ import { normalizeModelName, usesLateClaudeTokenizer } from './encoding-for-mode
 import { countPdfPages, MAX_SCANNED_PDF_BYTES } from './pdf-page-count';
 import type { TallyContext } from './request-tally';
 
-/**
- * Upper bounds for the non-text parts of a request (images, audio, files), whose
- * token cost depends on content Tollgate does not decode. Figures were checked against
- * provider documentation and public measurements in Nov 2026; see docs/token-estimation.md.
- */
+// Upper bounds for the non-text parts of a request (images, audio, files), whose token
+// cost depends on content Tollgate does not decode. Figures were checked against provider
+// documentation and public measurements in Nov 2026; docs/token-estimation.md lists them.
 
 interface ImageCost {
   /** `detail: 'high'` or `'auto'` (auto may pick high). */

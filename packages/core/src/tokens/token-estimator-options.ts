@@ -6,11 +6,11 @@ export interface TokenEstimatorOptions {
    * Above this many UTF-8 bytes of request text, skip the tokenizer and use the byte
    * count as the bound (each BPE token is at least one byte). Keeps estimation within a
    * few milliseconds: text not seen before costs ~0.3 µs per byte of English and ~0.6 µs
-   * per byte of CJK text (~5 ms and ~10 ms at the default), text seen before ~0.1 µs per
-   * byte (figures in docs/token-estimation.md).
+   * per byte of Japanese (~3 ms and ~5–10 ms at the default), text seen before ~0.1 µs
+   * per byte (figures in docs/token-estimation.md).
    * `Infinity` always counts exactly; `0` never loads a tokenizer.
    *
-   * @default 16_384
+   * @default 8_192
    */
   exactCountMaxBytes?: number;
   /**
@@ -31,7 +31,7 @@ export interface ResolvedTokenEstimatorOptions {
 }
 
 /** @see TokenEstimatorOptions.exactCountMaxBytes */
-export const DEFAULT_EXACT_COUNT_MAX_BYTES = 16_384;
+export const DEFAULT_EXACT_COUNT_MAX_BYTES = 8192;
 
 /**
  * Claude models up to 4.6 against cl100k_base. Public comparisons of Claude 3.5 Sonnet

@@ -1,9 +1,7 @@
-/**
- * Fixed token allowances for what providers bill beyond the text of a request: chat
- * framing, tool rendering and server-side instructions. Each is chosen to sit at or
- * above the figures providers publish or that live bills show; docs/token-estimation.md
- * lists them with their sources.
- */
+// Fixed token allowances for what providers bill beyond the text of a request: chat
+// framing, tool rendering and server-side instructions. Each is chosen to sit at or above
+// the figures providers publish or that live bills show; docs/token-estimation.md lists
+// them with their sources.
 
 /**
  * Per chat message: the `<|start|>{role}` / `<|end|>`-style framing (3 tokens in OpenAI's
