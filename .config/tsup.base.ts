@@ -13,5 +13,7 @@ export function packageBuild(entry: Options['entry']) {
     splitting: false,
     // Error classes report their own names (error.name, error.type on spans).
     keepNames: true,
+    // import.meta.url in the CommonJS build, __filename in the ESM build.
+    shims: true,
   });
 }

@@ -1,0 +1,23 @@
+import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { GuardConfig } from '@tollgate/core';
+
+/** Options of `register()`. Every field is optional; the same shape (minus functions) is accepted from `TOLLGATE_CONFIG`. */
+export interface RegisterOptions {
+  /** `service.name` of the resource. @default `OTEL_SERVICE_NAME`, else `'unknown_service:node'` */
+  serviceName?: string;
+  /** The guard's configuration, exactly as `createGuard()` takes it. @default {} (observe only: no budgets, no limits) */
+  guard?: GuardConfig;
+  /** Options for the openai instrumentation (the guard is added for you). */
+  openai?: { enabled?: boolean; includeStreamUsage?: boolean; providerName?: string };
+  /** Options for the Anthropic instrumentation (the guard is added for you). */
+  anthropic?: { enabled?: boolean };
+  /**
+   * How often metrics are exported over OTLP.
+   * @default `OTEL_METRIC_EXPORT_INTERVAL`, else 60_000
+   */
+  metricExportIntervalMillis?: number;
+  /** More instrumentations to register alongside Tollgate's (e.g. HTTP). @default [] */
+  instrumentations?: Instrumentation[];
+  /** Flush and shut down on SIGTERM, SIGINT and `beforeExit`. @default true */
+  shutdownOnExit?: boolean;
+}

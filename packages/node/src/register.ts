@@ -1,0 +1,86 @@
+import { diag } from '@opentelemetry/api';
+import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
+import { NodeSDK } from '@opentelemetry/sdk-node';
+import { createGuard, type Guard, TollgateConfigError } from '@tollgate/core';
+import { tollgateInstrumentations } from './instrumentations';
+import { ensureLoaderHook } from './loader-hook';
+import type { RegisterOptions } from './register-options';
+
+/** What `register()` started; `shutdown()` flushes telemetry and stops the guard. */
+export interface TollgateHandle {
+  readonly guard: Guard;
+  readonly sdk: NodeSDK;
+  shutdown(): Promise<void>;
+}
+
+/**
+ * Starts the OpenTelemetry Node SDK with OTLP/HTTP export of traces and metrics (endpoints
+ * from the standard `OTEL_EXPORTER_OTLP_*` variables), creates the guard and registers the
+ * openai and Anthropic instrumentations with it. Call it before the SDKs are loaded (for ESM
+ * apps: before they are imported — e.g. from a module loaded with `node --import`, or ahead of a
+ * dynamic `import()` of the app).
+ * Throws `TollgateConfigError` naming the field on invalid configuration.
+ *
+ * @example
+ * ```ts
+ * register({ serviceName: 'api', guard: { budgets: [{ id: 'daily', limit: { usd: 25 }, window: 'day' }] } });
+ * ```
+ */
+export function register(options: RegisterOptions = {}): TollgateHandle {
+  ensureLoaderHook();
+  const guard = createGuard(options.guard ?? {});
+  const intervalMillis = options.metricExportIntervalMillis ?? envInterval();
+  const sdk = new NodeSDK({
+    ...(options.serviceName ? { serviceName: options.serviceName } : {}),
+    traceExporter: new OTLPTraceExporter(),
+    metricReaders: [
+      new PeriodicExportingMetricReader({
+        exporter: new OTLPMetricExporter(),
+        exportIntervalMillis: intervalMillis,
+      }),
+    ],
+    instrumentations: [...tollgateInstrumentations(guard, options), ...(options.instrumentations ?? [])],
+  });
+  sdk.start();
+
+  let stopping: Promise<void> | undefined;
+  const shutdown = () => {
+    stopping ??= sdk
+      .shutdown()
+      .catch((error: unknown) => diag.warn('tollgate: telemetry shutdown failed', error))
+      .finally(() => guard.close());
+    return stopping;
+  };
+  if (options.shutdownOnExit !== false) flushOnExit(shutdown);
+  return { guard, sdk, shutdown };
+}
+
+function envInterval(): number {
+  const raw = process.env.OTEL_METRIC_EXPORT_INTERVAL;
+  if (raw === undefined || raw === '') return 60_000;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value <= 0) {
+    throw new TollgateConfigError(
+      'OTEL_METRIC_EXPORT_INTERVAL',
+      'must be a positive number of milliseconds',
+      raw,
+    );
+  }
+  return value;
+}
+
+/** Flushes before the process goes: on a natural end, and on SIGTERM/SIGINT before re-raising them. */
+function flushOnExit(shutdown: () => Promise<void>): void {
+  process.once('beforeExit', () => void shutdown());
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const onSignal = () => {
+      void shutdown().finally(() => {
+        // Hand the signal back to whatever would have handled it without us (by default: exit).
+        process.kill(process.pid, signal);
+      });
+    };
+    process.once(signal, onSignal);
+  }
+}

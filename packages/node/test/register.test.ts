@@ -1,0 +1,146 @@
+import { execFile } from 'node:child_process';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+const fixtures = join(dirname(fileURLToPath(import.meta.url)), 'fixtures');
+const run = promisify(execFile);
+
+interface Received {
+  path: string;
+  body: Record<string, unknown>;
+}
+
+/** A minimal OTLP/HTTP (JSON) receiver on a free loopback port. */
+async function startReceiver(): Promise<{ server: Server; url: string; received: Received[] }> {
+  const received: Received[] = [];
+  const server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      received.push({
+        path: request.url ?? '',
+        body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'),
+      });
+      response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return { server, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, received };
+}
+
+type Attribute = { key: string; value: Record<string, unknown> };
+const attributesOf = (list: Attribute[]) =>
+  Object.fromEntries(list.map(({ key, value }) => [key, Object.values(value)[0]]));
+
+function spansIn(received: Received[]) {
+  return received
+    .filter((entry) => entry.path === '/v1/traces')
+    .flatMap(
+      (entry) =>
+        (entry.body.resourceSpans as Array<{
+          resource: { attributes: Attribute[] };
+          scopeSpans: Array<{ spans: Array<{ name: string; attributes: Attribute[] }> }>;
+        }>) ?? [],
+    )
+    .flatMap((resourceSpans) =>
+      resourceSpans.scopeSpans.flatMap((scope) =>
+        scope.spans.map((span) => ({
+          name: span.name,
+          attributes: attributesOf(span.attributes),
+          resource: attributesOf(resourceSpans.resource.attributes),
+        })),
+      ),
+    );
+}
+
+function metricNames(received: Received[]): Set<string> {
+  return new Set(
+    received
+      .filter((entry) => entry.path === '/v1/metrics')
+      .flatMap(
+        (entry) =>
+          (entry.body.resourceMetrics as Array<{
+            scopeMetrics: Array<{ metrics: Array<{ name: string }> }>;
+          }>) ?? [],
+      )
+      .flatMap((resource) =>
+        resource.scopeMetrics.flatMap((scope) => scope.metrics.map((metric) => metric.name)),
+      ),
+  );
+}
+
+let mock: MockProvider;
+beforeAll(async () => {
+  mock = await startMockProvider({ outputTokens: 8 });
+});
+afterAll(async () => {
+  await mock.close();
+});
+
+async function runApp(args: string[], env: Record<string, string>) {
+  const receiver = await startReceiver();
+  try {
+    const { stdout } = await run(process.execPath, args, {
+      cwd: fixtures,
+      timeout: 30_000,
+      env: {
+        ...process.env,
+        ...env,
+        MOCK_OPENAI_URL: mock.openaiBaseUrl,
+        OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
+      },
+    });
+    return { stdout, received: receiver.received };
+  } finally {
+    receiver.server.close();
+  }
+}
+
+describe('@tollgate/node', () => {
+  it('node --import @tollgate/node/register gates an unchanged app and exports spans and metrics over OTLP/HTTP', async () => {
+    const { stdout, received } = await runApp(['--import', '@tollgate/node/register', 'app.mjs'], {
+      TOLLGATE_CONFIG: join(fixtures, 'tollgate.yaml'),
+    });
+    expect(stdout).toContain('second call: BudgetExceededError');
+    const spans = spansIn(received);
+    expect(spans.map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`)).toEqual([
+      'chat gpt-4o-mini:allowed',
+      'chat gpt-4o:budget_exceeded',
+    ]);
+    expect(spans[0]!.resource['service.name']).toBe('hook-app');
+    expect(spans[0]!.attributes).toMatchObject({
+      'gen_ai.provider.name': 'openai',
+      'tollgate.usage.source': 'provider',
+    });
+    expect(spans[0]!.attributes['tollgate.cost.reconciled_usd']).toBeGreaterThan(0);
+    const names = metricNames(received);
+    for (const name of [
+      'tollgate.cost',
+      'tollgate.gate.decisions',
+      'gen_ai.client.token.usage',
+      'tollgate.budget.spent',
+    ]) {
+      expect(names).toContain(name);
+    }
+  });
+
+  it('register() in code does the same', async () => {
+    const { stdout, received } = await runApp(['in-code.mjs'], {});
+    expect(stdout).toContain('second call: BudgetExceededError');
+    const spans = spansIn(received);
+    expect(spans.map((span) => span.name)).toEqual(['chat gpt-4o-mini', 'chat gpt-4o']);
+    expect(spans[0]!.resource['service.name']).toBe('in-code-app');
+  });
+
+  it('refuses an invalid config file at startup, naming the field', async () => {
+    const error = (await runApp(['--import', '@tollgate/node/register', 'app.mjs'], {
+      TOLLGATE_CONFIG: join(fixtures, 'bad.yaml'),
+    }).catch((caught: unknown) => caught)) as { stderr: string };
+    expect(error.stderr).toContain('Invalid Tollgate config at budgets[0].limit.usd');
+  });
+});
