@@ -1,0 +1,107 @@
+import { context } from '@opentelemetry/api';
+import type { CallGate, GuardedCall, LlmCallDescriptor } from '@tollgate/core';
+import type { APIPromiseConstructor, APIPromiseLike, ResourceLike, ResponseProps } from './internal-types';
+import { observeResult } from './result-observers';
+import { withoutSdkSpans } from './sdk-spans';
+import type { AnthropicInstrumentationConfig } from './types';
+import { asRecord, describeEndpoint } from './utils';
+
+type CreateMethod = (this: ResourceLike, body: unknown, options?: unknown) => APIPromiseLike;
+type StreamMethod = (this: ResourceLike, body: unknown, options?: unknown) => unknown;
+
+/** The body is one the gate can describe; anything else goes to the SDK untouched, to reject in its own words. */
+function gatedBody(body: unknown): (Record<string, unknown> & { model: string }) | undefined {
+  const params = asRecord(body);
+  return params && typeof params.model === 'string'
+    ? (params as Record<string, unknown> & { model: string })
+    : undefined;
+}
+
+/**
+ * Wraps `messages.create()` (and `beta.messages.create()`) so the gate runs before the SDK
+ * builds the request, while `create()` still returns the SDK's own `APIPromise` synchronously:
+ * one built around a response promise that only starts the original request once the call is
+ * admitted. `withResponse()` (which the stream helpers use), `asResponse()`, `_thenUnwrap()`
+ * and `instanceof APIPromise` keep working because the promise is the SDK's
+ * class, built the SDK's way.
+ */
+export function gatedCreate(
+  original: CreateMethod,
+  gate: () => CallGate | undefined,
+  config: () => AnthropicInstrumentationConfig,
+  APIPromise: APIPromiseConstructor,
+): CreateMethod {
+  return function create(this: ResourceLike, body: unknown, options?: unknown): APIPromiseLike {
+    const callGate = gate();
+    const params = gatedBody(body);
+    if (!callGate || !params) return original.call(this, body, options);
+
+    const client = this._client;
+    const settings = config();
+    const endpoint = describeEndpoint(client?.baseURL);
+    const streaming = params.stream === true;
+    const descriptor: LlmCallDescriptor = {
+      provider: settings.providerName ?? 'anthropic',
+      operation: 'messages',
+      model: params.model,
+      body: params,
+    };
+    // Started inside the call's context, the SDK's span (when the client emits one) is a child of ours.
+    // A fallback rule may have chosen a cheaper model: send that one.
+    const send = (model: string) =>
+      original.call(this, model === params.model ? body : { ...params, model }, options);
+
+    let inner: APIPromiseLike | undefined;
+    let call: GuardedCall | undefined;
+    const responsePromise = callGate
+      .begin(
+        { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
+        context.active(),
+      )
+      .then((admitted) => {
+        call = admitted;
+        try {
+          inner = context.with(admitted.context, () =>
+            settings.sdkSpans === 'suppress'
+              ? withoutSdkSpans(client, () => send(admitted.admission.model))
+              : send(admitted.admission.model),
+          );
+        } catch (error) {
+          admitted.fail(error);
+          throw error;
+        }
+        return inner.responsePromise.then(undefined, (error: unknown) => {
+          admitted.fail(error);
+          throw error;
+        });
+      });
+    // The SDK's own promise is lazy: a caller who never awaits it must not crash the process on a rejection.
+    responsePromise.catch(() => {});
+
+    const parseResponse = async (sdkClient: unknown, props: ResponseProps): Promise<unknown> => {
+      let parsed: unknown;
+      try {
+        parsed = await inner!.parseResponse(sdkClient, props);
+      } catch (error) {
+        call!.fail(error);
+        throw error;
+      }
+      return observeResult(parsed, call!, { model: params.model, estimator: settings.estimator });
+    };
+    return new APIPromise(client, responsePromise, parseResponse);
+  };
+}
+
+/**
+ * Wraps `messages.stream()` (and `beta.messages.stream()`). The helper would start the SDK's
+ * span itself, at once and outside the gate, then hand it to `create()`; with the helper's
+ * span start skipped, the `create()` call it makes — gated — starts that span inside the
+ * call's context instead, as for any other call. The stream helper itself is not gated: the
+ * `create()` call it makes is.
+ */
+export function deferredHelperSpan(original: StreamMethod, gate: () => CallGate | undefined): StreamMethod {
+  return function stream(this: ResourceLike, body: unknown, options?: unknown): unknown {
+    if (!gate() || !gatedBody(body)) return original.call(this, body, options);
+    return withoutSdkSpans(this._client, () => original.call(this, body, options));
+  };
+}

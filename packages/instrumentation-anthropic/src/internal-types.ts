@@ -1,0 +1,64 @@
+/*
+ * The few parts of the @anthropic-ai/sdk SDK this package touches, typed structurally so the
+ * SDK's own types never leak into this package's declarations.
+ */
+
+/**
+ * The SDK's `APIPromise` constructor: a Promise subclass built around a response promise and a
+ * parser. The client is kept in a private field; `_thenUnwrap()` and the SDK's own tracing read it.
+ */
+export type APIPromiseConstructor = new (
+  client: unknown,
+  responsePromise: Promise<ResponseProps>,
+  parseResponse: (client: unknown, props: ResponseProps) => Promise<unknown>,
+) => APIPromiseLike;
+
+export interface APIPromiseLike extends Promise<unknown> {
+  responsePromise: Promise<ResponseProps>;
+  parseResponse: (client: unknown, props: ResponseProps) => Promise<unknown>;
+}
+
+/** What the SDK resolves `responsePromise` with. */
+export interface ResponseProps {
+  response: Response;
+  options: Record<string, unknown>;
+  controller: AbortController;
+}
+
+/** The SDK's `Stream`: its `iterator` feeds `for await`, `tee()` and `toReadableStream()` alike. */
+export interface StreamLike {
+  iterator: () => AsyncIterator<unknown>;
+  controller?: AbortController;
+}
+
+/** The client as a resource sees it. `_tracer` is set when the client emits its own spans (SDK 1.x, 0.1xx). */
+export interface ClientLike {
+  baseURL?: string;
+  _tracer?: unknown;
+}
+
+/** A resource (e.g. `client.messages`) holding a reference to its client. */
+export interface ResourceLike {
+  _client: ClientLike;
+}
+
+export type MethodHost = Record<string, unknown>;
+
+/** A resource class: its prototype holds the methods to wrap. */
+export interface ResourceClass {
+  prototype: MethodHost;
+}
+
+/** The client class: resource classes hang off it as static members. */
+export interface AnthropicClass {
+  prototype: MethodHost;
+  Messages?: ResourceClass;
+  Beta?: { Messages?: ResourceClass };
+}
+
+/** What a module load of `@anthropic-ai/sdk` exposes (CommonJS exports or an ESM namespace). */
+export interface AnthropicModuleExports {
+  Anthropic?: AnthropicClass;
+  default?: AnthropicClass | { Anthropic?: AnthropicClass; APIPromise?: APIPromiseConstructor };
+  APIPromise?: APIPromiseConstructor;
+}

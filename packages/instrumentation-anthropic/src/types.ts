@@ -1,0 +1,35 @@
+import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
+import type { Guard, TokenEstimatorOptions } from '@tollgate/core';
+
+/**
+ * What happens to the span the Anthropic SDK (1.x) emits for each API call when a tracer
+ * provider is registered:
+ * - `nest`: the SDK's span is a child of Tollgate's span — same trace, one level down, covering
+ *   the HTTP request (with its retries) but not the time spent waiting at the gate.
+ * - `suppress`: gated calls emit no SDK span; Tollgate's span is the only one.
+ */
+export type SdkSpanMode = 'nest' | 'suppress';
+
+/** Configuration of `AnthropicInstrumentation`. */
+export interface AnthropicInstrumentationConfig extends InstrumentationConfig {
+  /** The gate every call passes; from `createGuard()`. */
+  guard: Guard;
+  /**
+   * What to do with the Anthropic SDK's own span for each gated call. Clients built with
+   * `openTelemetry: false` (or with `ANTHROPIC_OPEN_TELEMETRY=false` set) emit none either way.
+   * @default 'nest'
+   */
+  sdkSpans?: SdkSpanMode;
+  /**
+   * Token counting used when output must be counted on this side (a stream that ended before
+   * the provider reported its final usage). Pass the same `estimator` you gave `createGuard()`.
+   * @default the defaults of `countTextTokens` (Claude text is counted with a safety factor)
+   */
+  estimator?: TokenEstimatorOptions;
+  /**
+   * `gen_ai.provider.name` for calls through this SDK, and the provider the guard's budgets and
+   * rate limits match on.
+   * @default 'anthropic'
+   */
+  providerName?: string;
+}

@@ -1,0 +1,55 @@
+import { context, metrics, trace } from '@opentelemetry/api';
+import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
+import {
+  AggregationTemporality,
+  type DataPoint,
+  MeterProvider,
+  MetricReader,
+  type ResourceMetrics,
+} from '@opentelemetry/sdk-metrics';
+import {
+  BasicTracerProvider,
+  InMemorySpanExporter,
+  SimpleSpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+
+/** A metric reader the test pulls from on demand. */
+class PullReader extends MetricReader {
+  constructor() {
+    super({ aggregationTemporalitySelector: () => AggregationTemporality.CUMULATIVE });
+  }
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+/** In-memory OpenTelemetry SDK: finished spans and collectable metrics. */
+export function telemetryHarness() {
+  const contextManager = new AsyncLocalStorageContextManager().enable();
+  context.setGlobalContextManager(contextManager);
+  const spans = new InMemorySpanExporter();
+  const tracerProvider = new BasicTracerProvider({ spanProcessors: [new SimpleSpanProcessor(spans)] });
+  const reader = new PullReader();
+  const meterProvider = new MeterProvider({ readers: [reader] });
+  trace.setGlobalTracerProvider(tracerProvider);
+  metrics.setGlobalMeterProvider(meterProvider);
+  return {
+    tracerProvider,
+    meterProvider,
+    spans,
+    async metricPoints(name: string): Promise<DataPoint<unknown>[]> {
+      const { resourceMetrics } = (await reader.collect()) as { resourceMetrics: ResourceMetrics };
+      return resourceMetrics.scopeMetrics.flatMap((scope) =>
+        scope.metrics
+          .filter((metric) => metric.descriptor.name === name)
+          .flatMap((metric) => metric.dataPoints as DataPoint<unknown>[]),
+      );
+    },
+    async shutdown() {
+      await tracerProvider.shutdown();
+      await meterProvider.shutdown();
+      trace.disable();
+      metrics.disable();
+      context.disable();
+    },
+  };
+}
