@@ -1,5 +1,7 @@
 // The gate
 
+export type { WebhookConfig } from './alerts/webhook-config';
+export type { ThresholdAlertPayload } from './alerts/webhook-notifier';
 export type {
   BudgetConfig,
   BudgetMatch,
@@ -31,7 +33,9 @@ export type { LlmCallDescriptor, OperationName, ProviderName } from './call/llm-
 export type { FallbackPrice, GuardConfig } from './config/guard-config';
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
 export { BudgetExceededError } from './errors/budget-exceeded-error';
+export { CircuitOpenError } from './errors/circuit-open-error';
 export { TollgateConfigError } from './errors/config-error';
+export { PolicyRejectedError } from './errors/policy-rejected-error';
 export type { RateLimitReason } from './errors/rate-limited-error';
 export { RateLimitedError } from './errors/rate-limited-error';
 // Errors
@@ -45,11 +49,15 @@ export type {
   BudgetExceededEvent,
   BudgetTouched,
   CallDecisionBase,
+  CircuitOpenEvent,
+  CircuitStateEvent,
   CostLabel,
   DecisionEvent,
   DecisionHook,
   DecisionType,
   LeaseExpiredEvent,
+  ModelFallbackEvent,
+  PolicyRejectedEvent,
   PriceTableStaleEvent,
   RateLimitedEvent,
   ReleasedEvent,
@@ -65,6 +73,11 @@ export type { ProviderFeedback } from './limits/provider-feedback';
 // Provider feedback
 export { parseRateLimitHeaders } from './limits/provider-feedback';
 export type { RateLimitConfig } from './limits/rate-limit-config';
+export type { CallFailure, CircuitState, CircuitStatus } from './policies/circuit-breaker';
+export type { CircuitBreakerConfig } from './policies/circuit-breaker-config';
+export { classifyFailure } from './policies/classify-failure';
+// Policies: degradation rules, circuit breakers, threshold webhooks
+export type { DegradationRule, RuleTrigger } from './policies/degradation-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
 export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
 export type {

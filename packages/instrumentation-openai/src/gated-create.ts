@@ -56,7 +56,12 @@ export function gatedCreate(
       .then((admitted) => {
         call = admitted;
         try {
-          inner = context.with(admitted.context, () => original.call(this, sentBody, options));
+          // A fallback rule may have chosen a cheaper model: send that one.
+          const body =
+            admitted.admission.model === params.model
+              ? sentBody
+              : { ...sentBody, model: admitted.admission.model };
+          inner = context.with(admitted.context, () => original.call(this, body, options));
         } catch (error) {
           admitted.fail(error);
           throw error;

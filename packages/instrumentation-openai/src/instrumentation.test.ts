@@ -329,6 +329,90 @@ describe('OpenAIInstrumentation — cost and metrics', () => {
   });
 });
 
+describe('OpenAIInstrumentation — policies', () => {
+  it('sends the cheaper model when a fallback rule applies, and the span says so', async () => {
+    setup({
+      budgets: [{ id: 'calls', limit: { requests: 4 }, window: 'day' }],
+      policies: [
+        {
+          id: 'cheaper',
+          when: { budget: 'calls', usedAbove: 0.4 },
+          action: 'fallback',
+          models: { 'gpt-4o': 'gpt-4o-mini' },
+        },
+      ],
+    });
+    await client.chat.completions.create({ ...chatParams, model: 'gpt-4o' });
+    await client.chat.completions.create({ ...chatParams, model: 'gpt-4o' });
+    const third = await client.chat.completions.create({ ...chatParams, model: 'gpt-4o' });
+    await settled();
+    expect(mock.requests().map((request) => request.model)).toEqual(['gpt-4o', 'gpt-4o', 'gpt-4o-mini']);
+    expect(third.model).toContain('gpt-4o-mini');
+    const span = harness.spans.getFinishedSpans().at(-1)!;
+    expect(span.name).toBe('chat gpt-4o-mini');
+    expect(span.attributes).toMatchObject({
+      'gen_ai.request.model': 'gpt-4o-mini',
+      'tollgate.fallback.from_model': 'gpt-4o',
+      'tollgate.price.model': 'gpt-4o-mini',
+    });
+  });
+
+  it('opens the circuit on a 5xx burst, refuses without network traffic, then half-opens and closes', async () => {
+    setup({
+      circuitBreakers: [
+        { provider: 'openai', model: 'gpt-4o-mini', minCalls: 3, errorRateAbove: 0.5, openMillis: 200 },
+      ],
+    });
+    mock.inject({ status: 500, times: 3 });
+    for (let i = 0; i < 3; i++) await expect(client.chat.completions.create(chatParams)).rejects.toThrow();
+    expect(mock.requests()).toHaveLength(3);
+    const refused = await client.chat.completions.create(chatParams).catch((error: unknown) => error);
+    expect((refused as Error).name).toBe('CircuitOpenError');
+    expect(mock.requests()).toHaveLength(3);
+    await new Promise((resolve) => setTimeout(resolve, 220));
+    await client.chat.completions.create(chatParams); // the half-open probe succeeds
+    await client.chat.completions.create(chatParams);
+    await settled();
+    expect(
+      events.filter((event) => event.type === 'circuit-state').map((event) => (event as { to: string }).to),
+    ).toEqual(['open', 'half-open', 'closed']);
+    const gauge = await harness.metricPoints('tollgate.circuit.open');
+    expect(gauge[0]).toMatchObject({
+      value: 0,
+      attributes: expect.objectContaining({ 'tollgate.circuit.state': 'closed' }),
+    });
+    expect(
+      harness.spans
+        .getFinishedSpans()
+        .some((span) => span.attributes['tollgate.gate.decision'] === 'circuit_open'),
+    ).toBe(true);
+  });
+
+  it('trips the spend-rate breaker on a retry loop that would burn money', async () => {
+    setup({
+      circuitBreakers: [
+        { provider: 'openai', model: 'gpt-4o', spendUsdPerMinuteAbove: 0.01, windowMillis: 60_000 },
+      ],
+    });
+    mock.configure({ outputTokens: 900 });
+    let sent = 0;
+    let refusal: unknown;
+    // A buggy loop re-asking the same expensive question; each answer costs ~$0.009 at gpt-4o prices.
+    for (let attempt = 0; attempt < 20 && refusal === undefined; attempt++) {
+      try {
+        await client.chat.completions.create({ ...chatParams, model: 'gpt-4o', max_tokens: 1_000 });
+        sent++;
+      } catch (error) {
+        refusal = error;
+      }
+    }
+    expect((refusal as Error).name).toBe('CircuitOpenError');
+    expect((refusal as { reason: string }).reason).toBe('spend-rate');
+    expect(sent).toBe(2);
+    expect(mock.requests()).toHaveLength(2);
+  });
+});
+
 describe('OpenAIInstrumentation — other endpoints', () => {
   it('gates responses.create (JSON and stream) and responses.stream()', async () => {
     const response = await client.responses.create({

@@ -1,7 +1,11 @@
+import type { WebhookConfig } from '../alerts/webhook-config';
 import type { BudgetConfig } from '../budgets/budget-config';
 import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
 import type { DecisionHook } from '../guard/decision-events';
+import type { LimiterDatastore } from '../limits/limiter-datastore';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
+import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
+import type { DegradationRule } from '../policies/degradation-rule';
 import type { ModelPriceOverride } from '../pricing/price-table';
 import type { TokenEstimatorOptions } from '../tokens/estimate-input-tokens';
 
@@ -45,6 +49,17 @@ export interface GuardConfig {
   priceTableMaxAgeDays?: number;
   /** Token estimation knobs. */
   estimator?: TokenEstimatorOptions;
+  /** Rules that act before a budget runs out: fall back to a cheaper model, defer background work, or reject a scope. @default [] */
+  policies?: readonly DegradationRule[];
+  /** Circuit breakers per provider and model, on error rate, latency or spend rate. @default [] */
+  circuitBreakers?: readonly CircuitBreakerConfig[];
+  /** Threshold alerts (`alertAt`) are always decision events; `webhook` also POSTs them as JSON. */
+  alerts?: { webhook?: WebhookConfig };
   /** Where budgets live. @default an in-memory ledger (one process) */
   ledger?: BudgetLedger;
+  /**
+   * Where rate-limit buckets live: `{ datastore }` from `@tollgate/redis` shares them between processes.
+   * @default local buckets (one process)
+   */
+  limiter?: { datastore?: LimiterDatastore };
 }

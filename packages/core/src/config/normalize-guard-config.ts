@@ -4,6 +4,8 @@ import { isValidTimeZone } from '../budgets/budget-window';
 import { TollgateConfigError } from '../errors/config-error';
 import type { DecisionHook } from '../guard/decision-events';
 import type { NormalizedRateLimit } from '../limits/rate-limiter';
+import type { NormalizedCircuitRule } from '../policies/circuit-breaker';
+import type { DegradationRule } from '../policies/degradation-rule';
 import { SCOPE_DIMENSIONS, type ScopeDimension } from '../scope/scope';
 import {
   expectArray,
@@ -47,6 +49,16 @@ export interface NormalizedGuardConfig {
   leaseMillis: number;
   leaseExpiry: LeaseExpiryPolicy;
   priceTableMaxAgeDays: number;
+  policies: readonly DegradationRule[];
+  circuitBreakers: readonly NormalizedCircuitRule[];
+  webhook: NormalizedWebhook | undefined;
+}
+
+export interface NormalizedWebhook {
+  url: string;
+  headers: Readonly<Record<string, string>>;
+  timeoutMillis: number;
+  maxAttempts: number;
 }
 
 const TOP_LEVEL_KEYS = [
@@ -61,6 +73,10 @@ const TOP_LEVEL_KEYS = [
   'priceTableMaxAgeDays',
   'estimator',
   'ledger',
+  'limiter',
+  'policies',
+  'circuitBreakers',
+  'alerts',
 ];
 
 /** Validates a guard config and fills in defaults. Throws `TollgateConfigError` naming the first bad field. */
@@ -119,6 +135,15 @@ export function normalizeGuardConfig(
     }
   }
 
+  if (root.limiter !== undefined) {
+    const limiter = expectRecord(root.limiter, 'limiter');
+    expectKnownKeys(limiter, 'limiter', ['datastore']);
+    if (limiter.datastore !== undefined) {
+      const datastore = expectRecord(limiter.datastore, 'limiter.datastore');
+      expectOneOf(datastore.datastore, 'limiter.datastore.datastore', ['ioredis']);
+    }
+  }
+
   return {
     budgets,
     rateLimits,
@@ -134,6 +159,11 @@ export function normalizeGuardConfig(
       root.leaseExpiry === undefined
         ? 'charge-reserved'
         : expectOneOf(root.leaseExpiry, 'leaseExpiry', ['charge-reserved', 'release']),
+    policies: normalizePolicies(root.policies, budgets),
+    circuitBreakers: expectArray(root.circuitBreakers, 'circuitBreakers').map((rule, index) =>
+      normalizeCircuitBreaker(rule, `circuitBreakers[${index}]`),
+    ),
+    webhook: normalizeAlerts(root.alerts),
     priceTableMaxAgeDays:
       optionalNumber(root.priceTableMaxAgeDays, 'priceTableMaxAgeDays', { min: 0, minInclusive: false }) ??
       90,
@@ -282,4 +312,143 @@ function normalizeUnknownModel(value: unknown): 'reject' | { fallback: FallbackP
     );
   }
   return { fallback: { input, output } };
+}
+
+function normalizePolicies(value: unknown, budgets: readonly NormalizedBudget[]): DegradationRule[] {
+  const ids = new Set<string>();
+  return expectArray(value, 'policies').map((entry, index) => {
+    const field = `policies[${index}]`;
+    const rule = expectRecord(entry, field);
+    expectKnownKeys(rule, field, ['id', 'when', 'action', 'models', 'match']);
+    const id = expectString(rule.id, `${field}.id`);
+    if (ids.has(id)) throw new TollgateConfigError(`${field}.id`, 'must be unique', id);
+    ids.add(id);
+    const when = expectRecord(rule.when, `${field}.when`);
+    expectKnownKeys(when, `${field}.when`, ['budget', 'usedAbove']);
+    const budget = expectString(when.budget, `${field}.when.budget`);
+    if (!budgets.some((candidate) => candidate.id === budget)) {
+      throw new TollgateConfigError(`${field}.when.budget`, 'names no configured budget', budget);
+    }
+    const usedAbove = optionalNumber(when.usedAbove, `${field}.when.usedAbove`, { min: 0, max: 10 });
+    if (usedAbove === undefined)
+      throw new TollgateConfigError(
+        `${field}.when.usedAbove`,
+        'is required (a fraction of the limit, e.g. 0.8)',
+        when,
+      );
+    const action = expectOneOf(rule.action, `${field}.action`, ['fallback', 'defer', 'reject'] as const);
+    const trigger = { budget, usedAbove };
+    if (action === 'fallback') {
+      const models = expectRecord(rule.models, `${field}.models`);
+      if (Object.keys(models).length === 0)
+        throw new TollgateConfigError(
+          `${field}.models`,
+          'must map at least one model to a cheaper one',
+          models,
+        );
+      const mapping: Record<string, string> = {};
+      for (const [from, to] of Object.entries(models))
+        mapping[from.toLowerCase()] = expectString(to, `${field}.models.${from}`);
+      return { id, when: trigger, action, models: mapping };
+    }
+    if (rule.models !== undefined)
+      throw new TollgateConfigError(`${field}.models`, `only applies to action 'fallback'`, rule.models);
+    if (action === 'defer') {
+      if (rule.match !== undefined)
+        throw new TollgateConfigError(`${field}.match`, `only applies to action 'reject'`, rule.match);
+      return { id, when: trigger, action };
+    }
+    if (rule.match === undefined) return { id, when: trigger, action };
+    const match = expectRecord(rule.match, `${field}.match`);
+    expectKnownKeys(match, `${field}.match`, ['provider', 'model', 'tenant', 'user', 'feature']);
+    const normalizedMatch: Record<string, readonly string[]> = {};
+    for (const key of ['provider', 'model', 'tenant', 'user', 'feature'] as const) {
+      const values = expectStringOrList(match[key], `${field}.match.${key}`);
+      if (values) normalizedMatch[key] = values;
+    }
+    return { id, when: trigger, action, match: normalizedMatch };
+  });
+}
+
+function normalizeCircuitBreaker(value: unknown, field: string): NormalizedCircuitRule {
+  const rule = expectRecord(value, field);
+  expectKnownKeys(rule, field, [
+    'provider',
+    'model',
+    'windowMillis',
+    'minCalls',
+    'errorRateAbove',
+    'latencyP95AboveMillis',
+    'spendUsdPerMinuteAbove',
+    'openMillis',
+    'halfOpenProbes',
+  ]);
+  const normalized: NormalizedCircuitRule = {
+    provider: expectString(rule.provider, `${field}.provider`).toLowerCase(),
+    models: expectStringOrList(rule.model, `${field}.model`)?.map((model) => model.toLowerCase()),
+    windowMillis:
+      optionalNumber(rule.windowMillis, `${field}.windowMillis`, { integer: true, min: 1000 }) ?? 60_000,
+    minCalls: optionalNumber(rule.minCalls, `${field}.minCalls`, { integer: true, min: 1 }) ?? 10,
+    errorRateAbove: optionalNumber(rule.errorRateAbove, `${field}.errorRateAbove`, { min: 0, max: 1 }),
+    latencyP95AboveMillis: optionalNumber(rule.latencyP95AboveMillis, `${field}.latencyP95AboveMillis`, {
+      min: 0,
+      minInclusive: false,
+    }),
+    spendUsdPerMinuteAbove: optionalNumber(rule.spendUsdPerMinuteAbove, `${field}.spendUsdPerMinuteAbove`, {
+      min: 0,
+      minInclusive: false,
+    }),
+    openMillis: optionalNumber(rule.openMillis, `${field}.openMillis`, { integer: true, min: 1 }) ?? 30_000,
+    halfOpenProbes:
+      optionalNumber(rule.halfOpenProbes, `${field}.halfOpenProbes`, { integer: true, min: 1 }) ?? 1,
+  };
+  if (
+    normalized.errorRateAbove === undefined &&
+    normalized.latencyP95AboveMillis === undefined &&
+    normalized.spendUsdPerMinuteAbove === undefined
+  ) {
+    throw new TollgateConfigError(
+      field,
+      'must set at least one of errorRateAbove, latencyP95AboveMillis, spendUsdPerMinuteAbove',
+      value,
+    );
+  }
+  return normalized;
+}
+
+function normalizeAlerts(value: unknown): NormalizedWebhook | undefined {
+  if (value === undefined) return undefined;
+  const alerts = expectRecord(value, 'alerts');
+  expectKnownKeys(alerts, 'alerts', ['webhook']);
+  if (alerts.webhook === undefined) return undefined;
+  const webhook = expectRecord(alerts.webhook, 'alerts.webhook');
+  expectKnownKeys(webhook, 'alerts.webhook', ['url', 'headers', 'timeoutMillis', 'maxAttempts']);
+  const url = expectString(webhook.url, 'alerts.webhook.url');
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new TollgateConfigError('alerts.webhook.url', 'is not a valid URL', url);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') {
+    throw new TollgateConfigError('alerts.webhook.url', 'must be an http(s) URL', url);
+  }
+  const headers: Record<string, string> = {};
+  if (webhook.headers !== undefined) {
+    for (const [name, headerValue] of Object.entries(
+      expectRecord(webhook.headers, 'alerts.webhook.headers'),
+    )) {
+      headers[name] = expectString(headerValue, `alerts.webhook.headers.${name}`);
+    }
+  }
+  return {
+    url,
+    headers,
+    timeoutMillis:
+      optionalNumber(webhook.timeoutMillis, 'alerts.webhook.timeoutMillis', { integer: true, min: 1 }) ??
+      2_000,
+    maxAttempts:
+      optionalNumber(webhook.maxAttempts, 'alerts.webhook.maxAttempts', { integer: true, min: 1, max: 20 }) ??
+      4,
+  };
 }

@@ -132,6 +132,48 @@ export interface LeaseExpiredEvent {
   budgets: BudgetTouched[];
 }
 
+/** The call's circuit is open: refused at once. */
+export interface CircuitOpenEvent extends CallDecisionBase {
+  type: 'circuit-open';
+  circuitKey: string;
+  reason: string;
+  retryAfterMs: number;
+}
+
+/** A circuit changed state (closed → open → half-open → closed). */
+export interface CircuitStateEvent {
+  type: 'circuit-state';
+  timestampMs: number;
+  circuitKey: string;
+  provider: string;
+  model: string;
+  from: 'closed' | 'open' | 'half-open';
+  to: 'closed' | 'open' | 'half-open';
+  /** `error-rate`, `latency`, `spend-rate`, `manual`, `probe-failed`, `cool-down elapsed`, `probe succeeded`. */
+  reason: string;
+}
+
+/** A degradation rule rewrote the call to a cheaper model; the event carries the new model's estimate. */
+export interface ModelFallbackEvent extends CallDecisionBase {
+  type: 'model-fallback';
+  ruleId: string;
+  fromModel: string;
+  toModel: string;
+  budgetId: string;
+  usedRatio: number;
+}
+
+/** A degradation rule refused (`reject`) or deferred (`defer`) the call. */
+export interface PolicyRejectedEvent extends CallDecisionBase {
+  type: 'policy-rejected';
+  ruleId: string;
+  action: 'reject' | 'defer';
+  budgetId: string;
+  budgetScope: ScopeValues;
+  usedRatio: number;
+  retryAfterMs: number;
+}
+
 /** The bundled price table is older than `priceTableMaxAgeDays`. */
 export interface PriceTableStaleEvent {
   type: 'price-table-stale';
@@ -151,7 +193,11 @@ export type DecisionEvent =
   | ReleasedEvent
   | ThresholdCrossedEvent
   | LeaseExpiredEvent
-  | PriceTableStaleEvent;
+  | PriceTableStaleEvent
+  | CircuitOpenEvent
+  | CircuitStateEvent
+  | ModelFallbackEvent
+  | PolicyRejectedEvent;
 
 export type DecisionType = DecisionEvent['type'];
 

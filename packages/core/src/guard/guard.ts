@@ -1,20 +1,27 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { WebhookNotifier } from '../alerts/webhook-notifier';
 import type { BudgetLedger, ExpiredReservation, ThresholdCrossing } from '../budgets/budget-ledger';
 import { MemoryLedger } from '../budgets/memory-ledger';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
 import {
   NANO_USD_PER_USD,
+  type NormalizedBudget,
   type NormalizedGuardConfig,
   normalizeGuardConfig,
 } from '../config/normalize-guard-config';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
+import { CircuitOpenError } from '../errors/circuit-open-error';
 import { TollgateConfigError } from '../errors/config-error';
+import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
 import type { ProviderFeedback } from '../limits/provider-feedback';
 import { type LimiterPermit, RateLimiter } from '../limits/rate-limiter';
+import { type CallFailure, CircuitBreakers, type CircuitStatus } from '../policies/circuit-breaker';
+import { classifyFailure } from '../policies/classify-failure';
+import { evaluateRules } from '../policies/degradation';
 import { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope } from '../scope/scope';
@@ -56,6 +63,10 @@ export interface Settlement {
 /** An admitted call. End it exactly once with `settle()` or `release()`; repeats are harmless no-ops. */
 export interface Admission {
   readonly callId: string;
+  /** The model to send: the requested one, or its cheaper replacement when a fallback rule applied. */
+  readonly model: string;
+  /** The model the caller asked for. */
+  readonly requestedModel: string;
   readonly estimate: Readonly<CallEstimate>;
   readonly scope: Readonly<CallScope>;
   readonly waitMillis: number;
@@ -69,9 +80,13 @@ export interface Admission {
    * Charges the call's actual usage and frees the rest of its reservation. Unknown counts
    * (`undefined`) are charged at their pre-call worst case.
    */
-  settle(usage: TokenUsage | undefined, source?: Exclude<UsageSource, 'reservation'>): Promise<Settlement>;
+  settle(
+    usage: TokenUsage | undefined,
+    source?: Exclude<UsageSource, 'reservation'>,
+    outcome?: { failure?: CallFailure },
+  ): Promise<Settlement>;
   /** Frees the whole reservation: the provider did no billable work (e.g. the connection was refused). */
-  release(reason: string): Promise<void>;
+  release(reason: string, failure?: CallFailure): Promise<void>;
 }
 
 export interface RunOptions<T> extends CallOptions {
@@ -106,6 +121,13 @@ export interface Guard {
   ): Promise<BudgetStatus[]>;
   /** Latest known state of every budget instance this process has used (for gauges). */
   budgetInstances(): BudgetInstanceState[];
+  /** Operator controls and state of the circuit breakers. */
+  readonly circuits: {
+    /** Opens a circuit by hand; it stays open until `close()`. */
+    open(provider: string, model: string): void;
+    close(provider: string, model: string): void;
+    states(): CircuitStatus[];
+  };
   /** The price table in use, overrides applied. */
   readonly prices: PriceTable;
   /** Stops timers and closes the limiter and ledger. */
@@ -123,6 +145,14 @@ export interface BudgetStatus {
 
 /** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
 const THROTTLE_REPORT_MILLIS = 20;
+
+interface PlannedCall {
+  estimate: CallEstimate;
+  base: CallDecisionBase;
+  subject: BudgetSubject;
+  budgets: NormalizedBudget[];
+  amounts: LedgerAmounts;
+}
 
 interface OpenCall {
   admission: GuardAdmission;
@@ -163,15 +193,35 @@ class GuardImpl implements Guard {
   private readonly instances = new BudgetInstances();
   private readonly leaseTimer: NodeJS.Timeout;
   private readonly estimator: GuardConfig['estimator'];
+  private readonly breakers: CircuitBreakers;
+  private readonly webhook: WebhookNotifier | undefined;
+  readonly circuits: Guard['circuits'];
 
   constructor(config: GuardConfig) {
     this.config = normalizeGuardConfig(config);
     this.estimator = config.estimator;
     this.prices = loadPrices(this.config);
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
-    this.limiter = new RateLimiter(this.config.rateLimits);
+    this.limiter = new RateLimiter(this.config.rateLimits, config.limiter);
     this.plan = new BudgetPlan(this.config.budgets);
     this.events = new DecisionEmitter(this.config.hooks);
+    this.breakers = new CircuitBreakers(this.config.circuitBreakers, (transition) =>
+      this.events.emit({ type: 'circuit-state', timestampMs: Date.now(), ...transition }),
+    );
+    this.circuits = {
+      open: (provider, model) => this.breakers.forceOpen(provider.toLowerCase(), this.canonicalModel(model)),
+      close: (provider, model) =>
+        this.breakers.forceClose(provider.toLowerCase(), this.canonicalModel(model)),
+      states: () => this.breakers.states(),
+    };
+    const webhookConfig = this.config.webhook;
+    if (webhookConfig) {
+      const notifier = new WebhookNotifier(webhookConfig);
+      this.webhook = notifier;
+      this.events.subscribe((event) => {
+        if (event.type === 'threshold-crossed') notifier.notify(event);
+      });
+    }
     this.leaseTimer = setInterval(
       () => void this.collectExpired(),
       Math.min(1000, this.config.leaseMillis / 4),
@@ -186,10 +236,155 @@ class GuardImpl implements Guard {
 
   async admit(call: LlmCallDescriptor, options: CallOptions = {}): Promise<Admission> {
     const callId = randomUUID();
+    const requestedModel = call.model;
     const scope = mergeScopes(
       currentScope(),
       options.priority ? { ...options.scope, priority: options.priority } : options.scope,
     );
+    let planned = this.planCall(call, callId, scope);
+    let probe = this.admitThroughCircuit(planned);
+    let lines: PlannedLine[] = [];
+    if (planned.budgets.length > 0) {
+      lines = this.plan.lines(planned.budgets, planned.subject, planned.amounts, this.ledger.now());
+      let states = await this.ledger.peek(lines.map((line) => line.line));
+      const decision = evaluateRules(
+        this.config.policies,
+        { provider: call.provider, models: [call.model.toLowerCase(), planned.subject.model], scope },
+        lines,
+        states,
+      );
+      if (decision.action === 'fallback') {
+        this.releaseProbe(planned, probe);
+        const fromModel = call.model;
+        call = { ...call, model: decision.toModel, body: { ...call.body, model: decision.toModel } };
+        planned = this.planCall(call, callId, scope);
+        probe = this.admitThroughCircuit(planned);
+        this.events.emit({
+          ...planned.base,
+          type: 'model-fallback',
+          ruleId: decision.rule.id,
+          fromModel,
+          toModel: decision.toModel,
+          budgetId: decision.rule.when.budget,
+          usedRatio: decision.usedRatio,
+        });
+        lines =
+          planned.budgets.length > 0
+            ? this.plan.lines(planned.budgets, planned.subject, planned.amounts, this.ledger.now())
+            : [];
+        states = lines.length > 0 ? await this.ledger.peek(lines.map((line) => line.line)) : [];
+      } else if (decision.action === 'reject' || decision.action === 'defer') {
+        this.releaseProbe(planned, probe);
+        const error = new PolicyRejectedError({
+          ruleId: decision.rule.id,
+          action: decision.action,
+          budgetId: decision.rule.when.budget,
+          budgetScope: decision.budgetScope,
+          usedRatio: decision.usedRatio,
+          retryAfterMs: Math.max(0, decision.resetAtMs - this.ledger.now()),
+        });
+        this.events.emit({
+          ...planned.base,
+          type: 'policy-rejected',
+          ruleId: error.ruleId,
+          action: error.action,
+          budgetId: error.budgetId,
+          budgetScope: error.budgetScope,
+          usedRatio: error.usedRatio,
+          retryAfterMs: error.retryAfterMs,
+        });
+        throw error;
+      }
+      const failed = states.findIndex(
+        (state, index) => state.spent + state.reserved + lines[index]!.line.amount > state.limit,
+      );
+      if (failed >= 0) {
+        this.releaseProbe(planned, probe);
+        throw this.budgetExceeded(planned.base, lines[failed]!, states[failed]!);
+      }
+    }
+    const { estimate, base, subject, budgets, amounts } = planned;
+
+    let permit: LimiterPermit;
+    try {
+      permit = await this.limiter.acquire({
+        provider: call.provider,
+        model: call.model,
+        canonicalModel: estimate.pricedModel,
+        tenant: scope.tenant,
+        weightTokens: estimate.worstCaseTokens,
+        priority: scope.priority ?? 'interactive',
+      });
+    } catch (error) {
+      if (RateLimitedError.isInstance(error)) {
+        this.events.emit({
+          ...base,
+          type: 'rate-limited',
+          waitMillis: Date.now() - base.timestampMs,
+          limiterKey: error.limiterKey,
+          reason: error.reason,
+          retryAfterMs: error.retryAfterMs,
+        });
+      }
+      this.releaseProbe(planned, probe);
+      throw error;
+    }
+    base.waitMillis = permit.waitMillis;
+    if (permit.waitMillis >= THROTTLE_REPORT_MILLIS) {
+      this.events.emit({ ...base, type: 'throttled', limiterKeys: permit.limiterKeys });
+    }
+
+    // The window may have rolled while the call queued: plan the lines again at reservation time.
+    lines = budgets.length > 0 ? this.plan.lines(budgets, subject, amounts, this.ledger.now()) : [];
+    let headroom: number | undefined;
+    if (lines.length > 0) {
+      let result: Awaited<ReturnType<BudgetLedger['reserve']>>;
+      try {
+        result = await this.ledger.reserve({
+          reservationId: callId,
+          lines: lines.map((planned) => planned.line),
+          leaseMillis: this.config.leaseMillis,
+        });
+      } catch (error) {
+        permit.refund();
+        this.releaseProbe(planned, probe);
+        throw error;
+      }
+      if (!result.ok) {
+        permit.refund();
+        this.releaseProbe(planned, probe);
+        throw this.budgetExceeded(base, lines[result.failedLine]!, result.state);
+      }
+      this.instances.record(lines, result.lines);
+      headroom = minHeadroomRatio(result.lines);
+    }
+
+    const admission = new GuardAdmission(
+      this,
+      callId,
+      call.model,
+      requestedModel,
+      estimate,
+      scope,
+      base,
+      lines,
+      permit,
+      headroom,
+      probe,
+    );
+    this.openCalls.set(callId, { admission, lines });
+    this.events.emit({
+      ...base,
+      type: 'allowed',
+      reservationId: callId,
+      budgets: touched(lines),
+      limiterKeys: permit.limiterKeys,
+    });
+    return admission;
+  }
+
+  /** Estimates a call and works out which budgets apply and what it would reserve on each. */
+  private planCall(call: LlmCallDescriptor, callId: string, scope: Readonly<CallScope>): PlannedCall {
     const estimate = estimateCall(call, {
       prices: this.prices,
       defaultMaxOutputTokens: this.config.defaultMaxOutputTokens,
@@ -229,77 +424,35 @@ class GuardImpl implements Guard {
       tokens: estimate.worstCaseTokens,
       requests: 1,
     };
+    return { estimate, base, subject, budgets, amounts };
+  }
 
-    if (budgets.length > 0) {
-      const lines = this.plan.lines(budgets, subject, amounts, this.ledger.now());
-      const states = await this.ledger.peek(lines.map((planned) => planned.line));
-      const failed = states.findIndex(
-        (state, index) => state.spent + state.reserved + lines[index]!.line.amount > state.limit,
-      );
-      if (failed >= 0) throw this.budgetExceeded(base, lines[failed]!, states[failed]!);
-    }
-
-    let permit: LimiterPermit;
+  /** Refuses the call at once when its circuit is open; returns whether it is a half-open probe. */
+  private admitThroughCircuit(planned: PlannedCall): boolean {
     try {
-      permit = await this.limiter.acquire({
-        provider: call.provider,
-        model: call.model,
-        canonicalModel: estimate.pricedModel,
-        tenant: scope.tenant,
-        weightTokens: estimate.worstCaseTokens,
-        priority: scope.priority ?? 'interactive',
-      });
+      return this.breakers.admit(planned.subject.provider, planned.subject.model);
     } catch (error) {
-      if (RateLimitedError.isInstance(error)) {
+      if (CircuitOpenError.isInstance(error)) {
         this.events.emit({
-          ...base,
-          type: 'rate-limited',
-          waitMillis: Date.now() - base.timestampMs,
-          limiterKey: error.limiterKey,
+          ...planned.base,
+          type: 'circuit-open',
+          circuitKey: error.circuitKey,
           reason: error.reason,
           retryAfterMs: error.retryAfterMs,
         });
       }
       throw error;
     }
-    base.waitMillis = permit.waitMillis;
-    if (permit.waitMillis >= THROTTLE_REPORT_MILLIS) {
-      this.events.emit({ ...base, type: 'throttled', limiterKeys: permit.limiterKeys });
-    }
+  }
 
-    // The window may have rolled while the call queued: plan the lines again at reservation time.
-    const lines = budgets.length > 0 ? this.plan.lines(budgets, subject, amounts, this.ledger.now()) : [];
-    let headroom: number | undefined;
-    if (lines.length > 0) {
-      let result: Awaited<ReturnType<BudgetLedger['reserve']>>;
-      try {
-        result = await this.ledger.reserve({
-          reservationId: callId,
-          lines: lines.map((planned) => planned.line),
-          leaseMillis: this.config.leaseMillis,
-        });
-      } catch (error) {
-        permit.refund();
-        throw error;
-      }
-      if (!result.ok) {
-        permit.refund();
-        throw this.budgetExceeded(base, lines[result.failedLine]!, result.state);
-      }
-      this.instances.record(lines, result.lines);
-      headroom = minHeadroomRatio(result.lines);
-    }
-
-    const admission = new GuardAdmission(this, callId, estimate, scope, base, lines, permit, headroom);
-    this.openCalls.set(callId, { admission, lines });
-    this.events.emit({
-      ...base,
-      type: 'allowed',
-      reservationId: callId,
-      budgets: touched(lines),
-      limiterKeys: permit.limiterKeys,
-    });
-    return admission;
+  /** A probe slot taken for a call that was then refused goes back unjudged. */
+  private releaseProbe(planned: PlannedCall, probe: boolean): void {
+    if (probe)
+      this.breakers.record(planned.subject.provider, planned.subject.model, true, {
+        failure: 'cancelled',
+        latencyMillis: 0,
+        costUsd: 0,
+      });
   }
 
   async run<T>(
@@ -312,7 +465,10 @@ class GuardImpl implements Guard {
     try {
       result = await fn(admission);
     } catch (error) {
-      await admission.release(error instanceof Error ? `call failed: ${error.message}` : 'call failed');
+      await admission.release(
+        error instanceof Error ? `call failed: ${error.message}` : 'call failed',
+        classifyFailure(error),
+      );
       throw error;
     }
     await admission.settle(options.usage ? options.usage(result) : undefined);
@@ -346,6 +502,10 @@ class GuardImpl implements Guard {
     });
   }
 
+  private canonicalModel(model: string): string {
+    return this.prices.resolve(model)?.model ?? model.toLowerCase();
+  }
+
   budgetInstances(): BudgetInstanceState[] {
     return this.instances.snapshot(this.ledger.now());
   }
@@ -354,6 +514,7 @@ class GuardImpl implements Guard {
     clearInterval(this.leaseTimer);
     await this.limiter.close();
     await this.ledger.close();
+    await this.webhook?.drain();
   }
 
   /** Ends an admission: settles (or releases) its reservation and emits the events. Called by `GuardAdmission`. */
@@ -362,14 +523,26 @@ class GuardImpl implements Guard {
     usage: TokenUsage | undefined,
     source: UsageSource | 'released',
     reason: string,
+    failure: CallFailure | undefined,
   ): Promise<Settlement> {
     const open = this.openCalls.get(admission.callId);
     this.openCalls.delete(admission.callId);
     admission.permit.release();
     const lines = open?.lines ?? admission.lines;
     const durationMillis = Date.now() - admission.admittedAtMs;
+    const judge = (costUsd: number) =>
+      this.breakers.record(admission.base.provider, admission.circuitModel, admission.probe, {
+        failure,
+        latencyMillis: durationMillis,
+        costUsd,
+      });
 
     if (source === 'released') {
+      this.breakers.record(admission.base.provider, admission.circuitModel, admission.probe, {
+        failure: failure ?? 'cancelled',
+        latencyMillis: durationMillis,
+        costUsd: 0,
+      });
       const result = lines.length > 0 ? await this.ledger.release(admission.callId) : undefined;
       if (result?.applied) this.instances.record(lines, result.lines);
       this.events.emit({
@@ -391,6 +564,7 @@ class GuardImpl implements Guard {
     const effective = usageOrWorstCase(usage, admission.estimate);
     const usageSource: UsageSource = usage === undefined ? 'reservation' : source;
     const costUsd = actualCostUsd(effective, admission.estimate);
+    judge(costUsd ?? 0);
     const actual: LedgerAmounts = {
       // Nothing reported: charge exactly what was reserved rather than a recomputation that could differ by rounding.
       usd: usage === undefined ? -1 : Math.round((costUsd ?? 0) * NANO_USD_PER_USD),
@@ -530,13 +704,22 @@ class GuardAdmission implements Admission {
   constructor(
     private readonly guard: GuardImpl,
     readonly callId: string,
+    readonly model: string,
+    readonly requestedModel: string,
     readonly estimate: CallEstimate,
     readonly scope: Readonly<CallScope>,
     readonly base: CallDecisionBase,
     readonly lines: PlannedLine[],
     readonly permit: LimiterPermit,
     readonly minHeadroomRatio: number | undefined,
+    /** A half-open circuit's probe: its outcome decides whether the circuit closes. */
+    readonly probe: boolean,
   ) {}
+
+  /** The model the call's circuit is keyed by. */
+  get circuitModel(): string {
+    return this.estimate.pricedModel ?? this.model.toLowerCase();
+  }
 
   get budgets(): BudgetTouched[] {
     return touched(this.lines);
@@ -553,13 +736,14 @@ class GuardAdmission implements Admission {
   settle(
     usage: TokenUsage | undefined,
     source: Exclude<UsageSource, 'reservation'> = 'provider',
+    outcome: { failure?: CallFailure } = {},
   ): Promise<Settlement> {
-    this.ended ??= this.guard.finish(this, usage, source, '');
+    this.ended ??= this.guard.finish(this, usage, source, '', outcome.failure);
     return this.ended;
   }
 
-  async release(reason: string): Promise<void> {
-    this.ended ??= this.guard.finish(this, undefined, 'released', reason);
+  async release(reason: string, failure?: CallFailure): Promise<void> {
+    this.ended ??= this.guard.finish(this, undefined, 'released', reason, failure);
     await this.ended;
   }
 

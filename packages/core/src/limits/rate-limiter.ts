@@ -1,6 +1,7 @@
 import Bottleneck from 'bottleneck';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import type { CallPriority } from '../scope/scope';
+import type { LimiterDatastore } from './limiter-datastore';
 import type { ProviderFeedback } from './provider-feedback';
 import type { RateLimitConfig } from './rate-limit-config';
 
@@ -45,6 +46,12 @@ export interface RateLimiterOptions {
   refillIntervalMillis?: number;
   /** Queue wait for calls that match no rule but hit a provider back-off. @default 10_000 */
   defaultMaxWaitMillis?: number;
+  /**
+   * Share the buckets between processes through Redis (from `@tollgate/redis`). Its
+   * heartbeat replaces `refillIntervalMillis`.
+   * @default local buckets, private to this process
+   */
+  datastore?: LimiterDatastore;
 }
 
 const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 };
@@ -52,9 +59,21 @@ const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 }
 /** Unique bottleneck job ids, so a queued job's status can be looked up at its deadline. */
 let jobCounter = 0;
 
+/** bottleneck's Redis scripts raise these when a bucket's keys or client entry vanished (restart, expiry). */
+const LOST_STATE = /SETTINGS_KEY_NOT_FOUND|UNKNOWN_CLIENT/;
+
+/** A slot that holds nothing: the call was let through without a shared limit (fail-open). */
+const NO_SLOT: Slot = Object.freeze({ release() {}, refund() {} });
+
 /** One bottleneck instance and the weight currently queued on it (used for `retryAfterMs`). */
 interface Bucket {
-  readonly limiter: Bottleneck;
+  limiter: Bottleneck;
+  /** Limiter key and bucket name, which name the shared state in a datastore. */
+  readonly key: string;
+  readonly name: 'requests' | 'tokens';
+  readonly options: Bottleneck.ConstructorOptions;
+  /** Set when the shared limiter can no longer recover by itself; the next call rebuilds it. */
+  broken: string | undefined;
   /** Refill rate in weight per millisecond; undefined when the bucket only limits concurrency. */
   readonly ratePerMs: number | undefined;
   readonly refillMs: number;
@@ -89,12 +108,17 @@ export class RateLimiter {
   private readonly refillIntervalMillis: number;
   private readonly defaultMaxWaitMillis: number;
   private readonly sweepTimer: NodeJS.Timeout;
+  private readonly datastore: LimiterDatastore | undefined;
+  /** Shared limiters replaced after losing their state, disconnected once their jobs are done. */
+  private readonly retired: Bottleneck[] = [];
 
   constructor(
     private readonly rules: readonly NormalizedRateLimit[],
     options: RateLimiterOptions = {},
   ) {
-    this.refillIntervalMillis = options.refillIntervalMillis ?? 250;
+    this.datastore = options.datastore;
+    this.refillIntervalMillis =
+      options.datastore?.heartbeatIntervalMillis ?? options.refillIntervalMillis ?? 250;
     this.defaultMaxWaitMillis = options.defaultMaxWaitMillis ?? 10_000;
     this.sweepTimer = setInterval(() => this.dropIdle(Date.now()), 60_000);
     this.sweepTimer.unref();
@@ -107,7 +131,7 @@ export class RateLimiter {
    */
   async acquire(request: LimiterRequest): Promise<LimiterPermit> {
     const startedMs = Date.now();
-    const sets = this.setsFor(request);
+    let sets = this.setsFor(request);
     const backoffKey = `${request.provider}:${request.canonicalModel ?? request.model}`;
     const backoffMs = (this.backoffUntil.get(backoffKey) ?? 0) - startedMs;
     if (sets.length === 0 && backoffMs <= 0) return NO_LIMIT;
@@ -125,6 +149,12 @@ export class RateLimiter {
             `holds at most ${capacity} (tpm ${set.rule.tpm}); lower max_tokens or raise the limit`,
         );
       }
+    }
+    if (this.datastore && sets.length > 0 && !this.datastore.isAvailable()) {
+      // Not connected: decide now rather than queue behind a store that cannot answer.
+      const failure = this.datastore.onStoreFailure(new Error('not connected to Redis'), sets[0]!.key);
+      if (failure) throw failure;
+      sets = [];
     }
     if (backoffMs > 0) {
       if (backoffMs > maxWaitMillis) {
@@ -195,8 +225,10 @@ export class RateLimiter {
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
     const limiters = [...this.sets.values()].flatMap((set) => [set.requests?.limiter, set.tokens?.limiter]);
+    limiters.push(...this.retired.splice(0));
     this.sets.clear();
-    await Promise.all(limiters.map((limiter) => limiter?.disconnect(false)));
+    await Promise.all(limiters.map((limiter) => limiter?.disconnect(false).catch(() => {})));
+    await this.datastore?.close?.();
   }
 
   private take(
@@ -207,6 +239,7 @@ export class RateLimiter {
     deadlineMs: number,
     holdUntilRelease: boolean,
   ): Promise<Slot> {
+    const datastore = this.datastore;
     return new Promise<Slot>((resolve, reject) => {
       let state: 'queued' | 'admitted' | 'abandoned' = 'queued';
       let finish: () => void = () => {};
@@ -221,7 +254,10 @@ export class RateLimiter {
         const status = bucket.limiter.jobStatus(jobId);
         if (status !== 'RECEIVED' && status !== 'QUEUED') return;
         // bottleneck admits through a few asynchronous steps: a job that would run now is not waiting for capacity.
-        void bucket.limiter.check(weight).then((wouldRun) => (wouldRun ? retryShortly() : giveUp()), giveUp);
+        void bucket.limiter.check(weight).then(
+          (wouldRun) => (wouldRun ? retryShortly() : giveUp()),
+          (error: unknown) => (datastore ? storeFailed(error) : giveUp()),
+        );
       };
       const retryShortly = () => {
         timer = setTimeout(onDeadline, 2);
@@ -239,15 +275,39 @@ export class RateLimiter {
           ),
         );
       };
+      /** The shared store did not take the call in time, or failed: the datastore's policy decides. */
+      const storeFailed = (error: unknown) => {
+        if (state !== 'queued' || !datastore) return;
+        state = 'abandoned';
+        clearTimeout(timer);
+        clearTimeout(stallTimer);
+        bucket.queuedWeight -= weight;
+        this.noteStoreError(bucket, bucket.limiter, error, false);
+        const failure = datastore.onStoreFailure(error, set.key);
+        if (failure) reject(failure);
+        else resolve(NO_SLOT);
+      };
       let timer = setTimeout(onDeadline, Math.max(0, deadlineMs - Date.now()));
+      // A job still RECEIVED has not been accepted by the store yet (bottleneck submits one at a time).
+      const stallTimer: NodeJS.Timeout | undefined = datastore
+        ? setTimeout(() => {
+            if (bucket.limiter.jobStatus(jobId) === 'RECEIVED') {
+              storeFailed(
+                new Error(`Redis did not accept the call within ${datastore.commandTimeoutMillis} ms`),
+              );
+            }
+          }, datastore.commandTimeoutMillis)
+        : undefined;
+      const expiration = datastore && holdUntilRelease ? { expiration: datastore.jobExpirationMillis } : {};
       bucket.limiter
-        .schedule({ id: jobId, priority: PRIORITY[request.priority], weight }, () => {
+        .schedule({ id: jobId, priority: PRIORITY[request.priority], weight, ...expiration }, () => {
           if (state === 'abandoned') {
             // bottleneck cannot cancel a queued job; when a timed-out one comes up, it returns its capacity at once.
             giveBack();
             return Promise.resolve();
           }
           clearTimeout(timer);
+          clearTimeout(stallTimer);
           state = 'admitted';
           bucket.queuedWeight -= weight;
           if (!holdUntilRelease) {
@@ -275,12 +335,16 @@ export class RateLimiter {
           });
         })
         .catch((error: unknown) => {
-          clearTimeout(timer);
           finish();
-          if (state === 'queued') {
-            state = 'abandoned';
-            reject(error);
+          if (state !== 'queued') return;
+          if (datastore && !(error instanceof Bottleneck.BottleneckError)) {
+            storeFailed(error);
+            return;
           }
+          clearTimeout(timer);
+          clearTimeout(stallTimer);
+          state = 'abandoned';
+          reject(error);
         });
     });
   }
@@ -304,6 +368,8 @@ export class RateLimiter {
         set = this.createSet(key, rule);
         this.sets.set(key, set);
       }
+      this.heal(set.requests);
+      this.heal(set.tokens);
       sets.push(set);
     }
     return sets;
@@ -320,14 +386,18 @@ export class RateLimiter {
   private createSet(key: string, rule: NormalizedRateLimit): LimiterSet {
     const requests =
       rule.rpm !== undefined || rule.maxConcurrent !== undefined
-        ? this.createBucket(rule.rpm, rule.burstRequests, rule.maxConcurrent)
+        ? this.createBucket(key, 'requests', rule.rpm, rule.burstRequests, rule.maxConcurrent)
         : undefined;
     const tokens =
-      rule.tpm !== undefined ? this.createBucket(rule.tpm, rule.burstTokens, undefined) : undefined;
+      rule.tpm !== undefined
+        ? this.createBucket(key, 'tokens', rule.tpm, rule.burstTokens, undefined)
+        : undefined;
     return { key, rule, requests, tokens };
   }
 
   private createBucket(
+    key: string,
+    name: Bucket['name'],
     perMinute: number | undefined,
     burst: number | undefined,
     maxConcurrent: number | undefined,
@@ -352,7 +422,59 @@ export class RateLimiter {
       // Not in bottleneck's typings, but read by its datastore: the heartbeat is the refill tick.
       heartbeatInterval: this.refillIntervalMillis,
     } as Bottleneck.ConstructorOptions;
-    return { limiter: new Bottleneck(options), ratePerMs, refillMs, queuedWeight: 0, lastUsedMs: Date.now() };
+    const bucket: Bucket = {
+      limiter: undefined as unknown as Bottleneck,
+      key,
+      name,
+      options,
+      broken: undefined,
+      ratePerMs,
+      refillMs,
+      queuedWeight: 0,
+      lastUsedMs: Date.now(),
+    };
+    bucket.limiter = this.newLimiter(bucket);
+    return bucket;
+  }
+
+  /** A local bottleneck, or one whose state lives in the datastore under the bucket's id. */
+  private newLimiter(bucket: Bucket): Bottleneck {
+    const datastore = this.datastore;
+    if (!datastore) return new Bottleneck(bucket.options);
+    const limiter = new Bottleneck({
+      ...bucket.options,
+      id: `${datastore.idPrefix}{${bucket.key.replace(/[{}]/g, encodeURIComponent)}}:${bucket.name}`,
+      datastore: 'ioredis',
+      connection: datastore.connection,
+      // Other processes share these keys: never wipe them on start.
+      clearDatastore: false,
+      // Idle keys expire. A bucket rebuilt after that starts full, which is exact once it
+      // has been idle for its full refill time; a running call's slot lasts until its job expires.
+      timeout: Math.max(datastore.keyTtlMillis, bucket.refillMs, datastore.jobExpirationMillis),
+    } as Bottleneck.ConstructorOptions);
+    limiter.on('error', (error: unknown) => this.noteStoreError(bucket, limiter, error, false));
+    limiter.ready().catch((error: unknown) => this.noteStoreError(bucket, limiter, error, true));
+    return limiter;
+  }
+
+  /**
+   * bottleneck recovers from lost keys only when it recognises the error text, which Redis 7
+   * prefixes with `ERR`; and a limiter whose start-up failed rejects every job forever.
+   * Such a limiter is marked, and the next call rebuilds it.
+   */
+  private noteStoreError(bucket: Bucket, limiter: Bottleneck, error: unknown, fatal: boolean): void {
+    if (bucket.limiter !== limiter || bucket.broken) return;
+    const message = error instanceof Error ? error.message : String(error);
+    if (fatal || LOST_STATE.test(message)) bucket.broken = message;
+  }
+
+  private heal(bucket: Bucket | undefined): void {
+    if (!bucket?.broken) return;
+    const reason = bucket.broken;
+    this.retired.push(bucket.limiter);
+    bucket.broken = undefined;
+    bucket.limiter = this.newLimiter(bucket);
+    this.datastore?.onLimiterRecreated?.(bucket.key, reason);
   }
 
   /** Forgets limiters with nothing queued or running once they would have refilled completely anyway. */
@@ -369,6 +491,13 @@ export class RateLimiter {
       for (const bucket of buckets) void bucket.limiter.disconnect(false).catch(() => {});
     }
     for (const [key, until] of this.backoffUntil) if (until <= nowMs) this.backoffUntil.delete(key);
+    for (let index = this.retired.length - 1; index >= 0; index--) {
+      const limiter = this.retired[index]!;
+      const counts = limiter.counts();
+      if (counts.RECEIVED + counts.QUEUED + counts.RUNNING + counts.EXECUTING > 0) continue;
+      this.retired.splice(index, 1);
+      void limiter.disconnect(false).catch(() => {});
+    }
   }
 }
 

@@ -11,11 +11,15 @@ import {
 } from '@opentelemetry/api';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
+import { CircuitOpenError } from '../errors/circuit-open-error';
+import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
 import type { UsageSource } from '../guard/decision-events';
 import type { Admission, CallOptions, Guard } from '../guard/guard';
 import { parseRateLimitHeaders } from '../limits/provider-feedback';
+import type { CallFailure } from '../policies/circuit-breaker';
+import { classifyFailure } from '../policies/classify-failure';
 import type { TokenUsage } from '../pricing/token-usage';
 import { withGuardedCall } from './active-call';
 import { GateMetrics } from './gate-metrics';
@@ -100,6 +104,13 @@ export class CallGate {
     }
 
     const { estimate } = admission;
+    if (admission.model !== descriptor.model) {
+      // A fallback rule chose a cheaper model: the span describes what is actually sent.
+      span.updateName(`${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${admission.model}`);
+      span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MODEL, admission.model);
+      span.setAttribute(semconv.ATTR_TOLLGATE_FALLBACK_FROM_MODEL, descriptor.model);
+      metricAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
+    }
     span.setAttributes({
       [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed',
       [semconv.ATTR_TOLLGATE_GATE_WAIT_MS]: admission.waitMillis,
@@ -240,12 +251,12 @@ export class GuardedCall {
     markFailed(this.span, error);
     if (partialUsage) {
       this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
-      this.settle(partialUsage, 'local-count', error);
+      this.settle(partialUsage, 'local-count', error, classifyFailure(error));
       return;
     }
     this.finishMetrics(undefined, error);
     this.admission
-      .release(`call failed: ${errorType(error)}`)
+      .release(`call failed: ${errorType(error)}`, classifyFailure(error))
       .catch(() => {})
       .finally(() => this.span.end());
   }
@@ -258,11 +269,12 @@ export class GuardedCall {
     usage: TokenUsage | undefined,
     source: Exclude<UsageSource, 'reservation'>,
     error: unknown,
+    failure?: CallFailure,
   ): void {
     if (usage) setUsageAttributes(this.span, usage);
     this.finishMetrics(usage, error);
     this.admission
-      .settle(usage, source)
+      .settle(usage, source, failure ? { failure } : {})
       .then((settlement) => {
         this.span.setAttribute(
           semconv.ATTR_TOLLGATE_USAGE_SOURCE,
@@ -323,6 +335,8 @@ function decisionOf(error: unknown): string {
   if (BudgetExceededError.isInstance(error)) return 'budget_exceeded';
   if (RateLimitedError.isInstance(error)) return 'rate_limited';
   if (UnknownModelPriceError.isInstance(error)) return 'unpriced_model';
+  if (CircuitOpenError.isInstance(error)) return 'circuit_open';
+  if (PolicyRejectedError.isInstance(error)) return error.action === 'defer' ? 'deferred' : 'policy_rejected';
   return 'error';
 }
 

@@ -4,7 +4,9 @@ import {
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
   ATTR_TOLLGATE_BUDGET_ID,
+  ATTR_TOLLGATE_BUDGET_THRESHOLD,
   ATTR_TOLLGATE_BUDGET_UNIT,
+  ATTR_TOLLGATE_CIRCUIT_STATE,
   ATTR_TOLLGATE_RATELIMIT_KIND,
   DURATION_BUCKETS_SECONDS,
   METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
@@ -13,6 +15,8 @@ import {
   METRIC_TOLLGATE_BUDGET_LIMIT,
   METRIC_TOLLGATE_BUDGET_RESERVED,
   METRIC_TOLLGATE_BUDGET_SPENT,
+  METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS,
+  METRIC_TOLLGATE_CIRCUIT_OPEN,
   METRIC_TOLLGATE_COST,
   METRIC_TOLLGATE_GATE_DECISIONS,
   METRIC_TOLLGATE_GATE_WAIT,
@@ -42,6 +46,7 @@ export class GateMetrics {
   readonly decisions: Counter;
   readonly waitDuration: Histogram;
   readonly providerAttempts: Counter;
+  readonly thresholdCrossings: Counter;
   private readonly remaining = new Map<string, RemainingCapacity>();
   private readonly observe: (result: ObservableResult, pick: 'limit' | 'spent' | 'reserved') => void;
 
@@ -81,6 +86,36 @@ export class GateMetrics {
         'HTTP attempts made to providers, SDK retries included, by status code (0 when no response arrived)',
       unit: '{attempt}',
     });
+
+    this.thresholdCrossings = meter.createCounter(METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS, {
+      description: 'Budget alert thresholds crossed (once per budget instance per window)',
+      unit: '{crossing}',
+    });
+    guard.onDecision((event) => {
+      if (event.type !== 'threshold-crossed') return;
+      const attributes: Attributes = {
+        [ATTR_TOLLGATE_BUDGET_ID]: event.budgetId,
+        [ATTR_TOLLGATE_BUDGET_UNIT]: event.unit,
+        [ATTR_TOLLGATE_BUDGET_THRESHOLD]: event.threshold,
+      };
+      for (const [dimension, value] of Object.entries(event.scope))
+        attributes[`tollgate.${dimension}`] = value;
+      this.thresholdCrossings.add(1, attributes);
+    });
+    meter
+      .createObservableGauge(METRIC_TOLLGATE_CIRCUIT_OPEN, {
+        description: 'Circuit breaker state: 1 open or half-open, 0 closed',
+        unit: '{circuit}',
+      })
+      .addCallback((result) => {
+        for (const circuit of guard.circuits.states()) {
+          result.observe(circuit.state === 'closed' ? 0 : 1, {
+            [ATTR_GEN_AI_PROVIDER_NAME]: circuit.provider,
+            [ATTR_GEN_AI_REQUEST_MODEL]: circuit.model,
+            [ATTR_TOLLGATE_CIRCUIT_STATE]: circuit.state,
+          });
+        }
+      });
 
     this.observe = (result, pick) => {
       for (const instance of guard.budgetInstances()) {

@@ -54,6 +54,12 @@ export const ATTR_TOLLGATE_BUDGET_IDS = 'tollgate.budget.ids';
 export const ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO = 'tollgate.budget.min_headroom_ratio';
 /** The budget that refused the call. */
 export const ATTR_TOLLGATE_BUDGET_ID = 'tollgate.budget.id';
+/** The model the caller asked for, when a fallback rule sent a cheaper one. */
+export const ATTR_TOLLGATE_FALLBACK_FROM_MODEL = 'tollgate.fallback.from_model';
+/** `tollgate.circuit.state`: `closed`, `open` or `half-open`. */
+export const ATTR_TOLLGATE_CIRCUIT_STATE = 'tollgate.circuit.state';
+/** `tollgate.budget.threshold`: the fraction of the limit crossed. */
+export const ATTR_TOLLGATE_BUDGET_THRESHOLD = 'tollgate.budget.threshold';
 /** Estimated input tokens before the call (an estimate). */
 export const ATTR_TOLLGATE_ESTIMATE_INPUT_TOKENS = 'tollgate.estimate.input_tokens';
 /** How the input estimate was made: `tiktoken`, `approximation` or `byte-bound`. */
@@ -89,6 +95,10 @@ export const METRIC_TOLLGATE_BUDGET_LIMIT = 'tollgate.budget.limit';
 export const METRIC_TOLLGATE_BUDGET_SPENT = 'tollgate.budget.spent';
 export const METRIC_TOLLGATE_BUDGET_RESERVED = 'tollgate.budget.reserved';
 export const METRIC_TOLLGATE_PROVIDER_RATELIMIT_REMAINING = 'tollgate.provider.ratelimit.remaining';
+/** 1 while a circuit is open or half-open, 0 when closed; attrs provider, model, `tollgate.circuit.state`. */
+export const METRIC_TOLLGATE_CIRCUIT_OPEN = 'tollgate.circuit.open';
+/** Budget alert thresholds crossed, by budget and threshold. */
+export const METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS = 'tollgate.budget.threshold_crossings';
 /** HTTP attempts made to providers (SDK retries included), by status code; 429s are the provider refusing. */
 export const METRIC_TOLLGATE_PROVIDER_ATTEMPTS = 'tollgate.provider.attempts';
 

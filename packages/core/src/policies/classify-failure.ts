@@ -1,0 +1,18 @@
+import type { CallFailure } from './circuit-breaker';
+
+/**
+ * Sorts a failed call's error into what a circuit breaker counts: server errors, timeouts
+ * and 429s are the provider's trouble; 4xx and cancellations are not.
+ */
+export function classifyFailure(error: unknown): CallFailure {
+  const status = (error as { status?: unknown } | undefined)?.status;
+  const name = error instanceof Error ? error.constructor.name : '';
+  if (/Abort/i.test(name)) return 'cancelled';
+  if (/Timeout/i.test(name)) return 'timeout';
+  if (typeof status === 'number') {
+    if (status === 429) return 'rate_limited';
+    if (status === 408) return 'timeout';
+    if (status >= 400 && status < 500) return 'client_error';
+  }
+  return 'server_error';
+}
