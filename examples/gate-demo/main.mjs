@@ -1,4 +1,6 @@
 // The app: plain openai SDK calls, unchanged. The gate comes from telemetry.mjs (node --import).
+
+import Anthropic from '@anthropic-ai/sdk';
 import { BudgetExceededError, RateLimitedError, withScope } from '@tollgate/core';
 import { startMockProvider } from '@tollgate/mock-provider';
 import OpenAI from 'openai';
@@ -7,6 +9,7 @@ import { exportsOverOtlp, guard, meterProvider, metricReader, spans, tracerProvi
 
 const mock = await startMockProvider({ outputTokens: 120, latencyMillis: 15 });
 const openai = new OpenAI({ apiKey: 'not-needed', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+const anthropic = new Anthropic({ apiKey: 'not-needed', baseURL: mock.anthropicBaseUrl, maxRetries: 0 });
 const outcomes = { allowed: 0, rateLimited: 0, budgetRefused: 0 };
 
 async function attempt(tenant, fn) {
@@ -24,7 +27,7 @@ const ask = (model, maxTokens, content) =>
   openai.chat.completions.create({ model, max_tokens: maxTokens, messages: [{ role: 'user', content }] });
 
 console.log(
-  'Tollgate demo — real openai SDK calls against the bundled mock provider (no API key, nothing leaves this machine).',
+  'Tollgate demo — real openai and Anthropic SDK calls against the bundled mock provider (no API key, nothing leaves this machine).',
 );
 console.log('Every cost below is an estimate from the bundled price table.\n');
 
@@ -38,7 +41,7 @@ await Promise.all(
 );
 
 console.log(
-  '\n2) A streamed completion: tokens counted as chunks pass, cost settled from the provider-reported usage:',
+  '\n2) Streamed completions (openai and Anthropic): chunks pass untouched, cost settled from provider-reported usage:',
 );
 await attempt('acme', async () => {
   const stream = await openai.chat.completions.create({
@@ -50,6 +53,17 @@ await attempt('acme', async () => {
   let text = '';
   for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
   console.log(`        streamed ${text.split(' ').length} words; the caller never saw a usage chunk`);
+});
+await attempt('globex', async () => {
+  const stream = anthropic.messages.stream({
+    model: 'claude-haiku-4-5',
+    max_tokens: 300,
+    messages: [{ role: 'user', content: 'Describe a toll bridge at dawn.' }],
+  });
+  const message = await stream.finalMessage();
+  console.log(
+    `        Claude streamed ${message.usage.output_tokens} tokens through messages.stream(); cost settled from message_delta usage`,
+  );
 });
 
 console.log(

@@ -21,6 +21,7 @@ import {
   SimpleSpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 import { createGuard } from '@tollgate/core';
+import { AnthropicInstrumentation } from '@tollgate/instrumentation-anthropic';
 import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
 import { logDecision } from './decision-log.mjs';
 
@@ -68,5 +69,7 @@ export const guard = createGuard({
   ],
   onDecision: logDecision,
 });
-registerInstrumentations({ instrumentations: [new OpenAIInstrumentation({ guard })] });
+registerInstrumentations({
+  instrumentations: [new OpenAIInstrumentation({ guard }), new AnthropicInstrumentation({ guard })],
+});
 export const exportsOverOtlp = otlp;

@@ -17,7 +17,7 @@ const probe = `
   guard.close().then(() => console.log([typeof t.withScope, errors, resolved].join('|')));
 `;
 
-describe('built output', () => {
+describe('built output', { timeout: 60_000 }, () => {
   it('loads through require()', () => {
     expect(runNode(['-e', `const t = require('@tollgate/core'); ${probe}`])).toBe(
       'function|function,function,function|gpt-4o',

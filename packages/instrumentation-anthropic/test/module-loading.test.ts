@@ -17,7 +17,9 @@ const expected = {
   nestedSdkSpans: 1,
 };
 
-describe('auto-instrumentation through module hooks (built package, separate processes)', () => {
+describe('auto-instrumentation through module hooks (built package, separate processes)', {
+  timeout: 60_000,
+}, () => {
   it('patches the CommonJS copy of @anthropic-ai/sdk loaded with require()', () => {
     expect(run(['cjs-app.cjs'])).toEqual(expected);
   });

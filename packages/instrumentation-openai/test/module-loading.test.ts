@@ -16,7 +16,9 @@ const expected = {
   requests: 1,
 };
 
-describe('auto-instrumentation through module hooks (built packages, separate processes)', () => {
+describe('auto-instrumentation through module hooks (built packages, separate processes)', {
+  timeout: 60_000,
+}, () => {
   it('patches the CommonJS copy of openai loaded with require()', () => {
     expect(run(['cjs-app.cjs'])).toEqual(expected);
   });

@@ -26,7 +26,7 @@ const probe = `
   });
 `;
 
-describe('built output', () => {
+describe('built output', { timeout: 60_000 }, () => {
   it('loads through require()', () => {
     expect(runNode(['-e', `const m = require('@tollgate/mock-provider'); ${probe}`])).toBe(
       'Hello world this|3|Hello world',
@@ -40,7 +40,7 @@ describe('built output', () => {
   });
 });
 
-describe('tollgate-mock-provider CLI', () => {
+describe('tollgate-mock-provider CLI', { timeout: 60_000 }, () => {
   let child: ChildProcessWithoutNullStreams | undefined;
   afterEach(() => {
     if (child && child.exitCode === null) child.kill('SIGKILL');

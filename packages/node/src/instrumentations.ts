@@ -1,5 +1,6 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { Guard } from '@tollgate/core';
+import { AnthropicInstrumentation } from '@tollgate/instrumentation-anthropic';
 import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
 import type { RegisterOptions } from './register-options';
 
@@ -20,5 +21,7 @@ export function tollgateInstrumentations(
   const { enabled: openaiEnabled = true, ...openai } = options.openai ?? {};
   const instrumentations: Instrumentation[] = [];
   if (openaiEnabled) instrumentations.push(new OpenAIInstrumentation({ ...openai, guard }));
+  const { enabled: anthropicEnabled = true, ...anthropic } = options.anthropic ?? {};
+  if (anthropicEnabled) instrumentations.push(new AnthropicInstrumentation({ ...anthropic, guard }));
   return instrumentations;
 }

@@ -10,7 +10,7 @@ export interface RegisterOptions {
   /** Options for the openai instrumentation (the guard is added for you). */
   openai?: { enabled?: boolean; includeStreamUsage?: boolean; providerName?: string };
   /** Options for the Anthropic instrumentation (the guard is added for you). */
-  anthropic?: { enabled?: boolean };
+  anthropic?: { enabled?: boolean; sdkSpans?: 'nest' | 'suppress'; providerName?: string };
   /**
    * How often metrics are exported over OTLP.
    * @default `OTEL_METRIC_EXPORT_INTERVAL`, else 60_000

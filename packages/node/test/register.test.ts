@@ -92,6 +92,7 @@ async function runApp(args: string[], env: Record<string, string>) {
         ...process.env,
         ...env,
         MOCK_OPENAI_URL: mock.openaiBaseUrl,
+        MOCK_ANTHROPIC_URL: mock.anthropicBaseUrl,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       },
     });
@@ -101,17 +102,25 @@ async function runApp(args: string[], env: Record<string, string>) {
   }
 }
 
-describe('@tollgate/node', () => {
+describe('@tollgate/node', { timeout: 60_000 }, () => {
   it('node --import @tollgate/node/register gates an unchanged app and exports spans and metrics over OTLP/HTTP', async () => {
     const { stdout, received } = await runApp(['--import', '@tollgate/node/register', 'app.mjs'], {
       TOLLGATE_CONFIG: join(fixtures, 'tollgate.yaml'),
     });
     expect(stdout).toContain('second call: BudgetExceededError');
     const spans = spansIn(received);
-    expect(spans.map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`)).toEqual([
-      'chat gpt-4o-mini:allowed',
-      'chat gpt-4o:budget_exceeded',
-    ]);
+    expect(
+      spans
+        .filter((span) => span.attributes['tollgate.gate.decision'])
+        .map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`),
+    ).toEqual(['chat gpt-4o-mini:allowed', 'chat gpt-4o:budget_exceeded', 'chat claude-haiku-4-5:allowed']);
+    const claude = spans.find(
+      (span) => span.name === 'chat claude-haiku-4-5' && span.attributes['tollgate.gate.decision'],
+    )!;
+    expect(claude.attributes).toMatchObject({
+      'gen_ai.provider.name': 'anthropic',
+      'tollgate.usage.source': 'provider',
+    });
     expect(spans[0]!.resource['service.name']).toBe('hook-app');
     expect(spans[0]!.attributes).toMatchObject({
       'gen_ai.provider.name': 'openai',
@@ -133,7 +142,9 @@ describe('@tollgate/node', () => {
     const { stdout, received } = await runApp(['in-code.mjs'], {});
     expect(stdout).toContain('second call: BudgetExceededError');
     const spans = spansIn(received);
-    expect(spans.map((span) => span.name)).toEqual(['chat gpt-4o-mini', 'chat gpt-4o']);
+    expect(
+      spans.filter((span) => span.attributes['tollgate.gate.decision']).map((span) => span.name),
+    ).toEqual(['chat gpt-4o-mini', 'chat gpt-4o', 'chat claude-haiku-4-5']);
     expect(spans[0]!.resource['service.name']).toBe('in-code-app');
   });
 

@@ -1,5 +1,4 @@
 import { CircuitOpenError } from '../errors/circuit-open-error';
-import type { CircuitBreakerConfig } from './circuit-breaker-config';
 
 export type CircuitState = 'closed' | 'open' | 'half-open';
 

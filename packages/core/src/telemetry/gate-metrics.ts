@@ -46,9 +46,7 @@ export class GateMetrics {
   readonly decisions: Counter;
   readonly waitDuration: Histogram;
   readonly providerAttempts: Counter;
-  readonly thresholdCrossings: Counter;
   private readonly remaining = new Map<string, RemainingCapacity>();
-  private readonly observe: (result: ObservableResult, pick: 'limit' | 'spent' | 'reserved') => void;
 
   constructor(meter: Meter, guard: Guard) {
     this.tokenUsage = meter.createHistogram(METRIC_GEN_AI_CLIENT_TOKEN_USAGE, {
@@ -87,51 +85,12 @@ export class GateMetrics {
       unit: '{attempt}',
     });
 
-    this.thresholdCrossings = meter.createCounter(METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS, {
-      description: 'Budget alert thresholds crossed (once per budget instance per window)',
-      unit: '{crossing}',
-    });
-    guard.onDecision((event) => {
-      if (event.type !== 'threshold-crossed') return;
-      const attributes: Attributes = {
-        [ATTR_TOLLGATE_BUDGET_ID]: event.budgetId,
-        [ATTR_TOLLGATE_BUDGET_UNIT]: event.unit,
-        [ATTR_TOLLGATE_BUDGET_THRESHOLD]: event.threshold,
-      };
-      for (const [dimension, value] of Object.entries(event.scope))
-        attributes[`tollgate.${dimension}`] = value;
-      this.thresholdCrossings.add(1, attributes);
-    });
-    meter
-      .createObservableGauge(METRIC_TOLLGATE_CIRCUIT_OPEN, {
-        description: 'Circuit breaker state: 1 open or half-open, 0 closed',
-        unit: '{circuit}',
-      })
-      .addCallback((result) => {
-        for (const circuit of guard.circuits.states()) {
-          result.observe(circuit.state === 'closed' ? 0 : 1, {
-            [ATTR_GEN_AI_PROVIDER_NAME]: circuit.provider,
-            [ATTR_GEN_AI_REQUEST_MODEL]: circuit.model,
-            [ATTR_TOLLGATE_CIRCUIT_STATE]: circuit.state,
-          });
-        }
-      });
+    // Budget and circuit instruments describe the guard, not one SDK: only the first instrumentation sharing a guard reports them.
+    if (!guardsWithMetrics.has(guard)) {
+      guardsWithMetrics.add(guard);
+      registerGuardInstruments(meter, guard);
+    }
 
-    this.observe = (result, pick) => {
-      for (const instance of guard.budgetInstances()) {
-        const attributes: Attributes = {
-          [ATTR_TOLLGATE_BUDGET_ID]: instance.budgetId,
-          [ATTR_TOLLGATE_BUDGET_UNIT]: instance.unit,
-        };
-        for (const [dimension, value] of Object.entries(instance.scope))
-          attributes[`tollgate.${dimension}`] = value;
-        result.observe(instance[pick], attributes);
-      }
-    };
-    const budgetGauge = (name: string, pick: 'limit' | 'spent' | 'reserved', description: string) => {
-      const gauge = meter.createObservableGauge(name, { description, unit: '{budget_unit}' });
-      gauge.addCallback((result) => this.observe(result, pick));
-    };
     const remainingGauge = meter.createObservableGauge(METRIC_TOLLGATE_PROVIDER_RATELIMIT_REMAINING, {
       description: 'Remaining capacity the provider last reported in its rate-limit headers',
       unit: '{count}',
@@ -148,21 +107,6 @@ export class GateMetrics {
           result.observe(capacity.tokens, { ...base, [ATTR_TOLLGATE_RATELIMIT_KIND]: 'tokens' });
       }
     });
-    budgetGauge(
-      METRIC_TOLLGATE_BUDGET_LIMIT,
-      'limit',
-      'Budget limit per instance, in the budget unit (USD estimated)',
-    );
-    budgetGauge(
-      METRIC_TOLLGATE_BUDGET_SPENT,
-      'spent',
-      'Settled spend in the current window, in the budget unit (USD estimated)',
-    );
-    budgetGauge(
-      METRIC_TOLLGATE_BUDGET_RESERVED,
-      'reserved',
-      'Amount held by calls in flight, in the budget unit (USD estimated)',
-    );
   }
 
   /** Records what a provider said remains of its limits for a model. */
@@ -182,4 +126,70 @@ export class GateMetrics {
       tokens: tokens ?? previous?.tokens,
     });
   }
+}
+
+/** Guards whose budget and circuit instruments are already registered. */
+const guardsWithMetrics = new WeakSet<Guard>();
+
+/** Budget gauges, circuit state and threshold crossings: one set per guard. */
+function registerGuardInstruments(meter: Meter, guard: Guard): void {
+  const thresholdCrossings = meter.createCounter(METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS, {
+    description: 'Budget alert thresholds crossed (once per budget instance per window)',
+    unit: '{crossing}',
+  });
+  guard.onDecision((event) => {
+    if (event.type !== 'threshold-crossed') return;
+    const attributes: Attributes = {
+      [ATTR_TOLLGATE_BUDGET_ID]: event.budgetId,
+      [ATTR_TOLLGATE_BUDGET_UNIT]: event.unit,
+      [ATTR_TOLLGATE_BUDGET_THRESHOLD]: event.threshold,
+    };
+    for (const [dimension, value] of Object.entries(event.scope)) attributes[`tollgate.${dimension}`] = value;
+    thresholdCrossings.add(1, attributes);
+  });
+  meter
+    .createObservableGauge(METRIC_TOLLGATE_CIRCUIT_OPEN, {
+      description: 'Circuit breaker state: 1 open or half-open, 0 closed',
+      unit: '{circuit}',
+    })
+    .addCallback((result) => {
+      for (const circuit of guard.circuits.states()) {
+        result.observe(circuit.state === 'closed' ? 0 : 1, {
+          [ATTR_GEN_AI_PROVIDER_NAME]: circuit.provider,
+          [ATTR_GEN_AI_REQUEST_MODEL]: circuit.model,
+          [ATTR_TOLLGATE_CIRCUIT_STATE]: circuit.state,
+        });
+      }
+    });
+
+  const observe = (result: ObservableResult, pick: 'limit' | 'spent' | 'reserved') => {
+    for (const instance of guard.budgetInstances()) {
+      const attributes: Attributes = {
+        [ATTR_TOLLGATE_BUDGET_ID]: instance.budgetId,
+        [ATTR_TOLLGATE_BUDGET_UNIT]: instance.unit,
+      };
+      for (const [dimension, value] of Object.entries(instance.scope))
+        attributes[`tollgate.${dimension}`] = value;
+      result.observe(instance[pick], attributes);
+    }
+  };
+  const budgetGauge = (name: string, pick: 'limit' | 'spent' | 'reserved', description: string) => {
+    const gauge = meter.createObservableGauge(name, { description, unit: '{budget_unit}' });
+    gauge.addCallback((result) => observe(result, pick));
+  };
+  budgetGauge(
+    METRIC_TOLLGATE_BUDGET_LIMIT,
+    'limit',
+    'Budget limit per instance, in the budget unit (USD estimated)',
+  );
+  budgetGauge(
+    METRIC_TOLLGATE_BUDGET_SPENT,
+    'spent',
+    'Settled spend in the current window, in the budget unit (USD estimated)',
+  );
+  budgetGauge(
+    METRIC_TOLLGATE_BUDGET_RESERVED,
+    'reserved',
+    'Amount held by calls in flight, in the budget unit (USD estimated)',
+  );
 }
