@@ -4,6 +4,7 @@ import {
   type DecisionEvent,
   type Guard,
   RateLimitedError,
+  withScope,
 } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import * as openaiModule from 'openai';
@@ -326,6 +327,22 @@ describe('OpenAIInstrumentation — cost and metrics', () => {
     expect((wait[0]!.value as { count: number }).count).toBe(1);
     const duration = await harness.metricPoints('gen_ai.client.operation.duration');
     expect((duration[0]!.value as { count: number }).count).toBe(1);
+  });
+});
+
+describe('OpenAIInstrumentation — metric attribution', () => {
+  it('labels cost and decisions with the tenant only when budgets are split by tenant', async () => {
+    setup({ budgets: [{ id: 'per-tenant', per: ['tenant'], limit: { usd: 1 }, window: 'day' }] });
+    await withScope({ tenant: 'acme', user: 'u-1' }, () => client.chat.completions.create(chatParams));
+    await settled();
+    const cost = await harness.metricPoints('tollgate.cost');
+    expect(cost.length).toBeGreaterThan(0);
+    for (const point of cost) {
+      expect(point.attributes['tollgate.tenant']).toBe('acme');
+      expect(point.attributes['tollgate.user']).toBeUndefined();
+    }
+    const usage = await harness.metricPoints('gen_ai.client.token.usage');
+    expect(usage.every((point) => point.attributes['tollgate.tenant'] === undefined)).toBe(true);
   });
 });
 

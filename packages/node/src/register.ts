@@ -1,6 +1,8 @@
+import { randomUUID } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { createGuard, type Guard, TollgateConfigError } from '@tollgate/core';
@@ -34,6 +36,10 @@ export function register(options: RegisterOptions = {}): TollgateHandle {
   const intervalMillis = options.metricExportIntervalMillis ?? envInterval();
   const sdk = new NodeSDK({
     ...(options.serviceName ? { serviceName: options.serviceName } : {}),
+    // Replicas of one service must not write the same series; OTEL_RESOURCE_ATTRIBUTES can still set the id.
+    ...(process.env.OTEL_RESOURCE_ATTRIBUTES?.includes('service.instance.id=')
+      ? {}
+      : { resource: resourceFromAttributes({ 'service.instance.id': randomUUID() }) }),
     traceExporter: new OTLPTraceExporter(),
     metricReaders: [
       new PeriodicExportingMetricReader({

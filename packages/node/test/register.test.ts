@@ -122,6 +122,7 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
       'tollgate.usage.source': 'provider',
     });
     expect(spans[0]!.resource['service.name']).toBe('hook-app');
+    expect(spans[0]!.resource['service.instance.id']).toMatch(/^[0-9a-f-]{36}$/);
     expect(spans[0]!.attributes).toMatchObject({
       'gen_ai.provider.name': 'openai',
       'tollgate.usage.source': 'provider',

@@ -24,7 +24,7 @@ import { classifyFailure } from '../policies/classify-failure';
 import { evaluateRules } from '../policies/degradation';
 import { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
-import type { CallPriority, CallScope } from '../scope/scope';
+import type { CallPriority, CallScope, ScopeDimension } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from './budget-instances';
 import {
@@ -121,6 +121,11 @@ export interface Guard {
   ): Promise<BudgetStatus[]>;
   /** Latest known state of every budget instance this process has used (for gauges). */
   budgetInstances(): BudgetInstanceState[];
+  /**
+   * Scope dimensions that budgets or rate limits are split by. Metrics label calls with these
+   * only, so cardinality stays what the configuration already implies.
+   */
+  readonly splitDimensions: readonly ScopeDimension[];
   /** Operator controls and state of the circuit breakers. */
   readonly circuits: {
     /** Opens a circuit by hand; it stays open until `close()`. */
@@ -196,6 +201,7 @@ class GuardImpl implements Guard {
   private readonly breakers: CircuitBreakers;
   private readonly webhook: WebhookNotifier | undefined;
   readonly circuits: Guard['circuits'];
+  readonly splitDimensions: readonly ScopeDimension[];
 
   constructor(config: GuardConfig) {
     this.config = normalizeGuardConfig(config);
@@ -204,6 +210,12 @@ class GuardImpl implements Guard {
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
     this.limiter = new RateLimiter(this.config.rateLimits, config.limiter);
     this.plan = new BudgetPlan(this.config.budgets);
+    this.splitDimensions = [
+      ...new Set<ScopeDimension>([
+        ...this.config.budgets.flatMap((budget) => budget.per),
+        ...(this.config.rateLimits.some((rule) => rule.perTenant) ? (['tenant'] as const) : []),
+      ]),
+    ].filter((dimension) => dimension === 'tenant' || dimension === 'user' || dimension === 'feature');
     this.events = new DecisionEmitter(this.config.hooks);
     this.breakers = new CircuitBreakers(this.config.circuitBreakers, (transition) =>
       this.events.emit({ type: 'circuit-state', timestampMs: Date.now(), ...transition }),

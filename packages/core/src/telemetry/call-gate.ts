@@ -2,6 +2,7 @@ import {
   type Attributes,
   type Context,
   context,
+  diag,
   type Meter,
   type Span,
   SpanKind,
@@ -21,6 +22,7 @@ import { parseRateLimitHeaders } from '../limits/provider-feedback';
 import type { CallFailure } from '../policies/circuit-breaker';
 import { classifyFailure } from '../policies/classify-failure';
 import type { TokenUsage } from '../pricing/token-usage';
+import { currentScope } from '../scope/with-scope';
 import { withGuardedCall } from './active-call';
 import { GateMetrics } from './gate-metrics';
 import * as semconv from './semconv';
@@ -47,6 +49,7 @@ export interface ResponseDetails {
  */
 export class CallGate {
   readonly metrics: GateMetrics;
+  private contextChecked = false;
 
   constructor(
     readonly guard: Guard,
@@ -79,12 +82,28 @@ export class CallGate {
     if (request.serverAddress) attributes[semconv.ATTR_SERVER_ADDRESS] = request.serverAddress;
     if (request.serverPort) attributes[semconv.ATTR_SERVER_PORT] = request.serverPort;
     const metricAttributes = { ...attributes };
+    // Tollgate's own counters carry the scope dimensions budgets are split by (e.g. spend per tenant).
+    const scopeAttributes: Attributes = {};
+    const scope = { ...currentScope(), ...options?.scope };
+    for (const dimension of this.guard.splitDimensions) {
+      const value = scope[dimension as 'tenant' | 'user' | 'feature'];
+      if (value !== undefined) scopeAttributes[`tollgate.${dimension}`] = value;
+    }
     const span = this.tracer.startSpan(
       `${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${descriptor.model}`,
       { kind: SpanKind.CLIENT, attributes },
       parent,
     );
     const spanContext = trace.setSpan(parent, span);
+    if (!this.contextChecked) {
+      this.contextChecked = true;
+      if (context.with(spanContext, () => context.active()) !== spanContext) {
+        diag.warn(
+          'tollgate: no OpenTelemetry context manager is registered, so SDK retries and provider rate-limit headers ' +
+            'cannot be tied to their call (tollgate.attempts, tollgate.provider.* metrics stay empty). Register one, e.g. the NodeSDK does.',
+        );
+      }
+    }
     let admission: Admission;
     try {
       admission = await context.with(spanContext, () => this.guard.admit(descriptor, options));
@@ -99,7 +118,11 @@ export class CallGate {
         span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_ID, error.budgetId);
       markFailed(span, error);
       span.end();
-      this.metrics.decisions.add(1, { ...metricAttributes, [semconv.ATTR_TOLLGATE_GATE_DECISION]: decision });
+      this.metrics.decisions.add(1, {
+        ...metricAttributes,
+        ...scopeAttributes,
+        [semconv.ATTR_TOLLGATE_GATE_DECISION]: decision,
+      });
       throw error;
     }
 
@@ -131,6 +154,7 @@ export class CallGate {
       span.setAttribute(semconv.ATTR_TOLLGATE_COST_ESTIMATED_USD, estimate.worstCaseUsd);
       this.metrics.cost.add(estimate.worstCaseUsd, {
         ...metricAttributes,
+        ...scopeAttributes,
         [semconv.ATTR_TOLLGATE_COST_KIND]: 'estimated',
       });
     }
@@ -143,9 +167,22 @@ export class CallGate {
       span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, [...admission.limiterKeys]);
     if (admission.minHeadroomRatio !== undefined)
       span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO, admission.minHeadroomRatio);
-    this.metrics.decisions.add(1, { ...metricAttributes, [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed' });
+    this.metrics.decisions.add(1, {
+      ...metricAttributes,
+      ...scopeAttributes,
+      [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed',
+    });
     this.metrics.waitDuration.record(admission.waitMillis / 1000, metricAttributes);
-    return new GuardedCall(this, admission, span, spanContext, request, metricAttributes, startedAt);
+    return new GuardedCall(
+      this,
+      admission,
+      span,
+      spanContext,
+      request,
+      metricAttributes,
+      scopeAttributes,
+      startedAt,
+    );
   }
 }
 
@@ -166,6 +203,8 @@ export class GuardedCall {
     spanContext: Context,
     private readonly request: GatedRequest,
     private readonly metricAttributes: Attributes,
+    /** Scope dimensions budgets are split by, for Tollgate's own counters. */
+    private readonly scopeAttributes: Attributes,
     private readonly startedAt: number,
   ) {
     this.context = withGuardedCall(spanContext, this);
@@ -284,6 +323,7 @@ export class GuardedCall {
           this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_RECONCILED_USD, settlement.actualCostUsd);
           this.gate.metrics.cost.add(settlement.actualCostUsd, {
             ...this.metricAttributes,
+            ...this.scopeAttributes,
             [semconv.ATTR_TOLLGATE_COST_KIND]: 'reconciled',
           });
         }
