@@ -223,8 +223,16 @@ describe('rate-limit headers', () => {
     expect(header(first.response, 'x-ratelimit-remaining-requests')).toBe('59');
     expect(header(second.response, 'x-ratelimit-remaining-requests')).toBe('58');
     // 9 input tokens + 20 planned output each; the window refills at 10,000/min meanwhile.
-    expectBetween(remaining(first.response, 'x-ratelimit-remaining-tokens'), 10_000 - 29, 10_000 - 29 + refilled);
-    expectBetween(remaining(second.response, 'x-ratelimit-remaining-tokens'), 10_000 - 58, 10_000 - 58 + refilled);
+    expectBetween(
+      remaining(first.response, 'x-ratelimit-remaining-tokens'),
+      10_000 - 29,
+      10_000 - 29 + refilled,
+    );
+    expectBetween(
+      remaining(second.response, 'x-ratelimit-remaining-tokens'),
+      10_000 - 58,
+      10_000 - 58 + refilled,
+    );
     expect(header(first.response, 'x-ratelimit-reset-requests')).toBe('1s');
     expect(header(second.response, 'x-ratelimit-reset-requests')).toMatch(/^(1\.9\d*|2)s$/);
     expect(header(first.response, 'x-ratelimit-reset-tokens')).toMatch(/^\d+ms$/);
