@@ -148,7 +148,10 @@ function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObser
         call.fail(error, pieces.length > 0 || usage ? settled : undefined);
         return;
       }
-      call.complete(settled, usage ? 'provider' : 'local-count', { interrupted: outcome === 'interrupted' });
+      // A stream that ended without a finish reason was cut short (e.g. aborted quietly through its controller).
+      call.complete(settled, usage ? 'provider' : 'local-count', {
+        interrupted: outcome === 'interrupted' || reasons.length === 0,
+      });
     },
   };
 }

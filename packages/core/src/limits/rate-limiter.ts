@@ -227,7 +227,7 @@ export class RateLimiter {
     const limiters = [...this.sets.values()].flatMap((set) => [set.requests?.limiter, set.tokens?.limiter]);
     limiters.push(...this.retired.splice(0));
     this.sets.clear();
-    await Promise.all(limiters.map((limiter) => limiter?.disconnect(false).catch(() => {})));
+    await Promise.all(limiters.map((limiter) => (limiter ? disconnectQuietly(limiter) : undefined)));
     await this.datastore?.close?.();
   }
 
@@ -264,6 +264,9 @@ export class RateLimiter {
       };
       const giveUp = () => {
         if (state !== 'queued') return;
+        // The job may have been admitted while the capacity check ran: then it is no longer waiting.
+        const status = bucket.limiter.jobStatus(jobId);
+        if (status !== 'RECEIVED' && status !== 'QUEUED') return;
         state = 'abandoned';
         bucket.queuedWeight -= weight;
         reject(
@@ -288,16 +291,18 @@ export class RateLimiter {
         else resolve(NO_SLOT);
       };
       let timer = setTimeout(onDeadline, Math.max(0, deadlineMs - Date.now()));
-      // A job still RECEIVED has not been accepted by the store yet (bottleneck submits one at a time).
-      const stallTimer: NodeJS.Timeout | undefined = datastore
-        ? setTimeout(() => {
-            if (bucket.limiter.jobStatus(jobId) === 'RECEIVED') {
-              storeFailed(
-                new Error(`Redis did not accept the call within ${datastore.commandTimeoutMillis} ms`),
-              );
-            }
-          }, datastore.commandTimeoutMillis)
-        : undefined;
+      // While a call waits, the store is checked every command timeout: a queue that is only
+      // slow keeps waiting (up to maxWaitMillis), one behind a store that stopped answering fails now.
+      let stallTimer: NodeJS.Timeout | undefined;
+      const watchStore = () => {
+        if (!datastore) return;
+        stallTimer = setTimeout(() => {
+          if (state !== 'queued') return;
+          if (datastore.isAvailable()) watchStore();
+          else storeFailed(new Error(`Redis stopped answering (bound ${datastore.commandTimeoutMillis} ms)`));
+        }, datastore.commandTimeoutMillis);
+      };
+      watchStore();
       const expiration = datastore && holdUntilRelease ? { expiration: datastore.jobExpirationMillis } : {};
       bucket.limiter
         .schedule({ id: jobId, priority: PRIORITY[request.priority], weight, ...expiration }, () => {
@@ -488,7 +493,7 @@ export class RateLimiter {
       });
       if (!idle) continue;
       this.sets.delete(key);
-      for (const bucket of buckets) void bucket.limiter.disconnect(false).catch(() => {});
+      for (const bucket of buckets) void disconnectQuietly(bucket.limiter);
     }
     for (const [key, until] of this.backoffUntil) if (until <= nowMs) this.backoffUntil.delete(key);
     for (let index = this.retired.length - 1; index >= 0; index--) {
@@ -496,7 +501,7 @@ export class RateLimiter {
       const counts = limiter.counts();
       if (counts.RECEIVED + counts.QUEUED + counts.RUNNING + counts.EXECUTING > 0) continue;
       this.retired.splice(index, 1);
-      void limiter.disconnect(false).catch(() => {});
+      void disconnectQuietly(limiter);
     }
   }
 }
@@ -525,6 +530,15 @@ async function shrinkTo(bucket: Bucket | undefined, remaining: number | undefine
 
 function describeWeight(weight: number, bucket: Bucket, set: LimiterSet): string {
   return bucket === set.tokens ? `${weight} tokens` : 'one request';
+}
+
+/** Stops a limiter's timers. A limiter on a shared Redis connection returns nothing from `disconnect()`. */
+async function disconnectQuietly(limiter: Bottleneck): Promise<void> {
+  try {
+    await limiter.disconnect(false);
+  } catch {
+    // Already disconnected, or the store is gone: nothing left to stop.
+  }
 }
 
 function sleep(ms: number): Promise<void> {

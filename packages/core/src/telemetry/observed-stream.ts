@@ -2,7 +2,10 @@
 export type StreamOutcome =
   /** The source ran to its end. */
   | 'completed'
-  /** The consumer stopped early (`break`, `return()`), or the source ended by abort without an error. */
+  /**
+   * The consumer stopped early (`break`, `return()`). A source that ends quietly on abort reports
+   * `completed`: only the SDK-specific observer can tell it fell short (e.g. no final event).
+   */
   | 'interrupted'
   /** The source threw. */
   | 'error';
