@@ -1,0 +1,42 @@
+import type { GuardStoreUnavailableError, StoreOperation } from '../errors/guard-store-unavailable-error';
+
+/** What happens to a call when Redis cannot be reached within `commandTimeoutMillis`. */
+export type UnavailablePolicy =
+  /** Refuse the call with `GuardStoreUnavailableError` (nothing is sent to the provider). */
+  | 'fail-closed'
+  /** Let the call through unmetered: budgets and shared limits are neither checked nor counted. */
+  | 'fail-open';
+
+/** An operation could not reach Redis; `policy` says what was done about it. */
+export interface StoreUnavailableEvent {
+  type: 'store-unavailable';
+  timestampMs: number;
+  operation: StoreOperation;
+  policy: UnavailablePolicy;
+  /** The typed error; thrown to the caller under `fail-closed`. */
+  error: GuardStoreUnavailableError;
+}
+
+/** Redis answered again after one or more failures. */
+export interface StoreRecoveredEvent {
+  type: 'store-recovered';
+  timestampMs: number;
+  operation: StoreOperation;
+  /** Time since the first failure of the outage. */
+  outageMillis: number;
+  /** Operations that failed during the outage. */
+  failedOperations: number;
+}
+
+/** A shared rate limiter lost its Redis state (restart, expiry) and was rebuilt. */
+export interface LimiterRecreatedEvent {
+  type: 'limiter-recreated';
+  timestampMs: number;
+  limiterKey: string;
+  reason: string;
+}
+
+export type RedisStoreEvent = StoreUnavailableEvent | StoreRecoveredEvent | LimiterRecreatedEvent;
+
+/** Receives store events. Exceptions are caught and ignored: a hook never breaks a call. */
+export type RedisStoreEventHook = (event: RedisStoreEvent) => void;

@@ -1,0 +1,30 @@
+// One config change: budgets and rate limits in Redis
+
+export type {
+  RedisGuardStore,
+  RedisGuardStoreOptions,
+} from './connection/create-redis-guard-store';
+export { createRedisGuardStore } from './connection/create-redis-guard-store';
+export type { RedisConnectionOptions } from './connection/redis-connection-options';
+// Events
+export type {
+  LimiterRecreatedEvent,
+  RedisStoreEvent,
+  RedisStoreEventHook,
+  StoreRecoveredEvent,
+  StoreUnavailableEvent,
+  UnavailablePolicy,
+} from './connection/redis-store-events';
+// Errors
+export type {
+  GuardStoreUnavailableDetails,
+  StoreOperation,
+  StoreUnavailableReason,
+} from './errors/guard-store-unavailable-error';
+export { GuardStoreUnavailableError } from './errors/guard-store-unavailable-error';
+// Budget ledger
+export type { RedisLedgerOptions } from './ledger/redis-ledger';
+export { createRedisLedger, RedisLedger } from './ledger/redis-ledger';
+// Shared rate limits
+export type { RedisLimiterDatastore, RedisLimiterOptions } from './limiter/redis-limiter-datastore';
+export { createRedisLimiterDatastore } from './limiter/redis-limiter-datastore';

@@ -1,0 +1,259 @@
+import type { BudgetLedger, LeaseExpiryPolicy, LedgerLine } from '@tollgate/core';
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+
+/** A ledger under test, with a way to move its clock forward. */
+export interface LedgerUnderTest {
+  ledger: BudgetLedger;
+  /** Moves the ledger's clock forward (a fake clock, or the scripts' clock shift). */
+  advance(millis: number): void;
+  /** Reservations still open. */
+  openReservations(): Promise<number>;
+}
+
+export interface LedgerContractOptions {
+  /** Makes a fresh, empty ledger. */
+  create(options: { leaseExpiry?: LeaseExpiryPolicy }): Promise<LedgerUnderTest>;
+  /** Runs of the concurrency property (each is hundreds of operations). */
+  propertyRuns: number;
+}
+
+function calendarLine(key: string, limit: number, amount: number, thresholds: number[] = []): LedgerLine {
+  return {
+    key,
+    limit,
+    amount,
+    window: { kind: 'calendar', startMs: 0, endMs: Date.now() + 3_600_000 },
+    thresholds,
+  };
+}
+
+/**
+ * The behaviour every `BudgetLedger` owes the guard, written once and run against each
+ * store: the memory ledger is the reference, the Redis ledger must match it.
+ */
+export function describeLedgerContract(name: string, contract: LedgerContractOptions): void {
+  describe(`${name} — BudgetLedger contract`, () => {
+    it('reserves across every line or none', async () => {
+      const { ledger } = await contract.create({});
+      const roomy = calendarLine('a', 100, 30);
+      const tight = calendarLine('b', 10, 30);
+      const result = await ledger.reserve({
+        reservationId: 'r1',
+        lines: [roomy, tight],
+        leaseMillis: 60_000,
+      });
+      expect(result).toMatchObject({ ok: false, failedLine: 1, state: { key: 'b', limit: 10 } });
+      const [a, b] = await ledger.peek([roomy, tight]);
+      expect(a).toMatchObject({ spent: 0, reserved: 0 });
+      expect(b).toMatchObject({ spent: 0, reserved: 0 });
+    });
+
+    it('settle replaces the reservation with the actual amount and frees the difference', async () => {
+      const { ledger } = await contract.create({});
+      const line = calendarLine('a', 100, 60);
+      const first = await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 });
+      expect(first).toMatchObject({ ok: true, lines: [{ key: 'a', spent: 0, reserved: 60, limit: 100 }] });
+      expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 60_000 })).ok).toBe(
+        false,
+      );
+      const settled = await ledger.settle('r1', [25]);
+      expect(settled).toMatchObject({
+        status: 'settled',
+        applied: true,
+        lines: [{ key: 'a', spent: 25, reserved: 0 }],
+      });
+      expect((await ledger.peek([line]))[0]).toMatchObject({ spent: 25, reserved: 0 });
+      expect((await ledger.reserve({ reservationId: 'r3', lines: [line], leaseMillis: 60_000 })).ok).toBe(
+        true,
+      );
+    });
+
+    it('is idempotent by reservation id', async () => {
+      const { ledger } = await contract.create({});
+      const line = calendarLine('a', 100, 40);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 });
+      await ledger.settle('r1', [10]);
+      expect(await ledger.settle('r1', [10])).toMatchObject({ status: 'settled', applied: false });
+      expect(await ledger.release('r1')).toMatchObject({ status: 'settled', applied: false });
+      expect((await ledger.peek([line]))[0]).toMatchObject({ spent: 10, reserved: 0 });
+      expect(await ledger.release('never-made')).toMatchObject({ status: 'unknown', applied: false });
+      await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 60_000 });
+      expect(await ledger.release('r2')).toMatchObject({ status: 'released', applied: true });
+      expect(await ledger.settle('r2', [5])).toMatchObject({ status: 'released', applied: false });
+      expect((await ledger.peek([line]))[0]).toMatchObject({ spent: 10, reserved: 0 });
+    });
+
+    it('refuses a reused reservation id', async () => {
+      const { ledger } = await contract.create({});
+      const line = calendarLine('a', 100, 1);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 });
+      await expect(
+        ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 }),
+      ).rejects.toThrow(/already used/);
+    });
+
+    it('charges an expired lease in full under charge-reserved', async () => {
+      const { ledger, advance, openReservations } = await contract.create({});
+      const line = calendarLine('a', 100, 70);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 5_000 });
+      advance(4_000);
+      expect(await ledger.collectExpired()).toEqual([]);
+      advance(1_000);
+      const expired = await ledger.collectExpired();
+      expect(expired).toEqual([
+        { reservationId: 'r1', policy: 'charge-reserved', charged: [70], keys: ['a'], crossed: [] },
+      ]);
+      expect((await ledger.peek([line]))[0]).toMatchObject({ spent: 70, reserved: 0 });
+      expect(await ledger.settle('r1', [5])).toMatchObject({ status: 'expired', applied: false });
+      expect(await openReservations()).toBe(0);
+    });
+
+    it('frees an expired lease under release', async () => {
+      const { ledger, advance } = await contract.create({ leaseExpiry: 'release' });
+      const line = calendarLine('a', 100, 70);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 5_000 });
+      advance(5_000);
+      expect((await ledger.collectExpired())[0]).toMatchObject({ policy: 'release', charged: [0] });
+      expect((await ledger.peek([line]))[0]).toMatchObject({ spent: 0, reserved: 0 });
+    });
+
+    it('expires due leases before deciding a new reservation, and reports them once', async () => {
+      const { ledger, advance } = await contract.create({ leaseExpiry: 'release' });
+      const line = calendarLine('a', 100, 100);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 1_000 });
+      advance(1_000);
+      expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 1_000 })).ok).toBe(
+        true,
+      );
+      expect(await ledger.collectExpired()).toMatchObject([{ reservationId: 'r1', keys: ['a'] }]);
+      expect(await ledger.collectExpired()).toEqual([]);
+    });
+
+    it('fires each threshold once per counter, on settled spend', async () => {
+      const { ledger } = await contract.create({});
+      const line = calendarLine('a', 100, 10, [0.5, 0.8, 1]);
+      const crossed: number[] = [];
+      for (let i = 0; i < 12; i++) {
+        const result = await ledger.reserve({ reservationId: `r${i}`, lines: [line], leaseMillis: 60_000 });
+        if (!result.ok) break;
+        const settled = await ledger.settle(`r${i}`, [10]);
+        for (const crossing of settled.crossed) {
+          expect(crossing).toMatchObject({ line: 0, key: 'a', limit: 100 });
+          crossed.push(crossing.threshold);
+        }
+      }
+      expect(crossed).toEqual([0.5, 0.8, 1]);
+    });
+
+    it('reports threshold crossings of an expired lease', async () => {
+      const { ledger, advance } = await contract.create({});
+      const line = calendarLine('a', 100, 90, [0.5]);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 1_000 });
+      advance(1_000);
+      const [expired] = await ledger.collectExpired();
+      expect(expired!.crossed).toEqual([{ line: 0, key: 'a', threshold: 0.5, spent: 90, limit: 100 }]);
+    });
+
+    it('slides a rolling window: spend leaves it after the window length', async () => {
+      const { ledger, advance } = await contract.create({});
+      const line: LedgerLine = {
+        key: 'roll',
+        limit: 10,
+        amount: 10,
+        window: { kind: 'rolling', lengthMs: 60_000 },
+        thresholds: [1],
+      };
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 120_000 });
+      const before = ledger.now();
+      const first = await ledger.settle('r1', [10]);
+      const after = ledger.now();
+      expect(first.crossed.map((c) => c.threshold)).toEqual([1]);
+      advance(30_000);
+      expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 120_000 })).ok).toBe(
+        false,
+      );
+      const [state] = await ledger.peek([line]);
+      // The spend sits in a 1 s slice, which leaves the window 60 s after the slice ends.
+      expect(state!.resetAtMs % 1_000).toBe(0);
+      expect(state!.resetAtMs - 61_000).toBeGreaterThan(before - 1_050);
+      expect(state!.resetAtMs - 61_000).toBeLessThanOrEqual(after + 50);
+      advance(31_000);
+      expect((await ledger.reserve({ reservationId: 'r3', lines: [line], leaseMillis: 120_000 })).ok).toBe(
+        true,
+      );
+      // The threshold re-armed once the spend left the window.
+      expect((await ledger.settle('r3', [10])).crossed.map((c) => c.threshold)).toEqual([1]);
+    });
+
+    it('never lets concurrent reservations overshoot any limit, and every reservation ends', async () => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.record({
+            limits: fc.tuple(fc.integer({ min: 1, max: 500 }), fc.integer({ min: 1, max: 500 })),
+            calls: fc.array(
+              fc.record({
+                amounts: fc.tuple(fc.integer({ min: 0, max: 120 }), fc.integer({ min: 0, max: 120 })),
+                usedFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+                outcome: fc.constantFrom('settle', 'release', 'abandon'),
+              }),
+              { minLength: 50, maxLength: 300 },
+            ),
+          }),
+          fc.scheduler(),
+          async ({ limits, calls }, scheduler) => {
+            const { ledger, advance, openReservations } = await contract.create({});
+            const linesFor = (amounts: [number, number]) => [
+              calendarLine('x', limits[0], amounts[0]),
+              calendarLine('y', limits[1], amounts[1]),
+            ];
+            const probe = linesFor([0, 0]);
+            let overshoot = false;
+            const check = async () => {
+              for (const state of await ledger.peek(probe)) {
+                if (state.spent + state.reserved > state.limit) overshoot = true;
+              }
+            };
+            const running = Promise.all(
+              calls.map((call, index) =>
+                scheduler.schedule(Promise.resolve(), `call ${index}`).then(async () => {
+                  const id = `r${index}`;
+                  const reserved = await ledger.reserve({
+                    reservationId: id,
+                    lines: linesFor(call.amounts),
+                    leaseMillis: 10_000,
+                  });
+                  await check();
+                  if (!reserved.ok) return 'rejected';
+                  await scheduler.schedule(Promise.resolve(), `finish ${index}`);
+                  if (call.outcome === 'settle') {
+                    await ledger.settle(
+                      id,
+                      call.amounts.map((amount) => Math.floor(amount * call.usedFraction)),
+                    );
+                  } else if (call.outcome === 'release') {
+                    await ledger.release(id);
+                  }
+                  await check();
+                  return call.outcome;
+                }),
+              ),
+            );
+            const outcomes = await scheduler.waitFor(running);
+            advance(10_000);
+            const expired = await ledger.collectExpired();
+            expect(overshoot).toBe(false);
+            expect(await openReservations()).toBe(0);
+            expect(expired.length).toBe(outcomes.filter((outcome) => outcome === 'abandon').length);
+            for (const state of await ledger.peek(probe)) {
+              expect(state.reserved).toBe(0);
+              expect(state.spent).toBeLessThanOrEqual(state.limit);
+            }
+            await ledger.close();
+          },
+        ),
+        { numRuns: contract.propertyRuns },
+      );
+    }, 60_000);
+  });
+}
