@@ -99,6 +99,12 @@ export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
 export { GateMetrics } from './telemetry/gate-metrics';
+export type {
+  APIPromiseConstructor,
+  APIPromiseParts,
+  GatedAPIPromiseOptions,
+} from './telemetry/gated-api-promise';
+export { gatedAPIPromise } from './telemetry/gated-api-promise';
 export type { StreamObserver, StreamOutcome } from './telemetry/observed-stream';
 export { observeIterator } from './telemetry/observed-stream';
 export * as semconv from './telemetry/semconv';

@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
-import type { CallGate, GuardedCall, LlmCallDescriptor } from '@tollgate/core';
-import type { APIPromiseConstructor, APIPromiseLike, ResourceLike, ResponseProps } from './internal-types';
+import { type CallGate, gatedAPIPromise, type LlmCallDescriptor } from '@tollgate/core';
+import type { APIPromiseConstructor, APIPromiseLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';
 import type { AnthropicInstrumentationConfig } from './types';
@@ -51,44 +51,21 @@ export function gatedCreate(
     const send = (model: string) =>
       original.call(this, model === params.model ? body : { ...params, model }, options);
 
-    let inner: APIPromiseLike | undefined;
-    let call: GuardedCall | undefined;
-    const responsePromise = callGate
-      .begin(
-        { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
-        context.active(),
-      )
-      .then((admitted) => {
-        call = admitted;
-        try {
-          inner = context.with(admitted.context, () =>
-            settings.sdkSpans === 'suppress'
-              ? withoutSdkSpans(client, () => send(admitted.admission.model))
-              : send(admitted.admission.model),
-          );
-        } catch (error) {
-          admitted.fail(error);
-          throw error;
-        }
-        return inner.responsePromise.then(undefined, (error: unknown) => {
-          admitted.fail(error);
-          throw error;
-        });
-      });
-    // The SDK's own promise is lazy: a caller who never awaits it must not crash the process on a rejection.
-    responsePromise.catch(() => {});
-
-    const parseResponse = async (sdkClient: unknown, props: ResponseProps): Promise<unknown> => {
-      let parsed: unknown;
-      try {
-        parsed = await inner!.parseResponse(sdkClient, props);
-      } catch (error) {
-        call!.fail(error);
-        throw error;
-      }
-      return observeResult(parsed, call!, { model: params.model, estimator: settings.estimator });
-    };
-    return new APIPromise(client, responsePromise, parseResponse);
+    return gatedAPIPromise({
+      APIPromise,
+      client,
+      admit: () =>
+        callGate.begin(
+          { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
+          context.active(),
+        ),
+      send: (call) =>
+        settings.sdkSpans === 'suppress'
+          ? withoutSdkSpans(client, () => send(call.admission.model))
+          : send(call.admission.model),
+      observe: (parsed, call) =>
+        observeResult(parsed, call, { model: params.model, estimator: settings.estimator }),
+    });
   };
 }
 

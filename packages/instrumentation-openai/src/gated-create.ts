@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
-import type { CallGate, GuardedCall, LlmCallDescriptor } from '@tollgate/core';
-import type { APIPromiseConstructor, APIPromiseLike, ResourceLike, ResponseProps } from './internal-types';
+import { type CallGate, gatedAPIPromise, type LlmCallDescriptor } from '@tollgate/core';
+import type { APIPromiseConstructor, APIPromiseLike, ResourceLike } from './internal-types';
 import { type OpenAIOperation, observeResult } from './result-observers';
 import type { OpenAIInstrumentationConfig } from './types';
 import { asRecord, describeEndpoint } from './utils';
@@ -46,44 +46,24 @@ export function gatedCreate(
       body: params,
     };
 
-    let inner: APIPromiseLike | undefined;
-    let call: GuardedCall | undefined;
-    const responsePromise = callGate
-      .begin(
-        { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
-        context.active(),
-      )
-      .then((admitted) => {
-        call = admitted;
-        try {
-          // A fallback rule may have chosen a cheaper model: send that one.
-          const body =
-            admitted.admission.model === params.model
-              ? sentBody
-              : { ...sentBody, model: admitted.admission.model };
-          inner = context.with(admitted.context, () => original.call(this, body, options));
-        } catch (error) {
-          admitted.fail(error);
-          throw error;
-        }
-        return inner.responsePromise.then(undefined, (error: unknown) => {
-          admitted.fail(error);
-          throw error;
-        });
-      });
-    // The SDK's own promise is lazy: a caller who never awaits it must not crash the process on a rejection.
-    responsePromise.catch(() => {});
-
-    const parseResponse = async (client: unknown, props: ResponseProps): Promise<unknown> => {
-      let parsed: unknown;
-      try {
-        parsed = await inner!.parseResponse(client, props);
-      } catch (error) {
-        call!.fail(error);
-        throw error;
-      }
-      return observeResult(parsed, call!, { operation, model: params.model as string, hideUsageChunk });
-    };
-    return new APIPromise((this as unknown as { _client: unknown })._client, responsePromise, parseResponse);
+    const client = (this as unknown as { _client: unknown })._client;
+    return gatedAPIPromise({
+      APIPromise,
+      client,
+      admit: () =>
+        callGate.begin(
+          { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
+          context.active(),
+        ),
+      // A fallback rule may have chosen a cheaper model: send that one.
+      send: (call) =>
+        original.call(
+          this,
+          call.admission.model === params.model ? sentBody : { ...sentBody, model: call.admission.model },
+          options,
+        ),
+      observe: (parsed, call) =>
+        observeResult(parsed, call, { operation, model: params.model as string, hideUsageChunk }),
+    });
   };
 }

@@ -1,26 +1,14 @@
+import type { APIPromiseParts, APIPromiseConstructor as CoreAPIPromiseConstructor } from '@tollgate/core';
+
 /*
  * The few parts of the openai SDK this package touches, typed structurally so the SDK's
  * own types never leak into this package's declarations.
  */
 
-/** The SDK's `APIPromise` constructor: a Promise subclass built around a response promise and a parser. */
-export type APIPromiseConstructor = new (
-  client: unknown,
-  responsePromise: Promise<ResponseProps>,
-  parseResponse: (client: unknown, props: ResponseProps) => Promise<unknown>,
-) => APIPromiseLike;
+/** The SDK's `APIPromise`: a Promise subclass built from a response promise and a parser (see core's `gatedAPIPromise`). */
+export interface APIPromiseLike extends Promise<unknown>, APIPromiseParts {}
 
-export interface APIPromiseLike extends Promise<unknown> {
-  responsePromise: Promise<ResponseProps>;
-  parseResponse: (client: unknown, props: ResponseProps) => Promise<unknown>;
-}
-
-/** What the SDK resolves `responsePromise` with. */
-export interface ResponseProps {
-  response: Response;
-  options: Record<string, unknown>;
-  controller: AbortController;
-}
+export type APIPromiseConstructor = CoreAPIPromiseConstructor<APIPromiseLike>;
 
 /** The SDK's `Stream`: its private `iterator` feeds `for await`, `tee()` and `toReadableStream()` alike. */
 export interface StreamLike {

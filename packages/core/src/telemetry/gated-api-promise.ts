@@ -1,0 +1,67 @@
+import { context } from '@opentelemetry/api';
+import type { GuardedCall } from './call-gate';
+
+/**
+ * The shape both provider SDKs (Stainless-generated) give their `APIPromise`: a Promise
+ * subclass built from the client, a promise of the raw response, and a parser.
+ */
+export interface APIPromiseParts {
+  responsePromise: Promise<unknown>;
+  parseResponse: (client: unknown, props: unknown) => Promise<unknown>;
+}
+
+export type APIPromiseConstructor<P extends APIPromiseParts = APIPromiseParts> = new (
+  client: unknown,
+  responsePromise: Promise<unknown>,
+  parseResponse: (client: unknown, props: unknown) => Promise<unknown>,
+) => P;
+
+export interface GatedAPIPromiseOptions<P extends APIPromiseParts> {
+  /** The SDK's own `APIPromise` class, from the same copy of the SDK as the resource. */
+  APIPromise: APIPromiseConstructor<P>;
+  client: unknown;
+  /** Admits the call (`CallGate.begin`); rejects with the typed error when the gate refuses. */
+  admit: () => Promise<GuardedCall>;
+  /** Starts the SDK's original request; runs inside the admitted call's context. */
+  send: (call: GuardedCall) => APIPromiseParts;
+  /** Sees the parsed result (object or stream) and settles the call, returning what the caller gets. */
+  observe: (parsed: unknown, call: GuardedCall) => unknown;
+}
+
+/**
+ * Builds the SDK's own `APIPromise`, synchronously, around a request that only starts once
+ * the gate admits the call. `withResponse()`, `asResponse()`, `_thenUnwrap()` helpers and
+ * `instanceof APIPromise` keep working because the promise is the SDK's class, built the
+ * SDK's way; a refused call rejects with the typed error and sends nothing.
+ */
+export function gatedAPIPromise<P extends APIPromiseParts>(options: GatedAPIPromiseOptions<P>): P {
+  let inner: APIPromiseParts | undefined;
+  let call: GuardedCall | undefined;
+  const responsePromise = options.admit().then((admitted) => {
+    call = admitted;
+    try {
+      inner = context.with(admitted.context, () => options.send(admitted));
+    } catch (error) {
+      admitted.fail(error);
+      throw error;
+    }
+    return inner.responsePromise.then(undefined, (error: unknown) => {
+      admitted.fail(error);
+      throw error;
+    });
+  });
+  // The SDK's own promise is lazy: a caller who never awaits it must not crash the process on a rejection.
+  responsePromise.catch(() => {});
+
+  const parseResponse = async (client: unknown, props: unknown): Promise<unknown> => {
+    let parsed: unknown;
+    try {
+      parsed = await inner!.parseResponse(client, props);
+    } catch (error) {
+      call!.fail(error);
+      throw error;
+    }
+    return options.observe(parsed, call!);
+  };
+  return new options.APIPromise(options.client, responsePromise, parseResponse);
+}
