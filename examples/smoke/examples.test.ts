@@ -1,0 +1,99 @@
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+
+const run = promisify(execFile);
+const examplesDir = fileURLToPath(new URL('..', import.meta.url));
+
+/**
+ * Runs an example the way `pnpm --filter @tollgate/example-<name> start` does — its `start`
+ * script, in its folder — and returns what it printed. Rejects on a non-zero exit code.
+ */
+async function runExample(name: string): Promise<{ stdout: string; stderr: string }> {
+  const cwd = join(examplesDir, name);
+  const manifest = JSON.parse(readFileSync(join(cwd, 'package.json'), 'utf8')) as {
+    name: string;
+    scripts: { start: string };
+  };
+  expect(manifest.name).toBe(`@tollgate/example-${name}`);
+  // Every start script is a plain `node …` command: run it with this Node, no shell, no pnpm.
+  const [command, ...args] = manifest.scripts.start.split(' ');
+  expect(command).toBe('node');
+  return run(process.execPath, args, {
+    cwd,
+    timeout: 55_000,
+    env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+  });
+}
+
+describe('examples run by themselves and tell their story', { timeout: 60_000 }, () => {
+  it('openai-quickstart: the refused call never reaches the provider', async () => {
+    const { stdout, stderr } = await runExample('openai-quickstart');
+    const summary = stdout.match(
+      /The mock provider served (\d+) requests; call (\d+) was refused by the gate/,
+    );
+    expect(summary, stdout).not.toBeNull();
+    expect(Number(summary![1])).toBe(Number(summary![2]) - 1);
+    expect(stdout).toContain('requests the mock provider received for this call: 0');
+    expect(stdout).toMatch(/chat gpt-4o\s+tollgate\.gate\.decision=budget_exceeded/);
+    expect(stderr).toBe('');
+  });
+
+  it('anthropic-streaming: both streams settle from provider usage, the abandoned one from a local count', async () => {
+    const { stdout, stderr } = await runExample('anthropic-streaming');
+    expect(stdout.match(/tollgate\.usage\.source=provider/g)).toHaveLength(2);
+    expect(stdout).toMatch(/tollgate\.usage\.source=local_count .*tollgate\.stream\.interrupted=true/);
+    expect(stdout).toMatch(/gen_ai\.usage\.output_tokens=40 {2}\(mock provider billed \d+ \/ 40\)/);
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
+  it('multi-tenant-server: 429s never reach the provider; each tenant hits its own limit', async () => {
+    const { stdout, stderr } = await runExample('multi-tenant-server');
+    const summary = stdout.match(
+      /(\d+) answered, (\d+) refused with 429; the mock provider received (\d+) requests/,
+    );
+    expect(summary, stdout).not.toBeNull();
+    expect(summary![3]).toBe(summary![1]);
+    expect(Number(summary![2])).toBeGreaterThan(0);
+    // acme is rate-limited, globex runs out of budget, initech hits the trial policy.
+    expect(stdout).toMatch(/acme .* \d+ s /);
+    expect(stdout).toMatch(/globex\s.*\s+0\s+[1-9]\d*\s+0\s/);
+    expect(stdout).toMatch(/initech\s.*\s+0\s+0\s+[1-9]\d*\s/);
+    expect(stdout).toContain('Server and mock provider closed.');
+    expect(stderr).toBe('');
+  });
+
+  it('batch-priorities: interactive calls overtake queued background ones; the batch is deferred', async () => {
+    const { stdout, stderr } = await runExample('batch-priorities');
+    expect(stdout).toMatch(/interactive\s+support-chat alice .*← ahead of [1-9] digests queued before it/);
+    expect(stdout).toMatch(/DEFERRED {2}rule "hold-batch" \(defer\)/);
+    expect(stdout).toMatch(/interactive\s+support-chat dave\s+sent/);
+    expect(stdout).toMatch(/the [1-9] deferred reports never reached it/);
+    expect(stderr).toBe('');
+  });
+
+  it('cheaper-model-fallback: past half the budget the provider receives gpt-4o-mini', async () => {
+    const { stdout, stderr } = await runExample('cheaper-model-fallback');
+    expect(stdout).toMatch(/^ {3}1 {2}gpt-4o {5}gpt-4o {7}/m);
+    expect(stdout).toMatch(/gpt-4o-mini\s+\d+ % → fallback/);
+    expect(stdout).toContain('tollgate.fallback.from_model=gpt-4o');
+    expect(stderr).toBe('');
+  });
+
+  it('redis-shared-budget: two processes never overspend one Redis budget', async () => {
+    const { stdout, stderr } = await runExample('redis-shared-budget');
+    if (stdout.includes('redis-server was not found') && process.env.CI !== 'true') return;
+    const summary = stdout.match(/(\d+) calls in all; the mock provider served (\d+)\./);
+    expect(summary, stdout).not.toBeNull();
+    expect(summary![2]).toBe(summary![1]);
+    const spent = stdout.match(/"team-daily" is at \$(\d+\.\d+) spent, \$0\.000000 reserved/);
+    expect(spent, stdout).not.toBeNull();
+    expect(Number(spent![1])).toBeLessThanOrEqual(0.02);
+    expect(stdout).toContain('redis-server stopped and its directory removed.');
+    expect(stderr).toBe('');
+  });
+});
