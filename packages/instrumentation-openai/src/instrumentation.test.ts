@@ -130,6 +130,7 @@ describe('OpenAIInstrumentation — chat completions', () => {
       'tollgate.budget.id': 'tiny',
       'error.type': 'BudgetExceededError',
     });
+    expect(span.attributes['tollgate.cost.estimated_usd']).toBeGreaterThan(0.000001);
     const decisions = await harness.metricPoints('tollgate.gate.decisions');
     expect(
       decisions.some(

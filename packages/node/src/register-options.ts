@@ -1,4 +1,6 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
+import type { IMetricReader } from '@opentelemetry/sdk-metrics';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { GuardConfig } from '@tollgate/core';
 
 /** Options of `register()`. Every field is optional; the same shape (minus functions) is accepted from `TOLLGATE_CONFIG`. */
@@ -16,6 +18,16 @@ export interface RegisterOptions {
    * @default `OTEL_METRIC_EXPORT_INTERVAL`, else 60_000
    */
   metricExportIntervalMillis?: number;
+  /**
+   * Span processors to use instead of OTLP/HTTP export (e.g. an in-memory exporter in tests).
+   * @default OTLP/HTTP, or what `OTEL_TRACES_EXPORTER` names
+   */
+  spanProcessors?: SpanProcessor[];
+  /**
+   * Metric readers to use instead of OTLP/HTTP export (e.g. the Prometheus exporter).
+   * @default OTLP/HTTP every `metricExportIntervalMillis`, or what `OTEL_METRICS_EXPORTER` names
+   */
+  metricReaders?: IMetricReader[];
   /** More instrumentations to register alongside Tollgate's (e.g. HTTP). @default [] */
   instrumentations?: Instrumentation[];
   /** Flush and shut down on SIGTERM, SIGINT and `beforeExit`. @default true */

@@ -40,13 +40,24 @@ export function register(options: RegisterOptions = {}): TollgateHandle {
     ...(process.env.OTEL_RESOURCE_ATTRIBUTES?.includes('service.instance.id=')
       ? {}
       : { resource: resourceFromAttributes({ 'service.instance.id': randomUUID() }) }),
-    traceExporter: new OTLPTraceExporter(),
-    metricReaders: [
-      new PeriodicExportingMetricReader({
-        exporter: new OTLPMetricExporter(),
-        exportIntervalMillis: intervalMillis,
-      }),
-    ],
+    // OTLP/HTTP unless the standard variables choose other exporters (NodeSDK reads them when none is given).
+    ...(options.spanProcessors
+      ? { spanProcessors: options.spanProcessors }
+      : process.env.OTEL_TRACES_EXPORTER
+        ? {}
+        : { traceExporter: new OTLPTraceExporter() }),
+    ...(options.metricReaders
+      ? { metricReaders: options.metricReaders }
+      : process.env.OTEL_METRICS_EXPORTER
+        ? {}
+        : {
+            metricReaders: [
+              new PeriodicExportingMetricReader({
+                exporter: new OTLPMetricExporter(),
+                exportIntervalMillis: intervalMillis,
+              }),
+            ],
+          }),
     instrumentations: [...tollgateInstrumentations(guard, options), ...(options.instrumentations ?? [])],
   });
   sdk.start();

@@ -95,13 +95,16 @@ export class CallGate {
       parent,
     );
     const spanContext = trace.setSpan(parent, span);
+    span.setAttributes(scopeAttributes);
     if (!this.contextChecked) {
       this.contextChecked = true;
       if (context.with(spanContext, () => context.active()) !== spanContext) {
-        diag.warn(
-          'tollgate: no OpenTelemetry context manager is registered, so SDK retries and provider rate-limit headers ' +
-            'cannot be tied to their call (tollgate.attempts, tollgate.provider.* metrics stay empty). Register one, e.g. the NodeSDK does.',
-        );
+        const message =
+          'tollgate: no OpenTelemetry context manager is registered, so each HTTP attempt cannot be tied to its call: ' +
+          'provider 429 retry-after and rate-limit headers do not reach the limiter, and tollgate.attempts / tollgate.provider.* stay empty. ' +
+          'Register one (the NodeSDK and @tollgate/node do it for you).';
+        diag.warn(message);
+        process.emitWarning(message, { code: 'TOLLGATE_NO_CONTEXT_MANAGER' });
       }
     }
     let admission: Admission;
@@ -114,8 +117,16 @@ export class CallGate {
         span.setAttribute(semconv.ATTR_TOLLGATE_GATE_REASON, error.reason);
         span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, [error.limiterKey]);
       }
-      if (BudgetExceededError.isInstance(error))
+      if (BudgetExceededError.isInstance(error)) {
         span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_ID, error.budgetId);
+        // The refused call's worst case, in the budget's unit (an estimate for USD).
+        if (error.unit === 'usd')
+          span.setAttribute(semconv.ATTR_TOLLGATE_COST_ESTIMATED_USD, error.requested);
+      }
+      if (PolicyRejectedError.isInstance(error)) {
+        span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_ID, error.budgetId);
+        span.setAttribute(semconv.ATTR_TOLLGATE_POLICY_RULE, error.ruleId);
+      }
       markFailed(span, error);
       span.end();
       this.metrics.decisions.add(1, {

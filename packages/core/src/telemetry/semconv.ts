@@ -52,6 +52,8 @@ export const ATTR_TOLLGATE_GATE_LIMITERS = 'tollgate.gate.limiters';
 export const ATTR_TOLLGATE_BUDGET_IDS = 'tollgate.budget.ids';
 /** Least headroom left, as a fraction of its limit, over the budgets the call touched (after settlement). */
 export const ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO = 'tollgate.budget.min_headroom_ratio';
+/** The degradation rule that refused, deferred or rewrote the call. */
+export const ATTR_TOLLGATE_POLICY_RULE = 'tollgate.policy.rule';
 /** The budget that refused the call. */
 export const ATTR_TOLLGATE_BUDGET_ID = 'tollgate.budget.id';
 /** The model the caller asked for, when a fallback rule sent a cheaper one. */

@@ -1,0 +1,440 @@
+import Bottleneck from 'bottleneck';
+
+/**
+ * Unused leased permits are handed back after this long without a draw. Short, so a
+ * process that goes quiet does not sit on capacity other processes could use.
+ */
+export const LEASE_IDLE_MILLIS = 50;
+
+/** Prefetch targets this much of the demand observed over the last window. */
+export const LEASE_HORIZON_MILLIS = 100;
+
+/**
+ * Upper bound on the permits one process holds unused, as a fraction of the bucket. The
+ * other bound is one refill tick's worth (`rate × tick`); the smaller one applies.
+ */
+export const LEASE_MAX_UNUSED_FRACTION = 0.05;
+
+/** A leased bucket is "not binding" while, after our last lease, at least this fraction of it was left. */
+const SLACK_FRACTION = 0.5;
+
+/** What a lease needs to know about the bottleneck bucket it draws from. */
+export interface LeasedBucket {
+  /** The bucket's bottleneck instance; it may be replaced (rebuilt after lost Redis state). */
+  readonly limiter: Bottleneck;
+  /** Bucket size (burst). */
+  readonly capacity: number;
+  /** Refill rate in weight per millisecond. */
+  readonly ratePerMs: number;
+}
+
+/** Callbacks that turn a lease's trouble into the caller's error. */
+export interface LeaseHandlers {
+  /** A waiter's deadline passed; `aheadWeight` is the weight queued before it, its own included. */
+  timedOut(weight: number, aheadWeight: number): Error;
+  /**
+   * The shared store failed while a lease was being taken: the error waiters get, or
+   * `undefined` to let them through without the shared limit (fail-open).
+   */
+  storeFailed?(error: unknown, limiter: Bottleneck): Error | undefined;
+  /** Whether the shared store answers now; waiters do not wait on one that does not. */
+  storeAvailable?(): boolean;
+  /** How often a waiter re-checks that the store still answers. */
+  readonly storeCheckMillis?: number;
+}
+
+/** How a lease admitted a waiter: from leased permits, or unmetered after a store failure (fail-open). */
+export type LeaseGrant = 'leased' | 'unmetered';
+
+interface Chunk {
+  remaining: number;
+  expiresAtMs: number;
+}
+
+interface Waiter {
+  readonly weight: number;
+  readonly priority: number;
+  readonly sequence: number;
+  readonly deadlineMs: number;
+  resolve(grant: LeaseGrant): void;
+  reject(error: unknown): void;
+  timer: NodeJS.Timeout | undefined;
+}
+
+interface PendingLease {
+  readonly weight: number;
+  readonly limiter: Bottleneck;
+  abandoned: boolean;
+  stallTimer: NodeJS.Timeout | undefined;
+}
+
+let leaseCounter = 0;
+let waiterCounter = 0;
+
+/**
+ * Permits leased from one bottleneck bucket in adaptive batches. bottleneck stays the
+ * source of truth: every permit a call uses was first taken out of the bucket by one
+ * bottleneck job of weight N. Calls draw from the local lease synchronously; calls that
+ * find it empty queue here, by priority, while one lease job at a time asks bottleneck for
+ * what they need. Unused permits go back with `incrementReservoir` after a short idle, or
+ * when they have been held one refill tick.
+ *
+ * Batch size adapts: a lease covers the queued callers, never more than the bucket had
+ * left after the previous lease; extra permits for future calls (prefetch) are taken only
+ * while the bucket was at least half full, sized to the demand of the last
+ * `LEASE_HORIZON_MILLIS` and capped by `maxUnused`. When the limit binds, the bucket is
+ * near empty after every lease, so leases shrink to one caller's weight: per-call
+ * scheduling, as without leases.
+ */
+export class PermitLease {
+  private readonly chunks: Chunk[] = [];
+  private readonly waiters: Waiter[] = [];
+  private pending: PendingLease | undefined;
+  private unusedWeight = 0;
+  private queuedWeight = 0;
+  /** Reservoir read after our last lease; undefined until the first. */
+  private lastKnownReservoir: number | undefined;
+  private windowStartMs = Date.now();
+  private windowDrawn = 0;
+  private demandPerMs = 0;
+  private lastDrawMs = 0;
+  private returnTimer: NodeJS.Timeout | undefined;
+  private closed = false;
+  /** Most permits held unused at once. */
+  readonly maxUnused: number;
+  /** Counters for inspection: bottleneck jobs run and permits handed back. */
+  leasesTaken = 0;
+  permitsReturned = 0;
+
+  constructor(
+    private readonly bucket: LeasedBucket,
+    private readonly tickMillis: number,
+    private readonly handlers: LeaseHandlers,
+  ) {
+    this.maxUnused = Math.floor(
+      Math.min(bucket.capacity * LEASE_MAX_UNUSED_FRACTION, bucket.ratePerMs * tickMillis),
+    );
+  }
+
+  /** Permits leased and not yet drawn. */
+  get unused(): number {
+    return this.unusedWeight;
+  }
+
+  /** Weight of callers waiting for a lease. */
+  get queued(): number {
+    return this.queuedWeight;
+  }
+
+  /** Whether callers wait or a lease job is outstanding. */
+  get busy(): boolean {
+    return this.waiters.length > 0 || this.pending !== undefined;
+  }
+
+  /** Draws `weight` at once if the lease holds it and nobody is queued ahead. */
+  tryTake(weight: number, priority: number): boolean {
+    if (this.waiters.length > 0 || this.unusedWeight < weight) return false;
+    const nowMs = Date.now();
+    if (this.firstExpiryMs() <= nowMs) {
+      this.expire(nowMs);
+      if (this.unusedWeight < weight) return false;
+    }
+    this.draw(weight, nowMs);
+    this.maybePrefetch(priority);
+    return true;
+  }
+
+  /** Queues for `weight` until `deadlineMs`; rejects with the handlers' errors. */
+  take(weight: number, priority: number, deadlineMs: number): Promise<LeaseGrant> {
+    if (this.closed) return Promise.reject(new Bottleneck.BottleneckError('The limiter was closed'));
+    return new Promise<LeaseGrant>((resolve, reject) => {
+      const waiter: Waiter = {
+        weight,
+        priority,
+        sequence: ++waiterCounter,
+        deadlineMs,
+        resolve,
+        reject,
+        timer: undefined,
+      };
+      this.enqueue(waiter);
+      this.queuedWeight += weight;
+      waiter.timer = setTimeout(() => this.onDeadline(waiter), Math.max(0, deadlineMs - Date.now()));
+      this.pump();
+    });
+  }
+
+  /** A drawn permit was never used (the call was not sent): it goes back to the bucket. */
+  refund(weight: number): void {
+    this.giveBack(weight);
+  }
+
+  /**
+   * The provider says less remains than this process thinks: unused permits are dropped
+   * first (not returned — they are gone), and the rest is taken from the bucket.
+   * @returns the weight still to take from the bucket itself.
+   */
+  shrink(excess: number): number {
+    const dropped = Math.min(this.unusedWeight, excess);
+    this.consume(dropped);
+    if (this.unusedWeight === 0) this.chunks.length = 0;
+    return excess - dropped;
+  }
+
+  /** Stops timers and fails queued callers; unused permits are returned. */
+  close(): void {
+    this.closed = true;
+    clearTimeout(this.returnTimer);
+    this.returnTimer = undefined;
+    const error = new Bottleneck.BottleneckError('The limiter was closed');
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      waiter.reject(error);
+    }
+    this.queuedWeight = 0;
+    if (this.pending) this.stopStallWatch(this.pending);
+    this.chunks.length = 0;
+    this.unusedWeight = 0;
+  }
+
+  private enqueue(waiter: Waiter): void {
+    // Lower bottleneck priority numbers go first; equal priorities keep arrival order.
+    let index = this.waiters.length;
+    while (index > 0 && this.waiters[index - 1]!.priority > waiter.priority) index--;
+    this.waiters.splice(index, 0, waiter);
+  }
+
+  /** Serves queued callers from the lease, then starts one lease job for the first that cannot be served. */
+  private pump(): void {
+    const nowMs = Date.now();
+    if (this.chunks.length > 0 && this.firstExpiryMs() <= nowMs) this.expire(nowMs);
+    while (this.waiters.length > 0 && this.unusedWeight >= this.waiters[0]!.weight) {
+      const waiter = this.waiters.shift()!;
+      this.queuedWeight -= waiter.weight;
+      clearTimeout(waiter.timer);
+      this.draw(waiter.weight, nowMs);
+      waiter.resolve('leased');
+    }
+    if (this.pending || this.closed) return;
+    const head = this.waiters[0];
+    if (!head) return;
+    const needed = head.weight - this.unusedWeight;
+    // Everyone queued, but no more than the bucket had left last time we looked: a lease
+    // larger than the bucket holds would wait for refills the first caller does not need.
+    const deficit = this.queuedWeight - this.unusedWeight;
+    let weight = Math.max(needed, Math.min(deficit, this.lastKnownReservoir ?? 0));
+    weight += this.prefetchWeight(weight);
+    this.lease(Math.min(weight, this.bucket.capacity), head.priority);
+  }
+
+  /** After a draw from the lease: top it up early while the bucket has slack, so callers rarely queue. */
+  private maybePrefetch(priority: number): void {
+    if (this.pending || this.closed) return;
+    const target = this.prefetchTarget();
+    if (target === 0 || this.unusedWeight * 2 > target) return;
+    this.lease(target - this.unusedWeight, priority);
+  }
+
+  /** Extra permits beyond what waiters need, when the bucket is not binding. */
+  private prefetchWeight(needed: number): number {
+    const target = this.prefetchTarget();
+    const free = Math.max(0, this.unusedWeight + needed - this.queuedWeight);
+    return Math.max(0, target - free);
+  }
+
+  private prefetchTarget(): number {
+    const known = this.lastKnownReservoir;
+    if (this.maxUnused < 1 || known === undefined || known < this.bucket.capacity * SLACK_FRACTION) return 0;
+    return Math.min(this.maxUnused, Math.ceil(this.demandPerMs * LEASE_HORIZON_MILLIS));
+  }
+
+  /** One bottleneck job of `weight`: the permits it takes join the lease. */
+  private lease(weight: number, priority: number): void {
+    if (weight <= 0) return;
+    const limiter = this.bucket.limiter;
+    const pending: PendingLease = { weight, limiter, abandoned: false, stallTimer: undefined };
+    this.pending = pending;
+    this.watchStore(pending);
+    limiter
+      .schedule({ id: `tollgate-lease-${++leaseCounter}`, priority, weight }, async () => {
+        this.stopStallWatch(pending);
+        if (pending.abandoned || this.closed) {
+          // Given up on (store stalled, or closed) before bottleneck came round to it: hand it straight back.
+          this.giveBack(weight, limiter);
+          return;
+        }
+        this.leasesTaken++;
+        const nowMs = Date.now();
+        this.chunks.push({ remaining: weight, expiresAtMs: nowMs + this.tickMillis });
+        this.unusedWeight += weight;
+        if (this.lastKnownReservoir !== undefined)
+          this.lastKnownReservoir = Math.max(0, this.lastKnownReservoir - weight);
+        this.pump();
+        this.armReturn(nowMs);
+        try {
+          // What the bucket had left sizes the next lease: near empty means the limit binds.
+          const left = await limiter.currentReservoir();
+          this.lastKnownReservoir = left ?? undefined;
+        } catch {
+          this.lastKnownReservoir = undefined;
+        }
+        if (this.pending === pending) this.pending = undefined;
+        this.pump();
+      })
+      .catch((error: unknown) => {
+        this.stopStallWatch(pending);
+        if (this.pending === pending) this.pending = undefined;
+        if (pending.abandoned || this.closed) return;
+        this.failWaiters(error, limiter);
+      });
+  }
+
+  /** A lease job failed: every queued caller gets the store policy's answer (or the error). */
+  private failWaiters(error: unknown, limiter: Bottleneck): void {
+    const viaStore =
+      this.handlers.storeFailed && !(error instanceof Bottleneck.BottleneckError)
+        ? this.handlers.storeFailed(error, limiter)
+        : error;
+    for (const waiter of this.waiters.splice(0)) {
+      clearTimeout(waiter.timer);
+      if (viaStore === undefined) waiter.resolve('unmetered');
+      else waiter.reject(viaStore);
+    }
+    this.queuedWeight = 0;
+  }
+
+  /** While a lease job is outstanding on a shared store, check it still answers; if not, stop waiting for it. */
+  private watchStore(pending: PendingLease): void {
+    const available = this.handlers.storeAvailable;
+    const every = this.handlers.storeCheckMillis;
+    if (!available || every === undefined) return;
+    pending.stallTimer = setTimeout(() => {
+      if (this.pending !== pending) return;
+      if (available()) {
+        this.watchStore(pending);
+        return;
+      }
+      pending.abandoned = true;
+      this.pending = undefined;
+      this.failWaiters(new Error(`Redis stopped answering (bound ${every} ms)`), pending.limiter);
+    }, every);
+  }
+
+  private stopStallWatch(pending: PendingLease): void {
+    clearTimeout(pending.stallTimer);
+    pending.stallTimer = undefined;
+  }
+
+  private onDeadline(waiter: Waiter): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index < 0) return;
+    const pending = this.pending;
+    if (pending && index === 0) {
+      // bottleneck admits through a few asynchronous steps: a lease that would run now is not waiting for capacity.
+      void pending.limiter.check(pending.weight).then(
+        (wouldRun) => {
+          if (wouldRun && this.pending === pending) waiter.timer = setTimeout(() => this.onDeadline(waiter), 2);
+          else this.giveUp(waiter);
+        },
+        (error: unknown) => {
+          if (this.handlers.storeFailed && this.waiters.includes(waiter)) this.failWaiters(error, pending.limiter);
+          else this.giveUp(waiter);
+        },
+      );
+      return;
+    }
+    this.giveUp(waiter);
+  }
+
+  private giveUp(waiter: Waiter): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index < 0) return;
+    let ahead = 0;
+    for (let position = 0; position <= index; position++) ahead += this.waiters[position]!.weight;
+    this.waiters.splice(index, 1);
+    this.queuedWeight -= waiter.weight;
+    waiter.reject(this.handlers.timedOut(waiter.weight, ahead));
+    // A lease already asked for on its behalf still lands in the pool; idle return hands it back.
+    this.pump();
+  }
+
+  private draw(weight: number, nowMs: number): void {
+    this.consume(weight);
+    this.lastDrawMs = nowMs;
+    const elapsed = nowMs - this.windowStartMs;
+    if (elapsed >= LEASE_HORIZON_MILLIS) {
+      this.demandPerMs = this.windowDrawn / elapsed;
+      this.windowStartMs = nowMs;
+      this.windowDrawn = 0;
+    }
+    this.windowDrawn += weight;
+  }
+
+  private consume(weight: number): void {
+    let left = weight;
+    this.unusedWeight -= weight;
+    while (left > 0 && this.chunks.length > 0) {
+      const chunk = this.chunks[0]!;
+      const used = Math.min(chunk.remaining, left);
+      chunk.remaining -= used;
+      left -= used;
+      if (chunk.remaining === 0) this.chunks.shift();
+    }
+  }
+
+  private firstExpiryMs(): number {
+    return this.chunks.length > 0 ? this.chunks[0]!.expiresAtMs : Number.POSITIVE_INFINITY;
+  }
+
+  /** Permits held one refill tick go back, used or not, so no permit outlives its tick. */
+  private expire(nowMs: number): void {
+    let expired = 0;
+    while (this.chunks.length > 0 && this.chunks[0]!.expiresAtMs <= nowMs) {
+      expired += this.chunks.shift()!.remaining;
+    }
+    if (expired > 0) {
+      this.unusedWeight -= expired;
+      this.giveBack(expired);
+    }
+  }
+
+  /** Checks the lease after the idle time or the first expiry, whichever comes first. */
+  private armReturn(nowMs: number): void {
+    if (this.returnTimer || this.closed || this.unusedWeight === 0) return;
+    const dueMs = Math.min(Math.max(this.lastDrawMs, nowMs) + LEASE_IDLE_MILLIS, this.firstExpiryMs());
+    this.returnTimer = setTimeout(() => this.onReturnTimer(), Math.max(1, dueMs - nowMs));
+    this.returnTimer.unref();
+  }
+
+  private onReturnTimer(): void {
+    this.returnTimer = undefined;
+    const nowMs = Date.now();
+    this.expire(nowMs);
+    if (this.unusedWeight > 0 && nowMs - this.lastDrawMs >= LEASE_IDLE_MILLIS && this.waiters.length === 0) {
+      const unused = this.unusedWeight;
+      this.chunks.length = 0;
+      this.unusedWeight = 0;
+      this.giveBack(unused);
+    }
+    this.armReturn(nowMs);
+  }
+
+  /**
+   * Hands permits back to the bucket, never filling it past its size: a refill may have
+   * topped it up while they were out, and bottleneck's `incrementReservoir` does not cap.
+   */
+  private giveBack(weight: number, limiter: Bottleneck = this.bucket.limiter): void {
+    if (weight <= 0) return;
+    this.permitsReturned += weight;
+    const capacity = this.bucket.capacity;
+    void limiter
+      .currentReservoir()
+      .then((current) => {
+        const back = current === null ? weight : Math.min(weight, capacity - current);
+        return back > 0 ? limiter.incrementReservoir(back) : undefined;
+      })
+      .catch(() => {
+        // The store is unreachable: the permits are lost, which only ever admits less.
+      });
+  }
+}
