@@ -284,6 +284,31 @@ describe('OpenAIInstrumentation — chat completions', () => {
     expect(events.filter((event) => event.type === 'settled')).toHaveLength(2);
   });
 
+  it('gates every round of runTools()', async () => {
+    const runner = client.chat.completions.runTools({
+      ...chatParams,
+      tool_choice: 'required',
+      tools: [
+        {
+          type: 'function',
+          function: {
+            name: 'lookup',
+            description: 'Looks a word up',
+            parameters: { type: 'object', properties: {} },
+            function: () => 'found',
+            parse: JSON.parse,
+          },
+        },
+      ],
+    });
+    await runner.finalContent();
+    await settled();
+    const spans = harness.spans.getFinishedSpans();
+    expect(spans.length).toBe(mock.requests().length);
+    expect(spans.length).toBeGreaterThanOrEqual(2);
+    expect(spans.every((span) => span.attributes['tollgate.gate.decision'] === 'allowed')).toBe(true);
+  });
+
   it('works under chat.completions.stream() and parse()', async () => {
     const runner = client.chat.completions.stream(chatParams);
     const final = await runner.finalChatCompletion();
