@@ -84,6 +84,16 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('circuit-breaker: a 5xx burst opens the circuit, refusals send nothing, a probe closes it', async () => {
+    const { stdout, stderr } = await runExample('circuit-breaker');
+    expect(stdout).toContain('closed → open (error-rate)');
+    expect(stdout).toMatch(/call 4: CircuitOpenError .* never reached the provider/);
+    expect(stdout).toContain('half-open → closed (probe succeeded)');
+    expect(stdout).toContain('closed → open (spend-rate)');
+    expect(stdout).toContain('The mock provider served 8 requests in all.');
+    expect(stderr).toBe('');
+  });
+
   it('redis-shared-budget: two processes never overspend one Redis budget', async () => {
     const { stdout, stderr } = await runExample('redis-shared-budget');
     if (stdout.includes('redis-server was not found') && process.env.CI !== 'true') return;
