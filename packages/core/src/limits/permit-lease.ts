@@ -333,11 +333,13 @@ export class PermitLease {
       // bottleneck admits through a few asynchronous steps: a lease that would run now is not waiting for capacity.
       void pending.limiter.check(pending.weight).then(
         (wouldRun) => {
-          if (wouldRun && this.pending === pending) waiter.timer = setTimeout(() => this.onDeadline(waiter), 2);
+          if (wouldRun && this.pending === pending)
+            waiter.timer = setTimeout(() => this.onDeadline(waiter), 2);
           else this.giveUp(waiter);
         },
         (error: unknown) => {
-          if (this.handlers.storeFailed && this.waiters.includes(waiter)) this.failWaiters(error, pending.limiter);
+          if (this.handlers.storeFailed && this.waiters.includes(waiter))
+            this.failWaiters(error, pending.limiter);
           else this.giveUp(waiter);
         },
       );
