@@ -177,6 +177,8 @@ export class PermitLease {
   shrink(excess: number): number {
     const dropped = Math.min(this.unusedWeight, excess);
     this.consume(dropped);
+    // What we last read of the bucket is no longer what it holds.
+    this.lastKnownReservoir = undefined;
     if (this.unusedWeight === 0) this.chunks.length = 0;
     return excess - dropped;
   }
@@ -222,7 +224,7 @@ export class PermitLease {
     // Everyone queued, but no more than the bucket had left last time we looked: a lease
     // larger than the bucket holds would wait for refills the first caller does not need.
     const deficit = this.queuedWeight - this.unusedWeight;
-    let weight = Math.max(needed, Math.min(deficit, this.lastKnownReservoir ?? 0));
+    let weight = Math.max(needed, Math.floor(Math.min(deficit, this.lastKnownReservoir ?? 0)));
     weight += this.prefetchWeight(weight);
     this.lease(Math.min(weight, this.bucket.capacity), head.priority);
   }
@@ -270,6 +272,12 @@ export class PermitLease {
         if (this.lastKnownReservoir !== undefined)
           this.lastKnownReservoir = Math.max(0, this.lastKnownReservoir - weight);
         this.pump();
+        // Never sit on more than `maxUnused` beyond what queued callers are about to take.
+        const excess = this.unusedWeight - Math.max(this.maxUnused, this.queuedWeight);
+        if (excess > 0) {
+          this.consume(excess);
+          this.giveBack(excess, limiter);
+        }
         this.armReturn(nowMs);
         try {
           // What the bucket had left sizes the next lease: near empty means the limit binds.

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../errors/rate-limited-error';
+import { LEASE_IDLE_MILLIS } from './permit-lease';
 import { type LimiterRequest, type NormalizedRateLimit, RateLimiter } from './rate-limiter';
 
 const limiters: RateLimiter[] = [];
@@ -164,5 +165,140 @@ describe('RateLimiter', () => {
     (await rate.acquire(call())).release();
     (await rate.acquire(call())).release();
     await expect(rate.acquire(call())).rejects.toMatchObject({ reason: 'max-wait-exceeded' });
+  });
+});
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('RateLimiter leases', () => {
+  it('admits most calls from leased permits, one bottleneck job per batch, when limits do not bind', async () => {
+    const rate = limiter({ rpm: 6_000_000, tpm: 1e10, maxConcurrent: 10_000 });
+    const calls = 3_000;
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: 16 }, async () => {
+        while (next < calls) {
+          next++;
+          const permit = await rate.acquire(call());
+          permit.release();
+        }
+      }),
+    );
+    const state = await rate.inspect('openai:gpt-4o-mini');
+    // Per-call scheduling would have run 3,000 jobs on each bucket.
+    expect(state?.requests?.leasesTaken).toBeLessThan(calls / 10);
+    expect(state?.tokens?.leasesTaken).toBeLessThan(calls / 10);
+    expect(state?.running).toBe(0);
+  });
+
+  it('hands unused leased permits back to the bucket after a short idle', async () => {
+    const capacity = 60_000;
+    const rate = limiter({ rpm: capacity, burstRequests: capacity }); // 1,000 per second: never binding here
+    let admitted = 0;
+    // Steady demand for ~300 ms, so the lease prefetches.
+    const until = Date.now() + 300;
+    while (Date.now() < until) {
+      await Promise.all(
+        Array.from({ length: 20 }, async () => {
+          (await rate.acquire(call())).release();
+          admitted++;
+        }),
+      );
+      await sleep(5);
+    }
+    const busy = await rate.inspect('openai:gpt-4o-mini');
+    expect(busy?.requests?.leasesTaken).toBeLessThan(admitted);
+    await sleep(LEASE_IDLE_MILLIS * 3);
+    const idle = await rate.inspect('openai:gpt-4o-mini');
+    expect(idle?.requests?.leasedUnused).toBe(0);
+    expect(idle?.requests?.permitsReturned).toBeGreaterThan(0);
+    // Everything not used is back: only the admitted calls are missing (and refills never overfill).
+    expect(idle?.requests?.reservoir).toBeGreaterThanOrEqual(capacity - admitted);
+    expect(idle?.requests?.reservoir).toBeLessThanOrEqual(capacity);
+  });
+
+  it('returns a refunded permit to the bucket', async () => {
+    const rate = limiter({ rpm: 60, burstRequests: 2, maxWaitMillis: 50 });
+    const first = await rate.acquire(call());
+    (await rate.acquire(call())).release();
+    await expect(rate.acquire(call())).rejects.toMatchObject({ reason: 'max-wait-exceeded' });
+    first.refund();
+    first.refund(); // a repeat changes nothing
+    await expect(rate.acquire(call())).resolves.toBeDefined();
+    await expect(rate.acquire(call())).rejects.toMatchObject({ reason: 'max-wait-exceeded' });
+  });
+
+  it('stays within burst + rate × (window + 2 refill ticks) when demand switches from light to flooding', async () => {
+    const rpm = 6_000; // 100 per second
+    const burst = 200;
+    const tickMs = 250;
+    const rate = limiter({ rpm, burstRequests: burst, maxWaitMillis: 5_000 });
+    const times: number[] = [];
+    const started = Date.now();
+    // Light demand (well under the rate) lets the lease prefetch; then a flood drains the bucket.
+    while (Date.now() - started < 400) {
+      (await rate.acquire(call())).release();
+      times.push(Date.now());
+      await sleep(4);
+    }
+    const flood = Date.now() + 1_200;
+    await Promise.all(
+      Array.from({ length: 40 }, async () => {
+        while (Date.now() < flood) {
+          const permit = await rate.acquire(call()).catch(() => undefined);
+          if (!permit) return;
+          times.push(Date.now());
+          permit.release();
+        }
+      }),
+    );
+    times.sort((a, b) => a - b);
+    const ratePerMs = rpm / 60_000;
+    // The documented worst case: a leased permit is used at most one tick after bottleneck
+    // gave it out, so the error over bottleneck's own bound is one more tick of refill.
+    const allowedIn = (spanMs: number) => burst + ratePerMs * (spanMs + 2 * tickMs) + 1;
+    for (let first = 0; first < times.length; first += 5) {
+      for (let last = first; last < times.length; last += 5) {
+        expect(last - first + 1).toBeLessThanOrEqual(allowedIn(times[last]! - times[first]!));
+      }
+    }
+    // It did bind: the flood took the whole burst and then waited on refills.
+    expect(times.length).toBeGreaterThan(burst);
+  });
+
+  it('never holds more unused permits than its cap, and none once the bucket binds', async () => {
+    const rate = limiter({ rpm: 6_000, burstRequests: 400, maxWaitMillis: 5_000 }); // cap: min(5% of 400, 100/s × 250 ms) = 20
+    const seen: number[] = [];
+    const stopAt = Date.now() + 1_500;
+    await Promise.all(
+      Array.from({ length: 20 }, async () => {
+        while (Date.now() < stopAt) {
+          const permit = await rate.acquire(call()).catch(() => undefined);
+          if (!permit) return;
+          permit.release();
+          seen.push((await rate.inspect('openai:gpt-4o-mini'))!.requests!.leasedUnused);
+        }
+      }),
+    );
+    expect(Math.max(...seen)).toBeLessThanOrEqual(20);
+    // After the 400-permit burst is gone the limit binds: leases shrink to what waiters take.
+    expect(seen.slice(-20).every((unused) => unused <= 1)).toBe(true);
+  });
+
+  it('keeps maxConcurrent exact while rate permits come from leases', async () => {
+    const rate = limiter({ rpm: 600_000, maxConcurrent: 3, maxWaitMillis: 5_000 });
+    let inFlight = 0;
+    let most = 0;
+    await Promise.all(
+      Array.from({ length: 60 }, async (_, index) => {
+        const permit = await rate.acquire(call({ priority: index % 2 === 0 ? 'interactive' : 'background' }));
+        inFlight++;
+        most = Math.max(most, inFlight);
+        await sleep(index % 4);
+        inFlight--;
+        permit.release();
+      }),
+    );
+    expect(most).toBe(3);
   });
 });

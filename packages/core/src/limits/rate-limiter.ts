@@ -1,7 +1,9 @@
 import Bottleneck from 'bottleneck';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import type { CallPriority } from '../scope/scope';
+import { ConcurrencySlots } from './concurrency-slots';
 import type { LimiterDatastore } from './limiter-datastore';
+import { PermitLease } from './permit-lease';
 import type { ProviderFeedback } from './provider-feedback';
 import type { RateLimitConfig } from './rate-limit-config';
 
@@ -40,7 +42,7 @@ export interface LimiterPermit {
 export interface RateLimiterOptions {
   /**
    * How often buckets refill. bottleneck adds capacity only on its heartbeat, so this is
-   * also the refill granularity.
+   * also the refill granularity, and the longest a leased permit stays unused.
    * @default 250
    */
   refillIntervalMillis?: number;
@@ -54,6 +56,18 @@ export interface RateLimiterOptions {
   datastore?: LimiterDatastore;
 }
 
+/** What one bucket holds for inspection (tests, debugging). */
+export interface BucketSnapshot {
+  /** bottleneck's reservoir now; `null` for a bucket without a rate. */
+  reservoir: number | null;
+  /** Permits this process has leased and not yet used. */
+  leasedUnused: number;
+  /** Lease jobs run against bottleneck so far. */
+  leasesTaken: number;
+  /** Permits handed back to bottleneck so far (unused, expired or refunded). */
+  permitsReturned: number;
+}
+
 const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 };
 
 /** Unique bottleneck job ids, so a queued job's status can be looked up at its deadline. */
@@ -65,7 +79,7 @@ const LOST_STATE = /SETTINGS_KEY_NOT_FOUND|UNKNOWN_CLIENT/;
 /** A slot that holds nothing: the call was let through without a shared limit (fail-open). */
 const NO_SLOT: Slot = Object.freeze({ release() {}, refund() {} });
 
-/** One bottleneck instance and the weight currently queued on it (used for `retryAfterMs`). */
+/** One bottleneck instance and what this process does with it. */
 interface Bucket {
   limiter: Bottleneck;
   /** Limiter key and bucket name, which name the shared state in a datastore. */
@@ -76,16 +90,25 @@ interface Bucket {
   broken: string | undefined;
   /** Refill rate in weight per millisecond; undefined when the bucket only limits concurrency. */
   readonly ratePerMs: number | undefined;
+  /** Bucket size (burst); undefined without a rate. */
+  readonly capacity: number | undefined;
   readonly refillMs: number;
+  /** Rate buckets admit from permits leased in batches; a shared concurrency bucket (held) admits per call. */
+  lease: PermitLease | undefined;
+  /** Weight queued in per-call (held) jobs, for `retryAfterMs`. */
   queuedWeight: number;
   lastUsedMs: number;
 }
 
 interface LimiterSet {
   readonly key: string;
+  /** `[key]`, shared by every permit of this set alone. */
+  readonly keys: readonly string[];
   readonly rule: NormalizedRateLimit;
   readonly requests: Bucket | undefined;
   readonly tokens: Bucket | undefined;
+  /** `maxConcurrent` of a process-local limiter: an exact in-process count. */
+  readonly slots: ConcurrencySlots | undefined;
 }
 
 interface Slot {
@@ -97,10 +120,17 @@ const NO_LIMIT: LimiterPermit = Object.freeze({ waitMillis: 0, limiterKeys: [], 
 
 /**
  * Client-side rate limiting on bottleneck. Each matching rule contributes a request
- * bucket (RPM and/or concurrency, weight 1, held for the call's whole duration) and a token
- * bucket (TPM, weighted by the call's estimated tokens, taken at admission). Buckets refill
+ * bucket (RPM, weight 1), a token bucket (TPM, weighted by the call's estimated tokens) and
+ * a concurrency limit (`maxConcurrent`, held for the call's whole duration). Buckets refill
  * smoothly — `reservoirIncreaseAmount` every heartbeat, capped at the burst size — which is
  * token-bucket behaviour.
+ *
+ * Rate buckets are drawn through a `PermitLease`: bottleneck remains the source of truth
+ * (every permit is taken from its reservoir by a bottleneck job), but one job takes permits
+ * for many calls, so an admission that finds permits at hand costs no timer hop. In a
+ * process-local limiter, `maxConcurrent` is an exact in-process count; with a shared
+ * datastore it stays a per-call bottleneck job held until the call ends, so it is exact
+ * across the fleet.
  */
 export class RateLimiter {
   private readonly sets = new Map<string, LimiterSet>();
@@ -133,11 +163,14 @@ export class RateLimiter {
     const startedMs = Date.now();
     let sets = this.setsFor(request);
     const backoffKey = `${request.provider}:${request.canonicalModel ?? request.model}`;
-    const backoffMs = (this.backoffUntil.get(backoffKey) ?? 0) - startedMs;
+    const backoffMs = this.backoffUntil.size > 0 ? (this.backoffUntil.get(backoffKey) ?? 0) - startedMs : 0;
     if (sets.length === 0 && backoffMs <= 0) return NO_LIMIT;
 
-    const maxWaitMillis =
-      sets.length > 0 ? Math.min(...sets.map((set) => set.rule.maxWaitMillis)) : this.defaultMaxWaitMillis;
+    let maxWaitMillis = this.defaultMaxWaitMillis;
+    if (sets.length > 0) {
+      maxWaitMillis = Number.POSITIVE_INFINITY;
+      for (const set of sets) maxWaitMillis = Math.min(maxWaitMillis, set.rule.maxWaitMillis);
+    }
     for (const set of sets) {
       const capacity = set.rule.burstTokens;
       if (set.tokens && capacity !== undefined && request.weightTokens > capacity) {
@@ -168,18 +201,39 @@ export class RateLimiter {
       await sleep(backoffMs);
     }
 
+    const deadlineMs = startedMs + maxWaitMillis;
+    const priority = PRIORITY[request.priority];
     const held: Slot[] = [];
     try {
-      // Token buckets first: they are taken and returned at once, so no concurrency slot is held while waiting for them.
+      // Token buckets first, then requests, then concurrency: no slot is held while waiting for rate capacity.
+      // Each step is synchronous when this process already holds the permits; it only awaits when it must queue.
       for (const set of sets) {
-        if (set.tokens)
-          held.push(
-            await this.take(set, set.tokens, request.weightTokens, request, startedMs + maxWaitMillis, false),
-          );
+        if (!set.tokens) continue;
+        const slot = this.takeFrom(set, set.tokens, request.weightTokens, priority, deadlineMs);
+        held.push(slot instanceof Promise ? await slot : slot);
       }
       for (const set of sets) {
-        if (set.requests)
-          held.push(await this.take(set, set.requests, 1, request, startedMs + maxWaitMillis, true));
+        if (!set.requests) continue;
+        const slot = this.takeFrom(set, set.requests, 1, priority, deadlineMs);
+        held.push(slot instanceof Promise ? await slot : slot);
+      }
+      for (const set of sets) {
+        if (!set.slots) continue;
+        const slots = set.slots;
+        if (!slots.tryTake()) {
+          await slots.take(
+            priority,
+            deadlineMs,
+            () =>
+              new RateLimitedError(
+                set.key,
+                'max-wait-exceeded',
+                set.rule.maxWaitMillis,
+                `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) for one of ${slots.maxConcurrent} concurrent slots`,
+              ),
+          );
+        }
+        held.push(concurrencySlot(slots));
       }
     } catch (error) {
       for (const slot of held) slot.refund();
@@ -187,7 +241,7 @@ export class RateLimiter {
     }
     return {
       waitMillis: Date.now() - startedMs,
-      limiterKeys: sets.map((set) => set.key),
+      limiterKeys: sets.length === 1 ? sets[0]!.keys : sets.map((set) => set.key),
       release: () => {
         for (const slot of held) slot.release();
       },
@@ -200,7 +254,7 @@ export class RateLimiter {
   /**
    * Folds a provider's view of its limits into the local buckets: a `retry-after` pauses the
    * model, exhausted remaining capacity pauses it until the provider's reset, and a remaining
-   * count below the local bucket shrinks the bucket to match.
+   * count below the local bucket (leased permits included) shrinks the bucket to match.
    */
   async applyFeedback(feedback: ProviderFeedback): Promise<void> {
     const nowMs = Date.now();
@@ -221,21 +275,70 @@ export class RateLimiter {
     }
   }
 
-  /** Stops every limiter's timers. Queued calls stay queued; call this at shutdown. */
+  /**
+   * The state of one limiter's buckets, for tests and debugging: bottleneck's reservoir and
+   * what this process holds leased.
+   */
+  async inspect(
+    limiterKey: string,
+  ): Promise<{ requests?: BucketSnapshot; tokens?: BucketSnapshot; running?: number } | undefined> {
+    const set = this.sets.get(limiterKey);
+    if (!set) return undefined;
+    const snapshot = async (bucket: Bucket): Promise<BucketSnapshot> => ({
+      reservoir: await bucket.limiter.currentReservoir(),
+      leasedUnused: bucket.lease?.unused ?? 0,
+      leasesTaken: bucket.lease?.leasesTaken ?? 0,
+      permitsReturned: bucket.lease?.permitsReturned ?? 0,
+    });
+    return {
+      ...(set.requests ? { requests: await snapshot(set.requests) } : {}),
+      ...(set.tokens ? { tokens: await snapshot(set.tokens) } : {}),
+      ...(set.slots ? { running: set.slots.running } : {}),
+    };
+  }
+
+  /** Stops every limiter's timers. Queued calls are refused; call this at shutdown. */
   async close(): Promise<void> {
     clearInterval(this.sweepTimer);
-    const limiters = [...this.sets.values()].flatMap((set) => [set.requests?.limiter, set.tokens?.limiter]);
+    const limiters: Bottleneck[] = [];
+    const closed = new Bottleneck.BottleneckError('The limiter was closed');
+    for (const set of this.sets.values()) {
+      for (const bucket of [set.requests, set.tokens]) {
+        if (!bucket) continue;
+        bucket.lease?.close();
+        limiters.push(bucket.limiter);
+      }
+      set.slots?.close(closed);
+    }
     limiters.push(...this.retired.splice(0));
     this.sets.clear();
-    await Promise.all(limiters.map((limiter) => (limiter ? disconnectQuietly(limiter) : undefined)));
+    await Promise.all(limiters.map((limiter) => disconnectQuietly(limiter)));
     await this.datastore?.close?.();
   }
 
+  /** Takes `weight` from a bucket: synchronously from leased permits when it can, else by queueing. */
+  private takeFrom(
+    set: LimiterSet,
+    bucket: Bucket,
+    weight: number,
+    priority: number,
+    deadlineMs: number,
+  ): Slot | Promise<Slot> {
+    bucket.lastUsedMs = Date.now();
+    const lease = bucket.lease;
+    if (!lease) return this.take(set, bucket, weight, priority, deadlineMs, true);
+    if (lease.tryTake(weight, priority)) return leasedSlot(lease, weight);
+    return lease
+      .take(weight, priority, deadlineMs)
+      .then((grant) => (grant === 'leased' ? leasedSlot(lease, weight) : NO_SLOT));
+  }
+
+  /** A per-call bottleneck job, held until the call ends: a shared concurrency bucket. */
   private take(
     set: LimiterSet,
     bucket: Bucket,
     weight: number,
-    request: LimiterRequest,
+    priority: number,
     deadlineMs: number,
     holdUntilRelease: boolean,
   ): Promise<Slot> {
@@ -244,7 +347,6 @@ export class RateLimiter {
       let state: 'queued' | 'admitted' | 'abandoned' = 'queued';
       let finish: () => void = () => {};
       bucket.queuedWeight += weight;
-      bucket.lastUsedMs = Date.now();
       const giveBack = () => {
         if (bucket.ratePerMs !== undefined) void bucket.limiter.incrementReservoir(weight).catch(() => {});
       };
@@ -273,7 +375,7 @@ export class RateLimiter {
           new RateLimitedError(
             set.key,
             'max-wait-exceeded',
-            this.estimateWait(bucket, weight, set.rule.maxWaitMillis),
+            this.estimateWait(bucket, bucket.queuedWeight + weight, set.rule.maxWaitMillis),
             `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) without capacity for ${describeWeight(weight, bucket, set)}`,
           ),
         );
@@ -305,7 +407,7 @@ export class RateLimiter {
       watchStore();
       const expiration = datastore && holdUntilRelease ? { expiration: datastore.jobExpirationMillis } : {};
       bucket.limiter
-        .schedule({ id: jobId, priority: PRIORITY[request.priority], weight, ...expiration }, () => {
+        .schedule({ id: jobId, priority, weight, ...expiration }, () => {
           if (state === 'abandoned') {
             // bottleneck cannot cancel a queued job; when a timed-out one comes up, it returns its capacity at once.
             giveBack();
@@ -354,10 +456,10 @@ export class RateLimiter {
     });
   }
 
-  /** Time for the bucket to refill the weight queued ahead plus this call's, bounded below by one refill tick. */
-  private estimateWait(bucket: Bucket, weight: number, fallbackMs: number): number {
+  /** Time for the bucket to refill `aheadWeight` (the weight queued ahead plus this call's), at least one refill tick. */
+  private estimateWait(bucket: Bucket, aheadWeight: number, fallbackMs: number): number {
     if (bucket.ratePerMs === undefined) return fallbackMs;
-    return Math.max(this.refillIntervalMillis, Math.ceil((bucket.queuedWeight + weight) / bucket.ratePerMs));
+    return Math.max(this.refillIntervalMillis, Math.ceil(aheadWeight / bucket.ratePerMs));
   }
 
   private setsFor(
@@ -373,8 +475,8 @@ export class RateLimiter {
         set = this.createSet(key, rule);
         this.sets.set(key, set);
       }
-      this.heal(set.requests);
-      this.heal(set.tokens);
+      if (set.requests?.broken) this.heal(set.requests);
+      if (set.tokens?.broken) this.heal(set.tokens);
       sets.push(set);
     }
     return sets;
@@ -389,15 +491,63 @@ export class RateLimiter {
   }
 
   private createSet(key: string, rule: NormalizedRateLimit): LimiterSet {
-    const requests =
-      rule.rpm !== undefined || rule.maxConcurrent !== undefined
-        ? this.createBucket(key, 'requests', rule.rpm, rule.burstRequests, rule.maxConcurrent)
-        : undefined;
-    const tokens =
-      rule.tpm !== undefined
-        ? this.createBucket(key, 'tokens', rule.tpm, rule.burstTokens, undefined)
-        : undefined;
-    return { key, rule, requests, tokens };
+    // Shared buckets keep concurrency in bottleneck (per-call held jobs), so it is exact across processes.
+    const sharedConcurrency = this.datastore !== undefined ? rule.maxConcurrent : undefined;
+    const set: LimiterSet = {
+      key,
+      keys: Object.freeze([key]),
+      rule,
+      requests:
+        rule.rpm !== undefined || sharedConcurrency !== undefined
+          ? this.createBucket(key, 'requests', rule.rpm, rule.burstRequests, sharedConcurrency)
+          : undefined,
+      tokens:
+        rule.tpm !== undefined
+          ? this.createBucket(key, 'tokens', rule.tpm, rule.burstTokens, undefined)
+          : undefined,
+      slots:
+        this.datastore === undefined && rule.maxConcurrent !== undefined
+          ? new ConcurrencySlots(rule.maxConcurrent)
+          : undefined,
+    };
+    if (set.tokens) set.tokens.lease = this.createLease(set, set.tokens);
+    if (set.requests?.ratePerMs !== undefined && sharedConcurrency === undefined) {
+      set.requests.lease = this.createLease(set, set.requests);
+    }
+    return set;
+  }
+
+  private createLease(set: LimiterSet, bucket: Bucket): PermitLease {
+    const datastore = this.datastore;
+    return new PermitLease(
+      {
+        get limiter() {
+          return bucket.limiter;
+        },
+        capacity: bucket.capacity ?? 0,
+        ratePerMs: bucket.ratePerMs ?? 0,
+      },
+      this.refillIntervalMillis,
+      {
+        timedOut: (weight, aheadWeight) =>
+          new RateLimitedError(
+            set.key,
+            'max-wait-exceeded',
+            this.estimateWait(bucket, aheadWeight, set.rule.maxWaitMillis),
+            `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) without capacity for ${describeWeight(weight, bucket, set)}`,
+          ),
+        ...(datastore
+          ? {
+              storeFailed: (error: unknown, limiter: Bottleneck) => {
+                this.noteStoreError(bucket, limiter, error, false);
+                return datastore.onStoreFailure(error, set.key);
+              },
+              storeAvailable: () => datastore.isAvailable(),
+              storeCheckMillis: datastore.commandTimeoutMillis,
+            }
+          : {}),
+      },
+    );
   }
 
   private createBucket(
@@ -408,10 +558,11 @@ export class RateLimiter {
     maxConcurrent: number | undefined,
   ): Bucket {
     let ratePerMs: number | undefined;
+    let capacity: number | undefined;
     let refillMs = 0;
     let reservoir: Bottleneck.ConstructorOptions = {};
     if (perMinute !== undefined) {
-      const capacity = burst ?? perMinute;
+      capacity = burst ?? perMinute;
       ratePerMs = perMinute / 60_000;
       refillMs = capacity / ratePerMs;
       reservoir = {
@@ -434,7 +585,9 @@ export class RateLimiter {
       options,
       broken: undefined,
       ratePerMs,
+      capacity,
       refillMs,
+      lease: undefined,
       queuedWeight: 0,
       lastUsedMs: Date.now(),
     };
@@ -473,27 +626,33 @@ export class RateLimiter {
     if (fatal || LOST_STATE.test(message)) bucket.broken = message;
   }
 
-  private heal(bucket: Bucket | undefined): void {
-    if (!bucket?.broken) return;
+  private heal(bucket: Bucket): void {
     const reason = bucket.broken;
+    if (reason === undefined) return;
     this.retired.push(bucket.limiter);
     bucket.broken = undefined;
     bucket.limiter = this.newLimiter(bucket);
     this.datastore?.onLimiterRecreated?.(bucket.key, reason);
   }
 
-  /** Forgets limiters with nothing queued or running once they would have refilled completely anyway. */
+  /** Forgets limiters with nothing queued, running or leased once they would have refilled completely anyway. */
   private dropIdle(nowMs: number): void {
     for (const [key, set] of this.sets) {
       const buckets = [set.requests, set.tokens].filter((bucket): bucket is Bucket => bucket !== undefined);
-      const idle = buckets.every((bucket) => {
-        const counts = bucket.limiter.counts();
-        const busy = counts.RECEIVED + counts.QUEUED + counts.RUNNING + counts.EXECUTING;
-        return busy === 0 && nowMs - bucket.lastUsedMs > bucket.refillMs;
-      });
+      const idle =
+        !set.slots?.busy &&
+        buckets.every((bucket) => {
+          const counts = bucket.limiter.counts();
+          const busy = counts.RECEIVED + counts.QUEUED + counts.RUNNING + counts.EXECUTING;
+          const leased = bucket.lease ? bucket.lease.busy || bucket.lease.unused > 0 : false;
+          return busy === 0 && !leased && nowMs - bucket.lastUsedMs > bucket.refillMs;
+        });
       if (!idle) continue;
       this.sets.delete(key);
-      for (const bucket of buckets) void disconnectQuietly(bucket.limiter);
+      for (const bucket of buckets) {
+        bucket.lease?.close();
+        void disconnectQuietly(bucket.limiter);
+      }
     }
     for (const [key, until] of this.backoffUntil) if (until <= nowMs) this.backoffUntil.delete(key);
     for (let index = this.retired.length - 1; index >= 0; index--) {
@@ -504,6 +663,30 @@ export class RateLimiter {
       void disconnectQuietly(limiter);
     }
   }
+}
+
+/** A permit drawn from a lease: nothing to hold; a refund hands it back to the bucket. */
+function leasedSlot(lease: PermitLease, weight: number): Slot {
+  let refunded = false;
+  return {
+    release() {},
+    refund() {
+      if (refunded) return;
+      refunded = true;
+      lease.refund(weight);
+    },
+  };
+}
+
+/** A concurrency slot, freed exactly once by release or refund. */
+function concurrencySlot(slots: ConcurrencySlots): Slot {
+  let ended = false;
+  const end = () => {
+    if (ended) return;
+    ended = true;
+    slots.release();
+  };
+  return { release: end, refund: end };
 }
 
 function matchModel(
@@ -524,8 +707,15 @@ function limiterKey(rule: NormalizedRateLimit, model: string, tenant: string | u
 
 async function shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> {
   if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return;
+  const leased = bucket.lease?.unused ?? 0;
+  // Nothing this process holds can be above the bucket size plus its lease: skip the read.
+  if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0)) return;
   const current = await bucket.limiter.currentReservoir();
-  if (current !== null && remaining < current) await bucket.limiter.incrementReservoir(remaining - current);
+  if (current === null) return;
+  const excess = current + leased - remaining;
+  if (excess <= 0) return;
+  const rest = bucket.lease ? bucket.lease.shrink(excess) : excess;
+  if (rest > 0) await bucket.limiter.incrementReservoir(-rest);
 }
 
 function describeWeight(weight: number, bucket: Bucket, set: LimiterSet): string {

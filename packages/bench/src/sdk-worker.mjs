@@ -1,0 +1,242 @@
+// One variant of the SDK benchmarks in its own process, so each patches `openai` its own way
+// and none sees another's instrumentation: the parent sends workloads and reads the figures.
+//
+// Variants: raw (no instrumentation), otel-only (OpenTelemetry registered, nothing instrumented), peer (@opentelemetry/instrumentation-openai, telemetry
+// only), tollgate-open (Tollgate with a guard that has no budgets or limits), gate-memory and
+// gate-redis (budgets + RPM/TPM configured, not binding).
+import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
+import { metrics, trace } from '@opentelemetry/api';
+import { registerInstrumentations } from '@opentelemetry/instrumentation';
+import { CallGate, createGuard } from '@tollgate/core';
+import { setUpTelemetry } from './telemetry-setup.mjs';
+import { gatedConfig } from './workloads.mjs';
+
+const variant = process.env.BENCH_VARIANT;
+const baseURL = process.env.BENCH_OPENAI_BASE_URL;
+const redisUrl = process.env.BENCH_REDIS_URL;
+const require = createRequire(import.meta.url);
+
+let telemetry;
+let guard;
+/** The variant's instrumentation, toggled off and on by the paired measurements. */
+let instrumentation;
+if (variant !== 'raw') telemetry = setUpTelemetry();
+if (variant === 'otel-only') {
+  // OpenTelemetry registered (context manager, providers) and nothing instrumented: what any
+  // traced application pays before an instrumentation does anything.
+} else if (variant === 'peer') {
+  const { OpenAIInstrumentation } = require('@opentelemetry/instrumentation-openai');
+  instrumentation = new OpenAIInstrumentation();
+  registerInstrumentations({ instrumentations: [instrumentation] });
+} else if (variant !== 'raw') {
+  let store = {};
+  if (variant === 'gate-redis') {
+    const { createRedisGuardStore } = await import('@tollgate/redis');
+    store = createRedisGuardStore({ url: redisUrl, keyPrefix: `bench-${process.pid}` });
+  }
+  guard = createGuard(variant === 'tollgate-open' ? {} : { ...gatedConfig(), ...store });
+  const { OpenAIInstrumentation } = await import('@tollgate/instrumentation-openai');
+  instrumentation = new OpenAIInstrumentation({ guard });
+  registerInstrumentations({ instrumentations: [instrumentation] });
+}
+// Required after the instrumentations registered their hooks, as an application would.
+const { OpenAI } = require('openai');
+const client = new OpenAI({ apiKey: 'bench', baseURL, maxRetries: 0 });
+
+const chatBody = {
+  model: 'gpt-4o-mini',
+  max_tokens: 64,
+  messages: [
+    { role: 'system', content: 'You are a terse assistant.' },
+    { role: 'user', content: 'Summarise the quarterly report in three bullet points.' },
+  ],
+};
+
+async function oneCall() {
+  const started = performance.now();
+  await client.chat.completions.create(chatBody);
+  return performance.now() - started;
+}
+
+/** `count` calls, `concurrency` at a time; per-call latency in ms and the wall time. */
+async function calls({ count, concurrency }) {
+  const latencies = new Float64Array(count);
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        const index = next++;
+        latencies[index] = await oneCall();
+      }
+    }),
+  );
+  return { latencies: [...latencies], wallMs: performance.now() - started };
+}
+
+/** Sequential streams of `chunks` chunks: time to first chunk and total, in ms. */
+async function streams({ count, chunks }) {
+  const firstChunk = [];
+  const total = [];
+  let seen = 0;
+  for (let index = 0; index < count; index++) {
+    const started = performance.now();
+    const stream = await client.chat.completions.create({
+      model: 'gpt-4o-mini',
+      max_tokens: chunks,
+      stream: true,
+      messages: [{ role: 'user', content: 'Tell me a long story.' }],
+    });
+    let first = true;
+    for await (const _chunk of stream) {
+      if (first) {
+        firstChunk.push(performance.now() - started);
+        first = false;
+      }
+      seen++;
+    }
+    total.push(performance.now() - started);
+  }
+  return { firstChunk, total, chunksSeen: seen / count };
+}
+
+/**
+ * Streams replayed from memory through the SDK's own parser (a `fetch` that returns a
+ * recorded SSE body): the client-side cost per chunk, without the network.
+ */
+function replayClient(body) {
+  const bytes = Buffer.from(body, 'utf8');
+  return new OpenAI({
+    apiKey: 'bench',
+    baseURL,
+    maxRetries: 0,
+    fetch: async () => new Response(bytes, { status: 200, headers: { 'content-type': 'text/event-stream' } }),
+  });
+}
+
+async function replayOne(replaying) {
+  const started = performance.now();
+  const stream = await replaying.chat.completions.create({
+    model: 'gpt-4o-mini',
+    max_tokens: 4000,
+    stream: true,
+    messages: [{ role: 'user', content: 'Tell me a long story.' }],
+  });
+  for await (const _chunk of stream) {
+    // Consume only.
+  }
+  return performance.now() - started;
+}
+
+async function replay({ count, body }) {
+  const replaying = replayClient(body);
+  const total = [];
+  for (let index = 0; index < count; index++) total.push(await replayOne(replaying));
+  return { total };
+}
+
+/**
+ * The same work with this process's instrumentation off and on, alternately: both halves of
+ * each pair run under the same machine load, so the paired difference isolates what the
+ * instrumentation adds (OpenTelemetry stays registered either way).
+ */
+async function paired({ count, workload, body }) {
+  if (!instrumentation) return undefined;
+  const replaying = workload === 'replay' ? replayClient(body) : undefined;
+  const once = () => (replaying ? replayOne(replaying) : oneCall());
+  const off = [];
+  const on = [];
+  for (let index = 0; index < count; index++) {
+    const order = index % 2 === 0 ? [false, true] : [true, false];
+    for (const enabled of order) {
+      if (enabled) instrumentation.enable();
+      else instrumentation.disable();
+      (enabled ? on : off).push(await once());
+    }
+  }
+  instrumentation.enable();
+  return { off, on };
+}
+
+/** The gate alone: `guard.run()` around a no-op, `concurrency` at a time. */
+async function gateNoop({ count, concurrency }) {
+  if (!guard) return undefined;
+  const descriptor = { provider: 'openai', operation: 'chat', model: 'gpt-4o-mini', body: chatBody };
+  const noop = async () => ({ usage: { inputTokens: 20, outputTokens: 40 } });
+  const options = { usage: (result) => result.usage };
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < count) {
+        next++;
+        await guard.run(descriptor, noop, options);
+      }
+    }),
+  );
+  return { wallMs: performance.now() - started };
+}
+
+function heapUsed() {
+  globalThis.gc?.();
+  globalThis.gc?.();
+  return process.memoryUsage().heapUsed;
+}
+
+/**
+ * Heap after blocks of gated calls and streams; flat after warm-up means nothing accumulates.
+ * Each block: `gatedPerBlock` calls through `CallGate` (span, metrics, guard: everything the
+ * instrumentation does but the HTTP request), `sdkCallsPerBlock` SDK calls and
+ * `streamsPerBlock` SDK streams through the instrumentation.
+ */
+async function memory({ blocks, gatedPerBlock, sdkCallsPerBlock, streamsPerBlock, concurrency }) {
+  const gate = new CallGate(guard, trace.getTracer('bench'), metrics.getMeter('bench'));
+  const request = {
+    descriptor: { provider: 'openai', operation: 'chat', model: 'gpt-4o-mini', body: chatBody },
+    streaming: false,
+  };
+  const usage = { inputTokens: 20, outputTokens: 40 };
+  const samples = [{ calls: 0, streams: 0, heapBytes: heapUsed() }];
+  let totalCalls = 0;
+  let totalStreams = 0;
+  for (let block = 0; block < blocks; block++) {
+    let next = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < gatedPerBlock) {
+          next++;
+          const call = await gate.begin(request);
+          call.complete(usage, 'provider');
+        }
+      }),
+    );
+    await calls({ count: sdkCallsPerBlock, concurrency });
+    await Promise.all(Array.from({ length: 10 }, () => streams({ count: streamsPerBlock / 10, chunks: 20 })));
+    totalCalls += gatedPerBlock + sdkCallsPerBlock;
+    totalStreams += streamsPerBlock;
+    // Let batched spans export and settlements finish before reading the heap.
+    await new Promise((resolve) => setTimeout(resolve, 1_100));
+    samples.push({ calls: totalCalls, streams: totalStreams, heapBytes: heapUsed() });
+  }
+  return { samples };
+}
+
+const handlers = { calls, streams, replay, paired, gateNoop, memory };
+
+process.on('message', async (message) => {
+  if (message.type === 'close') {
+    await guard?.close();
+    await telemetry?.shutdown();
+    process.send({ type: 'closed' });
+    setTimeout(() => process.exit(0), 50).unref();
+    return;
+  }
+  try {
+    const result = await handlers[message.type](message);
+    process.send({ type: 'result', id: message.id, result });
+  } catch (error) {
+    process.send({ type: 'result', id: message.id, error: String(error?.stack ?? error) });
+  }
+});
+process.send({ type: 'ready' });
