@@ -1,26 +1,11 @@
 import type { BudgetLedger } from '@tollgate/core';
-import { MemoryLedger } from '@tollgate/core';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
+// The shared contract lives with the reference implementation, in core's sources (test support, not built).
+import { describeLedgerContract } from '../../../core/src/budgets/ledger-contract';
 import { skipWithoutRedis, startRedisServer, type TestRedisServer } from '../../test/redis-server';
 import { TIME_SHIFT } from '../internal/time-shift';
-import { describeLedgerContract } from './ledger-contract';
 import { createRedisLedger } from './redis-ledger';
-
-describeLedgerContract('MemoryLedger', {
-  propertyRuns: 60,
-  async create({ leaseExpiry }) {
-    let nowMs = Date.now();
-    const ledger = new MemoryLedger({ leaseExpiry, clock: () => nowMs });
-    return {
-      ledger,
-      advance: (millis) => {
-        nowMs += millis;
-      },
-      openReservations: async () => ledger.openReservations(),
-    };
-  },
-});
 
 const skip = skipWithoutRedis();
 

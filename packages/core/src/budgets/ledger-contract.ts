@@ -1,6 +1,6 @@
-import type { BudgetLedger, LeaseExpiryPolicy, LedgerLine } from '@tollgate/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import type { BudgetLedger, LeaseExpiryPolicy, LedgerLine } from './budget-ledger';
 
 /** A ledger under test, with a way to move its clock forward. */
 export interface LedgerUnderTest {
@@ -30,7 +30,8 @@ function calendarLine(key: string, limit: number, amount: number, thresholds: nu
 
 /**
  * The behaviour every `BudgetLedger` owes the guard, written once and run against each
- * store: the memory ledger is the reference, the Redis ledger must match it.
+ * store: the memory ledger (in this package's tests) is the reference, the Redis ledger
+ * (in `@tollgate/redis`'s tests) must match it. Test support only: not part of the build.
  */
 export function describeLedgerContract(name: string, contract: LedgerContractOptions): void {
   describe(`${name} — BudgetLedger contract`, () => {
