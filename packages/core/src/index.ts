@@ -94,7 +94,8 @@ export type { TokenUsage } from './pricing/token-usage';
 export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
-export { activeGuardedCall } from './telemetry/active-call';
+export type { AttemptFetch } from './telemetry/active-call';
+export { activeGuardedCall, observeAttempts } from './telemetry/active-call';
 export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
@@ -105,8 +106,8 @@ export type {
   GatedAPIPromiseOptions,
 } from './telemetry/gated-api-promise';
 export { gatedAPIPromise } from './telemetry/gated-api-promise';
-export type { StreamObserver, StreamOutcome } from './telemetry/observed-stream';
-export { observeIterator } from './telemetry/observed-stream';
+export type { IterableSdkStream, StreamObserver, StreamOutcome } from './telemetry/observed-stream';
+export { isSdkStream, observeIterator, observeSdkStream } from './telemetry/observed-stream';
 export * as semconv from './telemetry/semconv';
 export type {
   InputTokenEstimate,

@@ -4,7 +4,7 @@ import {
   InstrumentationNodeModuleDefinition,
   isWrapped,
 } from '@opentelemetry/instrumentation';
-import { activeGuardedCall, CallGate, countTextTokens } from '@tollgate/core';
+import { CallGate, countTextTokens, observeAttempts } from '@tollgate/core';
 import { deferredHelperSpan, gatedCreate } from './gated-create';
 import type {
   AnthropicClass,
@@ -201,22 +201,4 @@ function fetchHost(Anthropic: AnthropicClass): MethodHost | undefined {
   while (host && !Object.hasOwn(host, 'fetchWithTimeout'))
     host = Object.getPrototypeOf(host) as MethodHost | null;
   return host && typeof host.fetchWithTimeout === 'function' ? host : undefined;
-}
-
-type FetchWithTimeout = (this: unknown, ...args: unknown[]) => Promise<Response>;
-
-/** Each HTTP attempt of a gated call (the SDK retries inside `create`) is counted and its rate-limit headers fed back. */
-function observeAttempts(original: FetchWithTimeout): FetchWithTimeout {
-  return async function fetchWithTimeout(this: unknown, ...args: unknown[]): Promise<Response> {
-    const call = activeGuardedCall();
-    if (!call) return original.apply(this, args);
-    try {
-      const response = await original.apply(this, args);
-      call.recordAttempt(response.headers, response.status);
-      return response;
-    } catch (error) {
-      call.recordAttempt(undefined);
-      throw error;
-    }
-  };
 }

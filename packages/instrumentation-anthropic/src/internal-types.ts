@@ -10,12 +10,6 @@ export interface APIPromiseLike extends Promise<unknown>, APIPromiseParts {}
 
 export type APIPromiseConstructor = CoreAPIPromiseConstructor<APIPromiseLike>;
 
-/** The SDK's `Stream`: its `iterator` feeds `for await`, `tee()` and `toReadableStream()` alike. */
-export interface StreamLike {
-  iterator: () => AsyncIterator<unknown>;
-  controller?: AbortController;
-}
-
 /** The client as a resource sees it. `_tracer` is set when the client emits its own spans (SDK 1.x, 0.1xx). */
 export interface ClientLike {
   baseURL?: string;

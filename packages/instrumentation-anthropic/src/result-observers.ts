@@ -1,22 +1,18 @@
 import {
   countTextTokens,
   type GuardedCall,
-  observeIterator,
+  isSdkStream,
+  observeSdkStream,
   type StreamObserver,
   type TokenEstimatorOptions,
   type TokenUsage,
 } from '@tollgate/core';
-import type { StreamLike } from './internal-types';
 import { asRecord, deltaText, foldCumulativeUsage, messageText, messageUsage, stringOf } from './utils';
 
 export interface ObserveOptions {
   /** The model named in the request: what local counts are made for. */
   model: string;
   estimator: TokenEstimatorOptions | undefined;
-}
-
-export function isStream(value: unknown): value is StreamLike {
-  return typeof (value as StreamLike | undefined)?.iterator === 'function';
 }
 
 /** Usage with both totals known: what a provider-sourced settlement needs. */
@@ -29,8 +25,9 @@ function isComplete(usage: TokenUsage | undefined): boolean {
  * wrapped so the call settles when iteration ends, however it ends.
  */
 export function observeResult(result: unknown, call: GuardedCall, options: ObserveOptions): unknown {
-  if (isStream(result)) {
-    observeStream(result, call, options);
+  if (isSdkStream(result)) {
+    // Every consumer of the SDK's Stream starts from its iterator: observing that covers them all.
+    observeSdkStream(result, streamObserver(call, options));
     return result;
   }
   const message = asRecord(result);
@@ -62,16 +59,6 @@ export function observeResult(result: unknown, call: GuardedCall, options: Obser
     'local-count',
   );
   return result;
-}
-
-function observeStream(stream: StreamLike, call: GuardedCall, options: ObserveOptions): void {
-  const source = stream.iterator;
-  const observer = streamObserver(call, options);
-  // Every consumer — for await, tee(), toReadableStream(), the SDK's MessageStream — starts from
-  // `iterator`, so wrapping it covers them all.
-  stream.iterator = function observedIterator(this: unknown) {
-    return observeIterator(source.call(this), observer);
-  };
 }
 
 /**

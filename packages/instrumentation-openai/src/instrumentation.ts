@@ -4,7 +4,7 @@ import {
   InstrumentationNodeModuleDefinition,
   isWrapped,
 } from '@opentelemetry/instrumentation';
-import { activeGuardedCall, CallGate } from '@tollgate/core';
+import { CallGate, observeAttempts } from '@tollgate/core';
 import { gatedCreate } from './gated-create';
 import type { APIPromiseConstructor, MethodHost, OpenAIClass, OpenAIModuleExports } from './internal-types';
 import type { OpenAIOperation } from './result-observers';
@@ -144,22 +144,4 @@ function resolveClient(moduleExports: OpenAIModuleExports): OpenAIClass | undefi
       ? (fromDefault as OpenAIClass)
       : (fromDefault as { OpenAI?: OpenAIClass } | undefined)?.OpenAI)
   );
-}
-
-type FetchWithTimeout = (this: unknown, ...args: unknown[]) => Promise<Response>;
-
-/** Each HTTP attempt of a gated call (the SDK retries inside `create`) is counted and its rate-limit headers fed back. */
-function observeAttempts(original: FetchWithTimeout): FetchWithTimeout {
-  return async function fetchWithTimeout(this: unknown, ...args: unknown[]): Promise<Response> {
-    const call = activeGuardedCall();
-    if (!call) return original.apply(this, args);
-    try {
-      const response = await original.apply(this, args);
-      call.recordAttempt(response.headers, response.status);
-      return response;
-    } catch (error) {
-      call.recordAttempt(undefined);
-      throw error;
-    }
-  };
 }

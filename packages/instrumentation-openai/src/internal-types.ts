@@ -10,11 +10,6 @@ export interface APIPromiseLike extends Promise<unknown>, APIPromiseParts {}
 
 export type APIPromiseConstructor = CoreAPIPromiseConstructor<APIPromiseLike>;
 
-/** The SDK's `Stream`: its private `iterator` feeds `for await`, `tee()` and `toReadableStream()` alike. */
-export interface StreamLike {
-  iterator: () => AsyncIterator<unknown>;
-}
-
 /** A resource (e.g. `client.chat.completions`) holding a reference to its client. */
 export interface ResourceLike {
   _client: { baseURL?: string };

@@ -1,11 +1,11 @@
 import {
   countTextTokens,
   type GuardedCall,
-  observeIterator,
+  isSdkStream,
+  observeSdkStream,
   type StreamObserver,
   type TokenUsage,
 } from '@tollgate/core';
-import type { StreamLike } from './internal-types';
 import { asRecord, chatUsage, completionText, finishReasons, responsesText, responsesUsage } from './utils';
 
 /** The operations this package gates. */
@@ -18,17 +18,14 @@ export interface ObserveOptions {
   hideUsageChunk: boolean;
 }
 
-export function isStream(value: unknown): value is StreamLike {
-  return typeof (value as StreamLike | undefined)?.iterator === 'function';
-}
-
 /**
  * Settles a finished call from its parsed result. A stream is not finished yet: its
  * iterator is wrapped so the call settles when iteration ends, however it ends.
  */
 export function observeResult(result: unknown, call: GuardedCall, options: ObserveOptions): unknown {
-  if (isStream(result)) {
-    observeStream(result, call, options);
+  if (isSdkStream(result)) {
+    // Every consumer of the SDK's Stream starts from its iterator: observing that covers them all.
+    observeSdkStream(result, streamObserver(call, options));
     return result;
   }
   const body = asRecord(result);
@@ -59,15 +56,6 @@ export function observeResult(result: unknown, call: GuardedCall, options: Obser
     'local-count',
   );
   return result;
-}
-
-function observeStream(stream: StreamLike, call: GuardedCall, options: ObserveOptions): void {
-  const source = stream.iterator;
-  const observer = streamObserver(call, options);
-  // Every consumer — for await, tee(), toReadableStream() — starts from `iterator`, so wrapping it covers them all.
-  stream.iterator = function observedIterator(this: unknown) {
-    return observeIterator(source.call(this), observer);
-  };
 }
 
 /** Collects what a stream says about itself as chunks pass; settles once when it ends. */

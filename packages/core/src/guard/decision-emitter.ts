@@ -18,10 +18,6 @@ export class DecisionEmitter {
     };
   }
 
-  get hasListeners(): boolean {
-    return this.hooks.length > 0;
-  }
-
   emit(event: DecisionEvent): void {
     for (const hook of this.hooks) {
       try {

@@ -311,10 +311,6 @@ export class GuardedCall {
       .finally(() => this.span.end());
   }
 
-  get isEnded(): boolean {
-    return this.ended;
-  }
-
   private settle(
     usage: TokenUsage | undefined,
     source: Exclude<UsageSource, 'reservation'>,

@@ -110,3 +110,24 @@ class ObservedIterator<T> implements AsyncGenerator<T> {
     return error;
   }
 }
+
+/** An SDK `Stream` (both SDKs): its `iterator` feeds `for await`, `tee()` and `toReadableStream()` alike. */
+export interface IterableSdkStream {
+  iterator: () => AsyncIterator<unknown>;
+}
+
+/** True for an SDK `Stream` rather than a parsed JSON body. */
+export function isSdkStream(value: unknown): value is IterableSdkStream {
+  return typeof (value as IterableSdkStream | undefined)?.iterator === 'function';
+}
+
+/**
+ * Makes `observer` see every item of an SDK stream, whichever consumer reads it: every one
+ * of them starts from the stream's `iterator`, so wrapping that one function covers them all.
+ */
+export function observeSdkStream(stream: IterableSdkStream, observer: StreamObserver<unknown>): void {
+  const source = stream.iterator;
+  stream.iterator = function observedIterator(this: unknown) {
+    return observeIterator(source.call(this), observer);
+  };
+}
