@@ -44,7 +44,7 @@ function setup(config: GuardConfig = {}, options: Omit<AnthropicInstrumentationC
     ...config,
     onDecision: (event) => void events.push(event),
   });
-  instrumentation.setConfig({ guard, estimator: exactCounting, ...options });
+  instrumentation.setConfig({ guard, ...options });
 }
 
 function newClient(options: ConstructorParameters<typeof Anthropic>[0] = {}) {
@@ -625,9 +625,8 @@ describe('AnthropicInstrumentation — patching', () => {
     instrumentation.setConfig({
       guard,
       sdkSpans: 'off' as never,
-      estimator: { anthropicSafetyFactor: 0.5 },
     });
-    expect(instrumentation.getConfig()).toMatchObject({ sdkSpans: 'nest', estimator: undefined });
+    expect(instrumentation.getConfig()).toMatchObject({ sdkSpans: 'nest' });
     const stream = await client.messages.create({ ...messageParams, stream: true });
     for await (const event of stream) if (event.type === 'content_block_delta') break;
     await settled();

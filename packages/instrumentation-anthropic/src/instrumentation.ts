@@ -4,7 +4,7 @@ import {
   InstrumentationNodeModuleDefinition,
   isWrapped,
 } from '@opentelemetry/instrumentation';
-import { CallGate, countTextTokens, observeAttempts } from '@tollgate/core';
+import { CallGate, observeAttempts } from '@tollgate/core';
 import { deferredHelperSpan, gatedCreate } from './gated-create';
 import type {
   AnthropicClass,
@@ -161,17 +161,6 @@ function normalizeConfig(config: AnthropicInstrumentationConfig): AnthropicInstr
       `${PACKAGE_NAME}: sdkSpans must be one of ${SDK_SPAN_MODES.join(', ')}; got ${String(normalized.sdkSpans)}, using 'nest'.`,
     );
     normalized.sdkSpans = 'nest';
-  }
-  if (normalized.estimator !== undefined) {
-    try {
-      // Counting nothing validates the options without loading a tokenizer.
-      countTextTokens('claude', '', normalized.estimator);
-    } catch (error) {
-      diag.warn(
-        `${PACKAGE_NAME}: estimator ignored: ${error instanceof Error ? error.message : String(error)}`,
-      );
-      normalized.estimator = undefined;
-    }
   }
   return normalized;
 }

@@ -1,10 +1,8 @@
 import {
-  countTextTokens,
   type GuardedCall,
   isSdkStream,
   observeSdkStream,
   type StreamObserver,
-  type TokenEstimatorOptions,
   type TokenUsage,
 } from '@tollgate/core';
 import { asRecord, deltaText, foldCumulativeUsage, messageText, messageUsage, stringOf } from './utils';
@@ -12,7 +10,6 @@ import { asRecord, deltaText, foldCumulativeUsage, messageText, messageUsage, st
 export interface ObserveOptions {
   /** The model named in the request: what local counts are made for. */
   model: string;
-  estimator: TokenEstimatorOptions | undefined;
 }
 
 /** Usage with both totals known: what a provider-sourced settlement needs. */
@@ -53,8 +50,7 @@ export function observeResult(result: unknown, call: GuardedCall, options: Obser
     {
       ...provided,
       inputTokens: provided?.inputTokens ?? call.admission.estimate.estimatedInputTokens,
-      outputTokens:
-        provided?.outputTokens ?? (text ? countTextTokens(options.model, text, options.estimator) : 0),
+      outputTokens: provided?.outputTokens ?? (text ? call.admission.countOutputTokens(text) : 0),
     },
     'local-count',
   );
@@ -155,7 +151,7 @@ function localUsage(
   pieces: readonly string[],
   reported: TokenUsage | undefined,
 ): TokenUsage {
-  const counted = pieces.length > 0 ? countTextTokens(options.model, pieces.join(''), options.estimator) : 0;
+  const counted = pieces.length > 0 ? call.admission.countOutputTokens(pieces.join('')) : 0;
   return {
     inputTokens: reported?.inputTokens ?? call.admission.estimate.estimatedInputTokens,
     outputTokens: Math.max(counted, reported?.outputTokens ?? 0),

@@ -1,5 +1,5 @@
 import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
-import type { Guard, TokenEstimatorOptions } from '@tollgate/core';
+import type { Guard } from '@tollgate/core';
 
 /**
  * What happens to the span the Anthropic SDK (1.x) emits for each API call when a tracer
@@ -20,12 +20,6 @@ export interface AnthropicInstrumentationConfig extends InstrumentationConfig {
    * @default 'nest'
    */
   sdkSpans?: SdkSpanMode;
-  /**
-   * Token counting used when output must be counted on this side (a stream that ended before
-   * the provider reported its final usage). Pass the same `estimator` you gave `createGuard()`.
-   * @default the defaults of `countTextTokens` (Claude text is counted with a safety factor)
-   */
-  estimator?: TokenEstimatorOptions;
   /**
    * `gen_ai.provider.name` for calls through this SDK, and the provider the guard's budgets and
    * rate limits match on.

@@ -1,5 +1,4 @@
 import {
-  countTextTokens,
   type GuardedCall,
   isSdkStream,
   observeSdkStream,
@@ -51,7 +50,7 @@ export function observeResult(result: unknown, call: GuardedCall, options: Obser
   call.complete(
     {
       inputTokens: call.admission.estimate.estimatedInputTokens,
-      outputTokens: text ? countTextTokens(options.model, text) : undefined,
+      outputTokens: text ? call.admission.countOutputTokens(text) : undefined,
     },
     'local-count',
   );
@@ -148,7 +147,7 @@ function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObser
 function localUsage(call: GuardedCall, model: string, pieces: readonly string[]): TokenUsage {
   return {
     inputTokens: call.admission.estimate.estimatedInputTokens,
-    outputTokens: pieces.length > 0 ? countTextTokens(model, pieces.join('')) : 0,
+    outputTokens: pieces.length > 0 ? call.admission.countOutputTokens(pieces.join('')) : 0,
   };
 }
 

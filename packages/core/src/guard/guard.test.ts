@@ -422,6 +422,7 @@ describe('config validation', () => {
     ['bad fallback', { unknownModel: { fallback: { input: 1 } } }, 'unknownModel.fallback'],
     ['bad lease policy', { leaseExpiry: 'forgive' }, 'leaseExpiry'],
     ['bad hook', { onDecision: 'log' }, 'onDecision'],
+    ['bad estimator option', { estimator: { anthropicSafetyFactor: 0.5 } }, 'estimator'],
     ['bad price override', { prices: { overrides: { 'gpt-4o': { input: -3 } } } }, 'prices.overrides'],
   ];
 

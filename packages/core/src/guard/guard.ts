@@ -26,6 +26,7 @@ import { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope, ScopeDimension } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
+import { countTextTokens } from '../tokens/estimate-input-tokens';
 import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from './budget-instances';
 import {
   BudgetPlan,
@@ -85,6 +86,11 @@ export interface Admission {
     source?: Exclude<UsageSource, 'reservation'>,
     outcome?: { failure?: CallFailure },
   ): Promise<Settlement>;
+  /**
+   * Counts text the call produced (e.g. a stream cut short before the provider reported usage)
+   * with the model's tokenizer and the guard's `estimator` options — an estimate.
+   */
+  countOutputTokens(text: string): number;
   /** Frees the whole reservation: the provider did no billable work (e.g. the connection was refused). */
   release(reason: string, failure?: CallFailure): Promise<void>;
 }
@@ -206,6 +212,12 @@ class GuardImpl implements Guard {
   constructor(config: GuardConfig) {
     this.config = normalizeGuardConfig(config);
     this.estimator = config.estimator;
+    try {
+      // Counting nothing checks the options now, not on every call later.
+      countTextTokens('gpt-4o', '', this.estimator);
+    } catch (error) {
+      throw new TollgateConfigError('estimator', (error as Error).message, config.estimator);
+    }
     this.prices = loadPrices(this.config);
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
     this.limiter = new RateLimiter(this.config.rateLimits, config.limiter);
@@ -514,6 +526,11 @@ class GuardImpl implements Guard {
     });
   }
 
+  /** Counts text with the guard's estimator options (used by admissions). */
+  countText(model: string, text: string): number {
+    return countTextTokens(model, text, this.estimator);
+  }
+
   private canonicalModel(model: string): string {
     return this.prices.resolve(model)?.model ?? model.toLowerCase();
   }
@@ -752,6 +769,10 @@ class GuardAdmission implements Admission {
   ): Promise<Settlement> {
     this.ended ??= this.guard.finish(this, usage, source, '', outcome.failure);
     return this.ended;
+  }
+
+  countOutputTokens(text: string): number {
+    return this.guard.countText(this.model, text);
   }
 
   async release(reason: string, failure?: CallFailure): Promise<void> {
