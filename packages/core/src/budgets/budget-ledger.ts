@@ -7,6 +7,9 @@
  * arithmetic keeps sums exact in every store, Redis Lua included.
  */
 export interface BudgetLedger {
+  /** What an expired lease costs in this store; the guard reads it instead of keeping its own copy. */
+  readonly leaseExpiry?: LeaseExpiryPolicy;
+
   /** The ledger's clock (epoch ms). Windows are computed against it so every process agrees on them. */
   now(): number;
 

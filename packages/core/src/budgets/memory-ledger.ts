@@ -59,14 +59,14 @@ export class MemoryLedger implements BudgetLedger {
   private readonly open = new Map<string, Reservation>();
   private readonly outcomes = new Map<string, ReservationStatus>();
   private readonly pendingExpired: ExpiredReservation[] = [];
-  private readonly policy: LeaseExpiryPolicy;
+  readonly leaseExpiry: LeaseExpiryPolicy;
   private readonly clock: () => number;
   private readonly rememberedOutcomes: number;
   private nextDeadlineMs = Number.POSITIVE_INFINITY;
   private nextCounterSweepMs = 0;
 
   constructor(options: MemoryLedgerOptions = {}) {
-    this.policy = options.leaseExpiry ?? 'charge-reserved';
+    this.leaseExpiry = options.leaseExpiry ?? 'charge-reserved';
     this.clock = options.clock ?? Date.now;
     this.rememberedOutcomes = options.rememberedOutcomes ?? 10_000;
   }
@@ -202,12 +202,12 @@ export class MemoryLedger implements BudgetLedger {
         continue;
       }
       const charged =
-        this.policy === 'charge-reserved' ? reservation.amounts : reservation.amounts.map(() => 0);
+        this.leaseExpiry === 'charge-reserved' ? reservation.amounts : reservation.amounts.map(() => 0);
       const result = this.finish(reservation, charged, 'settled');
       this.outcomes.set(reservation.id, 'expired');
       this.pendingExpired.push({
         reservationId: reservation.id,
-        policy: this.policy,
+        policy: this.leaseExpiry,
         charged: [...charged],
         keys: reservation.counters.map((counter) => counter.key),
         crossed: result.crossed,

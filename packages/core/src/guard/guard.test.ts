@@ -343,6 +343,14 @@ describe('createGuard', () => {
     await expect(guard.run(chat('gpt-4o-mini', 10), async () => 'ok')).resolves.toBe('ok');
   });
 
+  it('refuses a guard lease policy that contradicts the ledger it is given', () => {
+    const ledger = new MemoryLedger({ leaseExpiry: 'release' });
+    expect(() => createGuard({ ledger, leaseExpiry: 'charge-reserved' })).toThrow(
+      /leaseExpiry: differs from the ledger/,
+    );
+    guards.push(createGuard({ ledger, leaseExpiry: 'release' }));
+  });
+
   it('warns through an event when the price table is older than allowed', () => {
     const { events } = guardWith({ priceTableMaxAgeDays: 0.000001 });
     expect(events[0]).toMatchObject({ type: 'price-table-stale', maxAgeDays: 0.000001 });

@@ -220,6 +220,19 @@ class GuardImpl implements Guard {
     }
     this.prices = loadPrices(this.config);
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
+    // The lease policy lives in the ledger; a guard setting that disagrees with it would be silently ignored.
+    if (
+      config.ledger &&
+      config.leaseExpiry !== undefined &&
+      config.ledger.leaseExpiry !== undefined &&
+      config.leaseExpiry !== config.ledger.leaseExpiry
+    ) {
+      throw new TollgateConfigError(
+        'leaseExpiry',
+        `differs from the ledger's own policy ('${config.ledger.leaseExpiry}'); set it on the ledger`,
+        config.leaseExpiry,
+      );
+    }
     this.limiter = new RateLimiter(this.config.rateLimits, config.limiter);
     this.plan = new BudgetPlan(this.config.budgets);
     this.splitDimensions = [

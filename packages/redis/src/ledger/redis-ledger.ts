@@ -20,7 +20,7 @@ import { TIME_SHIFT } from '../internal/time-shift';
 
 /** Options of `createRedisLedger()`. */
 export interface RedisLedgerOptions extends RedisConnectionOptions {
-  /** What an expired lease costs. Pass the same value as the guard's `leaseExpiry`. @default 'charge-reserved' */
+  /** What an expired lease costs; the guard reads it from the ledger. @default 'charge-reserved' */
   leaseExpiry?: LeaseExpiryPolicy;
   /**
    * How long a calendar window's counter is kept after the window ends (late settlements
@@ -45,6 +45,7 @@ type Reply = string | Reply[];
  */
 export class RedisLedger implements BudgetLedger {
   readonly keyPrefix: string;
+  readonly leaseExpiry: LeaseExpiryPolicy;
   private readonly client: Redis | Cluster;
   private readonly owned: boolean;
   private readonly store: StoreAvailability;
@@ -79,6 +80,7 @@ export class RedisLedger implements BudgetLedger {
     this.store = new StoreAvailability(client, timeout, onUnavailable, options.onEvent);
     const base = `{${this.keyPrefix}}:`;
     this.staticKeys = [`${base}leases`];
+    this.leaseExpiry = leaseExpiry;
     this.staticArgs = [base, '0', String(Math.ceil(grace)), String(Math.ceil(outcomeTtl)), leaseExpiry];
     client.on('ready', this.onReady);
     if (client.status === 'ready') void this.syncClock();
