@@ -63,7 +63,7 @@ export function gatedCreate(
         settings.sdkSpans === 'suppress'
           ? withoutSdkSpans(client, () => send(call.admission.model))
           : send(call.admission.model),
-      observe: (parsed, call) => observeResult(parsed, call, { model: params.model }),
+      observe: (parsed, call) => observeResult(parsed, call),
     });
   };
 }

@@ -7,11 +7,6 @@ import {
 } from '@tollgate/core';
 import { asRecord, deltaText, foldCumulativeUsage, messageText, messageUsage, stringOf } from './utils';
 
-export interface ObserveOptions {
-  /** The model named in the request: what local counts are made for. */
-  model: string;
-}
-
 /** Usage with both totals known: what a provider-sourced settlement needs. */
 function isComplete(usage: TokenUsage | undefined): boolean {
   return usage?.inputTokens !== undefined && usage.outputTokens !== undefined;
@@ -21,10 +16,10 @@ function isComplete(usage: TokenUsage | undefined): boolean {
  * Settles a finished call from its parsed result. A stream is not finished yet: its iterator is
  * wrapped so the call settles when iteration ends, however it ends.
  */
-export function observeResult(result: unknown, call: GuardedCall, options: ObserveOptions): unknown {
+export function observeResult(result: unknown, call: GuardedCall): unknown {
   if (isSdkStream(result)) {
     // Every consumer of the SDK's Stream starts from its iterator: observing that covers them all.
-    observeSdkStream(result, streamObserver(call, options));
+    observeSdkStream(result, streamObserver(call));
     return result;
   }
   const message = asRecord(result);
@@ -66,7 +61,7 @@ export function observeResult(result: unknown, call: GuardedCall, options: Obser
  * `message_delta` (the caller broke off, the connection dropped) is settled from the output text
  * counted here, never below what the provider had already reported.
  */
-function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObserver<unknown> {
+function streamObserver(call: GuardedCall): StreamObserver<unknown> {
   const pieces: string[] = [];
   let usage: Record<string, unknown> = {};
   let stopReason: string | undefined;
@@ -126,7 +121,7 @@ function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObser
       const final = sawMessageDelta && isComplete(reported) ? reported : undefined;
       if (outcome === 'error') {
         const billed = sawStart || pieces.length > 0;
-        call.fail(error, billed ? (final ?? localUsage(call, options, pieces, reported)) : undefined);
+        call.fail(error, billed ? (final ?? localUsage(call, pieces, reported)) : undefined);
         return;
       }
       // A stream that ends without `message_stop` was cut short: the caller broke off or aborted.
@@ -135,7 +130,7 @@ function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObser
         call.complete(final, 'provider', { interrupted });
         return;
       }
-      call.complete(localUsage(call, options, pieces, reported), 'local-count', { interrupted });
+      call.complete(localUsage(call, pieces, reported), 'local-count', { interrupted });
     },
   };
 }
@@ -147,7 +142,6 @@ function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObser
  */
 function localUsage(
   call: GuardedCall,
-  options: ObserveOptions,
   pieces: readonly string[],
   reported: TokenUsage | undefined,
 ): TokenUsage {

@@ -62,8 +62,7 @@ export function gatedCreate(
           call.admission.model === params.model ? sentBody : { ...sentBody, model: call.admission.model },
           options,
         ),
-      observe: (parsed, call) =>
-        observeResult(parsed, call, { operation, model: params.model as string, hideUsageChunk }),
+      observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),
     });
   };
 }

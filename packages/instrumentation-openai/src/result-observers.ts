@@ -12,7 +12,6 @@ export type OpenAIOperation = 'chat' | 'responses' | 'embeddings' | 'text_comple
 
 export interface ObserveOptions {
   operation: OpenAIOperation;
-  model: string;
   /** Usage was requested on the caller's behalf: drop the usage-only chunk before the caller sees it. */
   hideUsageChunk: boolean;
 }
@@ -130,7 +129,7 @@ function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObser
     },
     onEnd(outcome, error) {
       if (reasons.length > 0) call.recordResponse({ finishReasons: reasons });
-      const settled = usage ?? localUsage(call, options.model, pieces);
+      const settled = usage ?? localUsage(call, pieces);
       if (outcome === 'error') {
         call.fail(error, pieces.length > 0 || usage ? settled : undefined);
         return;
@@ -144,7 +143,7 @@ function streamObserver(call: GuardedCall, options: ObserveOptions): StreamObser
 }
 
 /** Usage counted on this side: the pre-call input estimate, and the streamed text through the tokenizer. */
-function localUsage(call: GuardedCall, model: string, pieces: readonly string[]): TokenUsage {
+function localUsage(call: GuardedCall, pieces: readonly string[]): TokenUsage {
   return {
     inputTokens: call.admission.estimate.estimatedInputTokens,
     outputTokens: pieces.length > 0 ? call.admission.countOutputTokens(pieces.join('')) : 0,
