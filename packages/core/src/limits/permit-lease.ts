@@ -26,6 +26,12 @@ export interface LeasedBucket {
   readonly capacity: number;
   /** Refill rate in weight per millisecond. */
   readonly ratePerMs: number;
+  /**
+   * Only this lease draws from the bucket (a process-local limiter, created full): what it
+   * last read of the reservoir, less what it has taken since, is a lower bound of what the
+   * bucket holds, so a call can be admitted against permits the lease has yet to collect.
+   */
+  readonly exclusive: boolean;
 }
 
 /** Callbacks that turn a lease's trouble into the caller's error. */
@@ -69,14 +75,18 @@ interface PendingLease {
 }
 
 let leaseCounter = 0;
+/** bottleneck priority of a lease job that only collects permits owed for admitted calls (its most urgent). */
+const PRIORITY_OF_DEBT = 0;
 let waiterCounter = 0;
 
 /**
  * Permits leased from one bottleneck bucket in adaptive batches. bottleneck stays the
- * source of truth: every permit a call uses was first taken out of the bucket by one
- * bottleneck job of weight N. Calls draw from the local lease synchronously; calls that
- * find it empty queue here, by priority, while one lease job at a time asks bottleneck for
- * what they need. Unused permits go back with `incrementReservoir` after a short idle, or
+ * source of truth: every permit a call uses is taken out of the bucket by one bottleneck
+ * job of weight N. Calls draw from the local lease synchronously; calls that find it empty
+ * queue here, by priority, while one lease job at a time asks bottleneck for what they need.
+ * An exclusive lease (process-local limiter) that knows the bucket holds enough admits a
+ * call at once and collects its permits with the next lease job: the bucket held them when
+ * the call went, so nothing is admitted that bottleneck would not have admitted then. Unused permits go back with `incrementReservoir` after a short idle, or
  * when they have been held one refill tick.
  *
  * Batch size adapts: a lease covers the queued callers, never more than the bucket had
@@ -92,8 +102,12 @@ export class PermitLease {
   private pending: PendingLease | undefined;
   private unusedWeight = 0;
   private queuedWeight = 0;
-  /** Reservoir read after our last lease; undefined until the first. */
+  /** Reservoir read after our last lease; undefined until the first (full from the start when exclusive). */
   private lastKnownReservoir: number | undefined;
+  /** Bumped when the bucket shrinks behind the lease's back: a read started before then is stale. */
+  private readGeneration = 0;
+  /** Permits drawn on credit (exclusive lease) that a lease job has yet to take from the bucket. */
+  private owedWeight = 0;
   private windowStartMs = Date.now();
   private windowDrawn = 0;
   private demandPerMs = 0;
@@ -114,6 +128,7 @@ export class PermitLease {
     this.maxUnused = Math.floor(
       Math.min(bucket.capacity * LEASE_MAX_UNUSED_FRACTION, bucket.ratePerMs * tickMillis),
     );
+    if (bucket.exclusive) this.lastKnownReservoir = bucket.capacity;
   }
 
   /** Permits leased and not yet drawn. */
@@ -121,26 +136,43 @@ export class PermitLease {
     return this.unusedWeight;
   }
 
+  /** Permits drawn on credit and not yet taken from the bucket (exclusive lease). */
+  get owed(): number {
+    return this.owedWeight;
+  }
+
   /** Weight of callers waiting for a lease. */
   get queued(): number {
     return this.queuedWeight;
   }
 
-  /** Whether callers wait or a lease job is outstanding. */
+  /** Whether callers wait, a lease job is outstanding or permits are owed to the bucket. */
   get busy(): boolean {
-    return this.waiters.length > 0 || this.pending !== undefined;
+    return this.waiters.length > 0 || this.pending !== undefined || this.owedWeight > 0;
   }
 
-  /** Draws `weight` at once if the lease holds it and nobody is queued ahead. */
+  /**
+   * Draws `weight` at once if nobody is queued ahead and the lease holds it — or, for an
+   * exclusive lease, the bucket is known to hold it (the permits are collected right after).
+   */
   tryTake(weight: number, priority: number): boolean {
-    if (this.waiters.length > 0 || this.unusedWeight < weight) return false;
+    if (this.waiters.length > 0 || this.closed) return false;
     const nowMs = Date.now();
-    if (this.firstExpiryMs() <= nowMs) {
-      this.expire(nowMs);
-      if (this.unusedWeight < weight) return false;
+    if (this.firstExpiryMs() <= nowMs) this.expire(nowMs);
+    if (this.unusedWeight >= weight) {
+      this.draw(weight, nowMs);
+      this.maybePrefetch(priority);
+      return true;
     }
-    this.draw(weight, nowMs);
-    this.maybePrefetch(priority);
+    const short = weight - this.unusedWeight;
+    if (!this.bucket.exclusive || this.knownFree() < short) return false;
+    this.draw(this.unusedWeight, nowMs);
+    this.owedWeight += short;
+    this.windowDrawn += short;
+    if (!this.pending) {
+      // Collect the debt now, with a prefetch for the next calls if the bucket has room for both.
+      this.lease(Math.min(this.owedWeight + this.prefetchTarget(), this.lastKnownReservoir ?? 0), priority);
+    }
     return true;
   }
 
@@ -177,8 +209,9 @@ export class PermitLease {
   shrink(excess: number): number {
     const dropped = Math.min(this.unusedWeight, excess);
     this.consume(dropped);
-    // What we last read of the bucket is no longer what it holds.
+    // What we last read of the bucket (or are reading now) is no longer what it holds.
     this.lastKnownReservoir = undefined;
+    this.readGeneration++;
     if (this.unusedWeight === 0) this.chunks.length = 0;
     return excess - dropped;
   }
@@ -197,6 +230,7 @@ export class PermitLease {
     if (this.pending) this.stopStallWatch(this.pending);
     this.chunks.length = 0;
     this.unusedWeight = 0;
+    this.owedWeight = 0;
   }
 
   private enqueue(waiter: Waiter): void {
@@ -218,6 +252,12 @@ export class PermitLease {
       waiter.resolve('leased');
     }
     if (this.pending || this.closed) return;
+    // Permits owed for admitted calls are collected first, on their own: the bucket is known
+    // to hold them, so that job never waits behind a refill the queued callers need.
+    if (this.owedWeight > 0) {
+      this.lease(this.owedWeight, PRIORITY_OF_DEBT);
+      return;
+    }
     const head = this.waiters[0];
     if (!head) return;
     const needed = head.weight - this.unusedWeight;
@@ -227,6 +267,16 @@ export class PermitLease {
     let weight = Math.max(needed, Math.floor(Math.min(deficit, this.lastKnownReservoir ?? 0)));
     weight += this.prefetchWeight(weight);
     this.lease(Math.min(weight, this.bucket.capacity), head.priority);
+  }
+
+  /**
+   * What the bucket is known to hold beyond what this lease has asked for or owes: the last
+   * read, less the outstanding lease job or the debt, whichever is larger (the job pays the
+   * debt first).
+   */
+  private knownFree(): number {
+    if (this.lastKnownReservoir === undefined) return 0;
+    return this.lastKnownReservoir - Math.max(this.pending?.weight ?? 0, this.owedWeight);
   }
 
   /** After a draw from the lease: top it up early while the bucket has slack, so callers rarely queue. */
@@ -267,8 +317,13 @@ export class PermitLease {
         }
         this.leasesTaken++;
         const nowMs = Date.now();
-        this.chunks.push({ remaining: weight, expiresAtMs: nowMs + this.tickMillis });
-        this.unusedWeight += weight;
+        // Permits owed for calls admitted on credit are paid first; the rest joins the lease.
+        const paid = Math.min(this.owedWeight, weight);
+        this.owedWeight -= paid;
+        if (weight > paid) {
+          this.chunks.push({ remaining: weight - paid, expiresAtMs: nowMs + this.tickMillis });
+          this.unusedWeight += weight - paid;
+        }
         if (this.lastKnownReservoir !== undefined)
           this.lastKnownReservoir = Math.max(0, this.lastKnownReservoir - weight);
         this.pump();
@@ -279,10 +334,11 @@ export class PermitLease {
           this.giveBack(excess, limiter);
         }
         this.armReturn(nowMs);
+        const generation = this.readGeneration;
         try {
           // What the bucket had left sizes the next lease: near empty means the limit binds.
           const left = await limiter.currentReservoir();
-          this.lastKnownReservoir = left ?? undefined;
+          if (generation === this.readGeneration) this.lastKnownReservoir = left ?? undefined;
         } catch {
           this.lastKnownReservoir = undefined;
         }

@@ -217,6 +217,45 @@ describe('RateLimiter leases', () => {
     expect(idle?.requests?.reservoir).toBeLessThanOrEqual(capacity);
   });
 
+  it('admits at once, without a bottleneck round trip, while the process-local bucket is known to hold enough', async () => {
+    const rate = limiter({ rpm: 60, burstRequests: 10, maxWaitMillis: 50 }); // refills 1 a second: none here
+    // Before any timer or I/O callback runs, every call the full bucket holds is admitted.
+    let turnPassed = false;
+    setImmediate(() => {
+      turnPassed = true;
+    });
+    const admitted = await Promise.all(
+      Array.from({ length: 10 }, async () => {
+        (await rate.acquire(call())).release();
+        return turnPassed;
+      }),
+    );
+    expect(admitted).toEqual(Array(10).fill(false));
+    // Nothing beyond the bucket: the next call waits for a refill it cannot get in time.
+    await expect(rate.acquire(call())).rejects.toMatchObject({ reason: 'max-wait-exceeded' });
+    // Every admitted call's permit was collected from bottleneck.
+    const state = await rate.inspect('openai:gpt-4o-mini');
+    expect(state?.requests?.owed).toBe(0);
+    expect(state?.requests?.leasedUnused).toBe(0);
+    expect(state?.requests?.reservoir).toBeLessThan(1);
+  });
+
+  it('admits at once after an idle spell that handed the lease back', async () => {
+    const rate = limiter({ rpm: 60_000, tpm: 1e9 });
+    (await rate.acquire(call())).release();
+    await sleep(LEASE_IDLE_MILLIS * 3);
+    const idle = await rate.inspect('openai:gpt-4o-mini');
+    expect(idle?.requests?.leasedUnused).toBe(0);
+    let turnPassed = false;
+    setImmediate(() => {
+      turnPassed = true;
+    });
+    const permit = await rate.acquire(call());
+    expect(turnPassed).toBe(false);
+    expect(permit.waitMillis).toBe(0);
+    permit.release();
+  });
+
   it('returns a refunded permit to the bucket', async () => {
     const rate = limiter({ rpm: 60, burstRequests: 2, maxWaitMillis: 50 });
     const first = await rate.acquire(call());

@@ -62,6 +62,8 @@ export interface BucketSnapshot {
   reservoir: number | null;
   /** Permits this process has leased and not yet used. */
   leasedUnused: number;
+  /** Permits used by admitted calls that the lease has yet to take from bottleneck (process-local buckets). */
+  owed: number;
   /** Lease jobs run against bottleneck so far. */
   leasesTaken: number;
   /** Permits handed back to bottleneck so far (unused, expired or refunded). */
@@ -287,6 +289,7 @@ export class RateLimiter {
     const snapshot = async (bucket: Bucket): Promise<BucketSnapshot> => ({
       reservoir: await bucket.limiter.currentReservoir(),
       leasedUnused: bucket.lease?.unused ?? 0,
+      owed: bucket.lease?.owed ?? 0,
       leasesTaken: bucket.lease?.leasesTaken ?? 0,
       permitsReturned: bucket.lease?.permitsReturned ?? 0,
     });
@@ -526,6 +529,8 @@ export class RateLimiter {
         },
         capacity: bucket.capacity ?? 0,
         ratePerMs: bucket.ratePerMs ?? 0,
+        // A process-local bucket has no other consumer; a shared one is drawn by the whole fleet.
+        exclusive: datastore === undefined,
       },
       this.refillIntervalMillis,
       {
@@ -707,12 +712,13 @@ function limiterKey(rule: NormalizedRateLimit, model: string, tenant: string | u
 
 async function shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> {
   if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return;
-  const leased = bucket.lease?.unused ?? 0;
   // Nothing this process holds can be above the bucket size plus its lease: skip the read.
   if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0)) return;
   const current = await bucket.limiter.currentReservoir();
   if (current === null) return;
-  const excess = current + leased - remaining;
+  // Leased permits are still ours to use; permits owed for admitted calls are already spent.
+  const held = bucket.lease ? bucket.lease.unused - bucket.lease.owed : 0;
+  const excess = current + held - remaining;
   if (excess <= 0) return;
   const rest = bucket.lease ? bucket.lease.shrink(excess) : excess;
   if (rest > 0) await bucket.limiter.incrementReservoir(-rest);
