@@ -58,6 +58,9 @@ export class MemoryLedger implements BudgetLedger {
   private readonly counters = new Map<string, Counter>();
   private readonly open = new Map<string, Reservation>();
   private readonly outcomes = new Map<string, ReservationStatus>();
+  /** Remembered ids in arrival order, as a ring: evicting the oldest costs O(1), where a Map's first key does not. */
+  private readonly outcomeOrder: (string | undefined)[] = [];
+  private outcomeNext = 0;
   private readonly pendingExpired: ExpiredReservation[] = [];
   readonly leaseExpiry: LeaseExpiryPolicy;
   private readonly clock: () => number;
@@ -185,11 +188,18 @@ export class MemoryLedger implements BudgetLedger {
   }
 
   private remember(reservationId: string, status: ReservationStatus): void {
-    this.outcomes.set(reservationId, status);
-    if (this.outcomes.size > this.rememberedOutcomes) {
-      const oldest = this.outcomes.keys().next().value;
-      if (oldest !== undefined) this.outcomes.delete(oldest);
+    if (this.rememberedOutcomes <= 0) return;
+    if (this.outcomes.has(reservationId)) {
+      this.outcomes.set(reservationId, status);
+      return;
     }
+    // Reading a Map's oldest key walks past every deleted entry before it, which grows with
+    // each eviction until the table is rebuilt; a ring of ids evicts in constant time.
+    const oldest = this.outcomeOrder[this.outcomeNext];
+    if (oldest !== undefined) this.outcomes.delete(oldest);
+    this.outcomeOrder[this.outcomeNext] = reservationId;
+    this.outcomeNext = (this.outcomeNext + 1) % this.rememberedOutcomes;
+    this.outcomes.set(reservationId, status);
   }
 
   private expireDue(nowMs: number): void {
@@ -204,7 +214,7 @@ export class MemoryLedger implements BudgetLedger {
       const charged =
         this.leaseExpiry === 'charge-reserved' ? reservation.amounts : reservation.amounts.map(() => 0);
       const result = this.finish(reservation, charged, 'settled');
-      this.outcomes.set(reservation.id, 'expired');
+      this.remember(reservation.id, 'expired');
       this.pendingExpired.push({
         reservationId: reservation.id,
         policy: this.leaseExpiry,

@@ -21,17 +21,28 @@ export interface BudgetInstanceState {
  * longest ago are forgotten first.
  */
 export class BudgetInstances {
-  private readonly states = new Map<string, BudgetInstanceState>();
+  private readonly states = new Map<string, BudgetInstanceState & { seen: number }>();
+  private seen = 0;
 
   constructor(private readonly maxInstances = 1_000) {}
 
   record(lines: readonly PlannedLine[], states: readonly LineState[]): void {
-    lines.forEach((planned, index) => {
+    for (let index = 0; index < lines.length; index++) {
+      const planned = lines[index]!;
       const state = states[index];
-      if (!state) return;
-      const key = `${planned.budgetId}|${planned.unit}|${JSON.stringify(planned.scope)}`;
-      this.states.delete(key); // re-insert so the map stays ordered by recency
-      this.states.set(key, {
+      if (!state) continue;
+      const known = this.states.get(planned.instanceKey);
+      // Updated in place on every call: recency is a counter, read only when the map is full.
+      if (known) {
+        known.limit = toDisplayUnits(planned.unit, state.limit);
+        known.spent = toDisplayUnits(planned.unit, state.spent);
+        known.reserved = toDisplayUnits(planned.unit, state.reserved);
+        known.resetAtMs = state.resetAtMs;
+        known.seen = ++this.seen;
+        continue;
+      }
+      if (this.states.size >= this.maxInstances) this.forgetLeastRecent();
+      this.states.set(planned.instanceKey, {
         budgetId: planned.budgetId,
         unit: planned.unit,
         scope: planned.scope,
@@ -39,20 +50,29 @@ export class BudgetInstances {
         spent: toDisplayUnits(planned.unit, state.spent),
         reserved: toDisplayUnits(planned.unit, state.reserved),
         resetAtMs: state.resetAtMs,
+        seen: ++this.seen,
       });
-    });
-    while (this.states.size > this.maxInstances) {
-      const oldest = this.states.keys().next().value;
-      if (oldest === undefined) break;
-      this.states.delete(oldest);
     }
   }
 
   /** Current states; a calendar instance whose window has ended reads as empty until it is used again. */
   snapshot(nowMs: number): BudgetInstanceState[] {
-    return [...this.states.values()].map((state) =>
+    return [...this.states.values()].map(({ seen: _seen, ...state }) =>
       state.resetAtMs <= nowMs && state.reserved === 0 ? { ...state, spent: 0 } : state,
     );
+  }
+
+  /** Only when a new instance arrives at the cap: one pass for the instance seen longest ago. */
+  private forgetLeastRecent(): void {
+    let oldestKey: string | undefined;
+    let oldestSeen = Number.POSITIVE_INFINITY;
+    for (const [key, state] of this.states) {
+      if (state.seen < oldestSeen) {
+        oldestSeen = state.seen;
+        oldestKey = key;
+      }
+    }
+    if (oldestKey !== undefined) this.states.delete(oldestKey);
   }
 }
 

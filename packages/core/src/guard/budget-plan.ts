@@ -24,6 +24,8 @@ export interface PlannedLine {
   budgetId: string;
   unit: BudgetUnit;
   scope: ScopeValues;
+  /** The budget instance across windows (`budgetId|unit|scope`): the counter key without its window. */
+  instanceKey: string;
   windowStartMs: number | undefined;
   line: LedgerLine;
 }
@@ -60,13 +62,15 @@ export class BudgetPlan {
       const clock = this.clocks.get(budget.id);
       const bounds = clock?.at(nowMs);
       for (const { unit, limit } of budget.limits) {
+        const instanceKey = counterKey(budget.id, unit, scope, undefined);
         planned.push({
           budgetId: budget.id,
           unit,
           scope,
+          instanceKey,
           windowStartMs: bounds?.startMs,
           line: {
-            key: counterKey(budget.id, unit, scope, bounds?.startMs),
+            key: bounds ? `${instanceKey}|${bounds.startMs}` : instanceKey,
             limit,
             amount: amounts[unit],
             window: bounds
@@ -79,6 +83,15 @@ export class BudgetPlan {
     }
     return planned;
   }
+}
+
+/** Whether lines planned earlier still name the current windows at `nowMs` (rolling lines always do). */
+export function windowsStillOpen(lines: readonly PlannedLine[], nowMs: number): boolean {
+  for (const { line } of lines) {
+    if (line.window.kind === 'calendar' && (nowMs < line.window.startMs || nowMs >= line.window.endMs))
+      return false;
+  }
+  return true;
 }
 
 /** Converts a ledger amount to the budget's unit as users see it (USD instead of nano-USD). */

@@ -1,25 +1,48 @@
 import { diag } from '@opentelemetry/api';
-import type { DecisionEvent, DecisionHook } from './decision-events';
+import type { DecisionEvent, DecisionHook, DecisionType } from './decision-events';
 
-/** Delivers events to hooks; a throwing or rejecting hook is logged through `diag` and never disturbs the call. */
+interface Subscription {
+  readonly hook: DecisionHook;
+  /** The event types the hook receives; every type when undefined. */
+  readonly types: ReadonlySet<DecisionType> | undefined;
+}
+
+/**
+ * Delivers events to hooks; a throwing or rejecting hook is logged through `diag` and never
+ * disturbs the call. Callers ask `wants(type)` before building a per-call event, so a guard
+ * whose hooks only follow, say, threshold crossings builds no event object per call.
+ */
 export class DecisionEmitter {
-  private readonly hooks: DecisionHook[];
+  private readonly subscriptions: Subscription[] = [];
+  /** Hooks for every type, and per type for the rest: what `wants()` reads. */
+  private allTypes = 0;
+  private readonly byType = new Map<DecisionType, number>();
 
   constructor(hooks: readonly DecisionHook[]) {
-    this.hooks = [...hooks];
+    for (const hook of hooks) this.subscribe(hook);
   }
 
-  /** Adds a hook; returns a function that removes it. */
-  subscribe(hook: DecisionHook): () => void {
-    this.hooks.push(hook);
+  /** Adds a hook, for every event type or only `types`; returns a function that removes it. */
+  subscribe(hook: DecisionHook, types?: readonly DecisionType[]): () => void {
+    const subscription: Subscription = { hook, types: types ? new Set(types) : undefined };
+    this.subscriptions.push(subscription);
+    this.count(subscription, 1);
     return () => {
-      const index = this.hooks.indexOf(hook);
-      if (index >= 0) this.hooks.splice(index, 1);
+      const index = this.subscriptions.indexOf(subscription);
+      if (index < 0) return;
+      this.subscriptions.splice(index, 1);
+      this.count(subscription, -1);
     };
   }
 
+  /** Whether any hook receives events of `type`. */
+  wants(type: DecisionType): boolean {
+    return this.allTypes > 0 || (this.byType.get(type) ?? 0) > 0;
+  }
+
   emit(event: DecisionEvent): void {
-    for (const hook of this.hooks) {
+    for (const { hook, types } of this.subscriptions) {
+      if (types && !types.has(event.type)) continue;
       try {
         const result = hook(event);
         if (result && typeof (result as Promise<void>).then === 'function') {
@@ -29,6 +52,14 @@ export class DecisionEmitter {
         reportHookError(event, error);
       }
     }
+  }
+
+  private count(subscription: Subscription, delta: number): void {
+    if (!subscription.types) {
+      this.allTypes += delta;
+      return;
+    }
+    for (const type of subscription.types) this.byType.set(type, (this.byType.get(type) ?? 0) + delta);
   }
 }
 

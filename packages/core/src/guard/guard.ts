@@ -36,10 +36,17 @@ import {
   parseCounterKey,
   toDisplayUnits,
   touched,
+  windowsStillOpen,
 } from './budget-plan';
 import { actualCostUsd, type CallEstimate, estimateCall, usageOrWorstCase } from './call-estimate';
 import { DecisionEmitter } from './decision-emitter';
-import type { BudgetTouched, CallDecisionBase, DecisionHook, UsageSource } from './decision-events';
+import type {
+  BudgetTouched,
+  CallDecisionBase,
+  DecisionHook,
+  DecisionType,
+  UsageSource,
+} from './decision-events';
 
 /** Per-call options; they override the ambient `withScope()` scope field by field. */
 export interface CallOptions {
@@ -73,6 +80,8 @@ export interface Admission {
   readonly waitMillis: number;
   /** Budget instances the call reserved against. */
   readonly budgets: readonly BudgetTouched[];
+  /** Ids of the budgets the call reserved against, each once, in configuration order. */
+  readonly budgetIds: readonly string[];
   /** Limiters that admitted the call. */
   readonly limiterKeys: readonly string[];
   /** Least headroom left after the reservation, as a fraction of the limit; undefined without budgets. */
@@ -118,8 +127,11 @@ export interface Guard {
   ): Promise<T>;
   /** Folds rate-limit headers or a 429 `retry-after` from the provider into the local limiter. */
   applyProviderFeedback(feedback: ProviderFeedback): void;
-  /** Adds a decision hook; returns a function that removes it. */
-  onDecision(hook: DecisionHook): () => void;
+  /**
+   * Adds a decision hook, for every event or only the given `types` (events of other types
+   * are then not even built for it); returns a function that removes it.
+   */
+  onDecision(hook: DecisionHook, types?: readonly DecisionType[]): () => void;
   /** Current spend of one budget instance (USD figures are estimates). */
   budgetStatus(
     budgetId: string,
@@ -255,9 +267,12 @@ class GuardImpl implements Guard {
     if (webhookConfig) {
       const notifier = new WebhookNotifier(webhookConfig);
       this.webhook = notifier;
-      this.events.subscribe((event) => {
-        if (event.type === 'threshold-crossed') notifier.notify(event);
-      });
+      this.events.subscribe(
+        (event) => {
+          if (event.type === 'threshold-crossed') notifier.notify(event);
+        },
+        ['threshold-crossed'],
+      );
     }
     this.leaseTimer = setInterval(
       () => void this.collectExpired(),
@@ -267,8 +282,8 @@ class GuardImpl implements Guard {
     this.reportPriceTableAge();
   }
 
-  onDecision(hook: DecisionHook): () => void {
-    return this.events.subscribe(hook);
+  onDecision(hook: DecisionHook, types?: readonly DecisionType[]): () => void {
+    return this.events.subscribe(hook, types);
   }
 
   async admit(call: LlmCallDescriptor, options: CallOptions = {}): Promise<Admission> {
@@ -372,7 +387,10 @@ class GuardImpl implements Guard {
     }
 
     // The window may have rolled while the call queued: plan the lines again at reservation time.
-    lines = budgets.length > 0 ? this.plan.lines(budgets, subject, amounts, this.ledger.now()) : [];
+    const reserveAtMs = this.ledger.now();
+    if (budgets.length === 0) lines = [];
+    else if (lines.length === 0 || !windowsStillOpen(lines, reserveAtMs))
+      lines = this.plan.lines(budgets, subject, amounts, reserveAtMs);
     let headroom: number | undefined;
     if (lines.length > 0) {
       let result: Awaited<ReturnType<BudgetLedger['reserve']>>;
@@ -410,13 +428,15 @@ class GuardImpl implements Guard {
       probe,
     );
     this.openCalls.set(callId, { admission, lines });
-    this.events.emit({
-      ...base,
-      type: 'allowed',
-      reservationId: callId,
-      budgets: touched(lines),
-      limiterKeys: permit.limiterKeys,
-    });
+    if (this.events.wants('allowed')) {
+      this.events.emit({
+        ...base,
+        type: 'allowed',
+        reservationId: callId,
+        budgets: touched(lines),
+        limiterKeys: permit.limiterKeys,
+      });
+    }
     return admission;
   }
 
@@ -587,13 +607,15 @@ class GuardImpl implements Guard {
       });
       const result = lines.length > 0 ? await this.ledger.release(admission.callId) : undefined;
       if (result?.applied) this.instances.record(lines, result.lines);
-      this.events.emit({
-        ...admission.base,
-        type: 'released',
-        reservationId: admission.callId,
-        reason,
-        applied: result?.applied ?? true,
-      });
+      if (this.events.wants('released')) {
+        this.events.emit({
+          ...admission.base,
+          type: 'released',
+          reservationId: admission.callId,
+          reason,
+          applied: result?.applied ?? true,
+        });
+      }
       return {
         usageSource: 'reservation',
         actualCostUsd: undefined,
@@ -622,23 +644,25 @@ class GuardImpl implements Guard {
       costUsd !== undefined && admission.estimate.worstCaseUsd !== undefined
         ? costUsd - admission.estimate.worstCaseUsd
         : undefined;
-    this.events.emit({
-      ...admission.base,
-      type: 'settled',
-      reservationId: admission.callId,
-      usage: effective,
-      usageSource,
-      actualCostUsd: costUsd,
-      costDeltaUsd,
-      budgets: lines.map((planned, index) => ({
-        budgetId: planned.budgetId,
-        unit: planned.unit,
-        scope: planned.scope,
-        reserved: toDisplayUnits(planned.unit, amounts[index]!),
-      })),
-      applied,
-      durationMillis,
-    });
+    if (this.events.wants('settled')) {
+      this.events.emit({
+        ...admission.base,
+        type: 'settled',
+        reservationId: admission.callId,
+        usage: effective,
+        usageSource,
+        actualCostUsd: costUsd,
+        costDeltaUsd,
+        budgets: lines.map((planned, index) => ({
+          budgetId: planned.budgetId,
+          unit: planned.unit,
+          scope: planned.scope,
+          reserved: toDisplayUnits(planned.unit, amounts[index]!),
+        })),
+        applied,
+        durationMillis,
+      });
+    }
     if (result) this.emitCrossings(result.crossed, lines, admission.callId);
     if (result?.applied) this.instances.record(lines, result.lines);
     return {
@@ -765,6 +789,14 @@ class GuardAdmission implements Admission {
 
   get budgets(): BudgetTouched[] {
     return touched(this.lines);
+  }
+
+  get budgetIds(): string[] {
+    const ids: string[] = [];
+    // Lines of one budget are adjacent (one per unit), so comparing with the last id dedupes.
+    for (const planned of this.lines)
+      if (ids[ids.length - 1] !== planned.budgetId) ids.push(planned.budgetId);
+    return ids;
   }
 
   get limiterKeys(): readonly string[] {

@@ -169,11 +169,14 @@ export class PermitLease {
     this.draw(this.unusedWeight, nowMs);
     this.owedWeight += short;
     this.windowDrawn += short;
-    if (!this.pending) {
-      // Collect the debt now, with a prefetch for the next calls if the bucket has room for both.
-      this.lease(Math.min(this.owedWeight + this.prefetchTarget(), this.lastKnownReservoir ?? 0), priority);
-    }
+    if (!this.pending) this.collectDebt(priority);
     return true;
+  }
+
+  /** One lease job for the permits owed, plus a prefetch for the next calls where the bucket is known to hold it. */
+  private collectDebt(priority: number): void {
+    const withPrefetch = Math.min(this.owedWeight + this.prefetchTarget(), this.lastKnownReservoir ?? 0);
+    this.lease(Math.max(this.owedWeight, withPrefetch), priority);
   }
 
   /** Queues for `weight` until `deadlineMs`; rejects with the handlers' errors. */
@@ -252,10 +255,11 @@ export class PermitLease {
       waiter.resolve('leased');
     }
     if (this.pending || this.closed) return;
-    // Permits owed for admitted calls are collected first, on their own: the bucket is known
-    // to hold them, so that job never waits behind a refill the queued callers need.
+    // Permits owed for admitted calls are collected first, without the queued callers' needs:
+    // the bucket is known to hold the debt (and any prefetch within the last read), so that
+    // job never waits behind a refill the queued callers need.
     if (this.owedWeight > 0) {
-      this.lease(this.owedWeight, PRIORITY_OF_DEBT);
+      this.collectDebt(PRIORITY_OF_DEBT);
       return;
     }
     const head = this.waiters[0];

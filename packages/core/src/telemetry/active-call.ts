@@ -22,16 +22,19 @@ export type AttemptFetch = (this: unknown, ...args: unknown[]) => Promise<Respon
  * Requests made outside a gated call pass through untouched.
  */
 export function observeAttempts(original: AttemptFetch): AttemptFetch {
-  return async function fetchWithTimeout(this: unknown, ...args: unknown[]): Promise<Response> {
+  return function fetchWithTimeout(this: unknown, ...args: unknown[]): Promise<Response> {
     const call = activeGuardedCall();
     if (!call) return original.apply(this, args);
-    try {
-      const response = await original.apply(this, args);
-      call.recordAttempt(response.headers, response.status);
-      return response;
-    } catch (error) {
-      call.recordAttempt(undefined);
-      throw error;
-    }
+    // A plain `then` rather than an async function: one promise per attempt instead of three.
+    return original.apply(this, args).then(
+      (response) => {
+        call.recordAttempt(response.headers, response.status);
+        return response;
+      },
+      (error: unknown) => {
+        call.recordAttempt(undefined);
+        throw error;
+      },
+    );
   };
 }

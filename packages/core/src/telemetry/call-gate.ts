@@ -82,20 +82,22 @@ export class CallGate {
     if (request.serverAddress) attributes[semconv.ATTR_SERVER_ADDRESS] = request.serverAddress;
     if (request.serverPort) attributes[semconv.ATTR_SERVER_PORT] = request.serverPort;
     const metricAttributes = { ...attributes };
-    // Tollgate's own counters carry the scope dimensions budgets are split by (e.g. spend per tenant).
+    // Tollgate's own counters carry the scope dimensions budgets are split by (e.g. spend per tenant);
+    // the GenAI histograms do not. The span carries them too.
     const scopeAttributes: Attributes = {};
-    const scope = { ...currentScope(), ...options?.scope };
+    const scope = options?.scope ? { ...currentScope(), ...options.scope } : currentScope();
     for (const dimension of this.guard.splitDimensions) {
       const value = scope[dimension as 'tenant' | 'user' | 'feature'];
       if (value !== undefined) scopeAttributes[`tollgate.${dimension}`] = value;
     }
+    // The span starts with every attribute known now: one pass in the SDK instead of a second call.
+    Object.assign(attributes, scopeAttributes);
     const span = this.tracer.startSpan(
       `${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${descriptor.model}`,
       { kind: SpanKind.CLIENT, attributes },
       parent,
     );
     const spanContext = trace.setSpan(parent, span);
-    span.setAttributes(scopeAttributes);
     if (!this.contextChecked) {
       this.contextChecked = true;
       if (context.with(spanContext, () => context.active()) !== spanContext) {
@@ -169,11 +171,9 @@ export class CallGate {
         [semconv.ATTR_TOLLGATE_COST_KIND]: 'estimated',
       });
     }
-    if (admission.budgets.length > 0) {
-      span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_IDS, [
-        ...new Set(admission.budgets.map((budget) => budget.budgetId)),
-      ]);
-    }
+    const budgetIds = admission.budgetIds;
+    // A fresh array on every read, so the span may keep it.
+    if (budgetIds.length > 0) span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_IDS, budgetIds as string[]);
     if (admission.limiterKeys.length > 0)
       span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, [...admission.limiterKeys]);
     if (admission.minHeadroomRatio !== undefined)
@@ -239,13 +239,12 @@ export class GuardedCall {
       model: this.admission.estimate.pricedModel ?? descriptor.model,
       tenant: this.admission.scope.tenant,
     });
-    const saysSomething = [
-      feedback.remainingRequests,
-      feedback.remainingTokens,
-      feedback.requestsResetMillis,
-      feedback.tokensResetMillis,
-      feedback.retryAfterMillis,
-    ].some((value) => value !== undefined);
+    const saysSomething =
+      feedback.remainingRequests !== undefined ||
+      feedback.remainingTokens !== undefined ||
+      feedback.requestsResetMillis !== undefined ||
+      feedback.tokensResetMillis !== undefined ||
+      feedback.retryAfterMillis !== undefined;
     if (saysSomething) {
       this.gate.guard.applyProviderFeedback(feedback);
       this.gate.metrics.recordRemaining(
@@ -305,10 +304,8 @@ export class GuardedCall {
       return;
     }
     this.finishMetrics(undefined, error);
-    this.admission
-      .release(`call failed: ${errorType(error)}`, classifyFailure(error))
-      .catch(() => {})
-      .finally(() => this.span.end());
+    const end = () => this.span.end();
+    this.admission.release(`call failed: ${errorType(error)}`, classifyFailure(error)).then(end, end);
   }
 
   private settle(
@@ -319,9 +316,8 @@ export class GuardedCall {
   ): void {
     if (usage) setUsageAttributes(this.span, usage);
     this.finishMetrics(usage, error);
-    this.admission
-      .settle(usage, source, failure ? { failure } : {})
-      .then((settlement) => {
+    this.admission.settle(usage, source, failure ? { failure } : {}).then(
+      (settlement) => {
         this.span.setAttribute(
           semconv.ATTR_TOLLGATE_USAGE_SOURCE,
           settlement.usageSource === 'local-count' ? 'local_count' : settlement.usageSource,
@@ -342,9 +338,11 @@ export class GuardedCall {
             settlement.minHeadroomRatio,
           );
         }
-      })
-      .catch(() => {})
-      .finally(() => this.span.end());
+        this.span.end();
+      },
+      // The ledger failed to settle: the span still ends (the guard reports the failure itself).
+      () => this.span.end(),
+    );
   }
 
   private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {

@@ -137,16 +137,20 @@ function registerGuardInstruments(meter: Meter, guard: Guard): void {
     description: 'Budget alert thresholds crossed (once per budget instance per window)',
     unit: '{crossing}',
   });
-  guard.onDecision((event) => {
-    if (event.type !== 'threshold-crossed') return;
-    const attributes: Attributes = {
-      [ATTR_TOLLGATE_BUDGET_ID]: event.budgetId,
-      [ATTR_TOLLGATE_BUDGET_UNIT]: event.unit,
-      [ATTR_TOLLGATE_BUDGET_THRESHOLD]: event.threshold,
-    };
-    for (const [dimension, value] of Object.entries(event.scope)) attributes[`tollgate.${dimension}`] = value;
-    thresholdCrossings.add(1, attributes);
-  });
+  guard.onDecision(
+    (event) => {
+      if (event.type !== 'threshold-crossed') return;
+      const attributes: Attributes = {
+        [ATTR_TOLLGATE_BUDGET_ID]: event.budgetId,
+        [ATTR_TOLLGATE_BUDGET_UNIT]: event.unit,
+        [ATTR_TOLLGATE_BUDGET_THRESHOLD]: event.threshold,
+      };
+      for (const [dimension, value] of Object.entries(event.scope))
+        attributes[`tollgate.${dimension}`] = value;
+      thresholdCrossings.add(1, attributes);
+    },
+    ['threshold-crossed'],
+  );
   meter
     .createObservableGauge(METRIC_TOLLGATE_CIRCUIT_OPEN, {
       description: 'Circuit breaker state: 1 open or half-open, 0 closed',

@@ -53,15 +53,13 @@ export function gatedAPIPromise<P extends APIPromiseParts>(options: GatedAPIProm
   // The SDK's own promise is lazy: a caller who never awaits it must not crash the process on a rejection.
   responsePromise.catch(() => {});
 
-  const parseResponse = async (client: unknown, props: unknown): Promise<unknown> => {
-    let parsed: unknown;
-    try {
-      parsed = await inner!.parseResponse(client, props);
-    } catch (error) {
-      call!.fail(error);
-      throw error;
-    }
-    return options.observe(parsed, call!);
-  };
+  const parseResponse = (client: unknown, props: unknown): Promise<unknown> =>
+    inner!.parseResponse(client, props).then(
+      (parsed) => options.observe(parsed, call!),
+      (error: unknown) => {
+        call!.fail(error);
+        throw error;
+      },
+    );
   return new options.APIPromise(options.client, responsePromise, parseResponse);
 }
