@@ -252,7 +252,6 @@ describe('RateLimiter leases', () => {
     });
     const permit = await rate.acquire(call());
     expect(turnPassed).toBe(false);
-    expect(permit.waitMillis).toBe(0);
     permit.release();
   });
 
