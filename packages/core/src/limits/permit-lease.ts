@@ -6,6 +6,13 @@ import Bottleneck from 'bottleneck';
  */
 export const LEASE_IDLE_MILLIS = 50;
 
+/**
+ * An exclusive lease collects the permits it admitted on credit this long after the first
+ * one (or at once when the bucket's known slack runs low): one bottleneck job per batch,
+ * run from a timer rather than on a call's path.
+ */
+export const DEBT_COLLECT_MILLIS = 25;
+
 /** Prefetch targets this much of the demand observed over the last window. */
 export const LEASE_HORIZON_MILLIS = 100;
 
@@ -113,6 +120,7 @@ export class PermitLease {
   private demandPerMs = 0;
   private lastDrawMs = 0;
   private returnTimer: NodeJS.Timeout | undefined;
+  private debtTimer: NodeJS.Timeout | undefined;
   private closed = false;
   /** Most permits held unused at once. */
   readonly maxUnused: number;
@@ -161,7 +169,8 @@ export class PermitLease {
     if (this.firstExpiryMs() <= nowMs) this.expire(nowMs);
     if (this.unusedWeight >= weight) {
       this.draw(weight, nowMs);
-      this.maybePrefetch(priority);
+      // An exclusive lease never needs permits in hand before a call: it admits on credit.
+      if (!this.bucket.exclusive) this.maybePrefetch(priority);
       return true;
     }
     const short = weight - this.unusedWeight;
@@ -169,8 +178,25 @@ export class PermitLease {
     this.draw(this.unusedWeight, nowMs);
     this.owedWeight += short;
     this.windowDrawn += short;
-    if (!this.pending) this.collectDebt(priority);
+    this.scheduleDebtCollection();
     return true;
+  }
+
+  /** Collects owed permits soon, in one batch; at once when what the bucket is known to hold runs low. */
+  private scheduleDebtCollection(): void {
+    if (this.pending || this.closed) return;
+    if (this.knownFree() < this.bucket.capacity * SLACK_FRACTION) {
+      clearTimeout(this.debtTimer);
+      this.debtTimer = undefined;
+      this.collectDebt(PRIORITY_OF_DEBT);
+      return;
+    }
+    if (this.debtTimer) return;
+    this.debtTimer = setTimeout(() => {
+      this.debtTimer = undefined;
+      if (!this.pending && !this.closed && this.owedWeight > 0) this.collectDebt(PRIORITY_OF_DEBT);
+    }, DEBT_COLLECT_MILLIS);
+    this.debtTimer.unref();
   }
 
   /** One lease job for the permits owed, plus a prefetch for the next calls where the bucket is known to hold it. */
@@ -224,6 +250,8 @@ export class PermitLease {
     this.closed = true;
     clearTimeout(this.returnTimer);
     this.returnTimer = undefined;
+    clearTimeout(this.debtTimer);
+    this.debtTimer = undefined;
     const error = new Bottleneck.BottleneckError('The limiter was closed');
     for (const waiter of this.waiters.splice(0)) {
       clearTimeout(waiter.timer);
@@ -259,7 +287,9 @@ export class PermitLease {
     // the bucket is known to hold the debt (and any prefetch within the last read), so that
     // job never waits behind a refill the queued callers need.
     if (this.owedWeight > 0) {
-      this.collectDebt(PRIORITY_OF_DEBT);
+      // Queued callers need a fresh read of the bucket: collect now. Otherwise batch it.
+      if (this.waiters.length > 0) this.collectDebt(PRIORITY_OF_DEBT);
+      else this.scheduleDebtCollection();
       return;
     }
     const head = this.waiters[0];
