@@ -5,6 +5,7 @@
 // only), tollgate-open (Tollgate with a guard that has no budgets or limits), gate-memory and
 // gate-redis (budgets + RPM/TPM configured, not binding).
 import { createRequire } from 'node:module';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { metrics, trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
@@ -19,8 +20,16 @@ const require = createRequire(import.meta.url);
 
 let telemetry;
 let guard;
-/** The variant's instrumentation, toggled off and on by the paired measurements. */
+/** The variant's instrumentation, if it has one (the paired measurements need one). */
 let instrumentation;
+// A copy of the SDK loaded before any instrumentation hook exists, so it stays unpatched: the
+// paired measurements alternate between it and the instrumented copy in this one process.
+// (Toggling the instrumentation with disable()/enable() instead re-patches the SDK between
+// calls, and the deoptimised code that follows is charged to the instrumented half.)
+const { OpenAI: UnpatchedOpenAI } = require('openai');
+for (const key of Object.keys(require.cache)) {
+  if (key.includes(`${path.sep}node_modules${path.sep}openai${path.sep}`)) delete require.cache[key];
+}
 if (variant !== 'raw') telemetry = setUpTelemetry();
 if (variant === 'otel-only') {
   // OpenTelemetry registered (context manager, providers) and nothing instrumented: what any
@@ -42,7 +51,9 @@ if (variant === 'otel-only') {
 }
 // Required after the instrumentations registered their hooks, as an application would.
 const { OpenAI } = require('openai');
+if (instrumentation && OpenAI === UnpatchedOpenAI) throw new Error('the SDK was not loaded twice');
 const client = new OpenAI({ apiKey: 'bench', baseURL, maxRetries: 0 });
+const unpatchedClient = new UnpatchedOpenAI({ apiKey: 'bench', baseURL, maxRetries: 0 });
 
 const chatBody = {
   model: 'gpt-4o-mini',
@@ -53,9 +64,9 @@ const chatBody = {
   ],
 };
 
-async function oneCall() {
+async function oneCall(using = client) {
   const started = performance.now();
-  await client.chat.completions.create(chatBody);
+  await using.chat.completions.create(chatBody);
   return performance.now() - started;
 }
 
@@ -103,15 +114,29 @@ async function streams({ count, chunks }) {
 
 /**
  * Streams replayed from memory through the SDK's own parser (a `fetch` that returns a
- * recorded SSE body): the client-side cost per chunk, without the network.
+ * recorded SSE body): the client-side cost per chunk, without the network. Each event is
+ * its own body chunk, as a provider writes them: handed the whole body as one chunk, the
+ * SDK's line splitter copies the rest of the buffer for every event, which would make the
+ * baseline quadratic in the stream's length and bury the instrumentation's share in noise.
  */
-function replayClient(body) {
-  const bytes = Buffer.from(body, 'utf8');
-  return new OpenAI({
+function replayClient(body, SDK = OpenAI) {
+  const events = body.split(/(?<=\n\n)/).map((event) => Buffer.from(event, 'utf8'));
+  const eventStream = () => {
+    let next = 0;
+    return new ReadableStream({
+      type: 'bytes',
+      pull(controller) {
+        if (next < events.length) controller.enqueue(new Uint8Array(events[next++]));
+        else controller.close();
+      },
+    });
+  };
+  return new SDK({
     apiKey: 'bench',
     baseURL,
     maxRetries: 0,
-    fetch: async () => new Response(bytes, { status: 200, headers: { 'content-type': 'text/event-stream' } }),
+    fetch: async () =>
+      new Response(eventStream(), { status: 200, headers: { 'content-type': 'text/event-stream' } }),
   });
 }
 
@@ -129,6 +154,20 @@ async function replayOne(replaying) {
   return performance.now() - started;
 }
 
+/** One loopback stream, read to its end: the time to its first chunk, in ms. */
+async function firstChunkOne(chunks, using = client) {
+  const started = performance.now();
+  const stream = await using.chat.completions.create({
+    model: 'gpt-4o-mini',
+    max_tokens: chunks,
+    stream: true,
+    messages: [{ role: 'user', content: 'Tell me a long story.' }],
+  });
+  let firstChunkMs;
+  for await (const _chunk of stream) firstChunkMs ??= performance.now() - started;
+  return firstChunkMs;
+}
+
 async function replay({ count, body }) {
   const replaying = replayClient(body);
   const total = [];
@@ -137,25 +176,27 @@ async function replay({ count, body }) {
 }
 
 /**
- * The same work with this process's instrumentation off and on, alternately: both halves of
- * each pair run under the same machine load, so the paired difference isolates what the
- * instrumentation adds (OpenTelemetry stays registered either way).
+ * The same work without and with the instrumentation, alternately, in this one process: the
+ * unpatched copy of the SDK, then the instrumented one (order swapped every pair). Both halves
+ * run under the same machine load and the same OpenTelemetry registration, so the paired
+ * difference isolates what the instrumentation adds.
  */
-async function paired({ count, workload, body }) {
+async function paired({ count, workload, body, chunks }) {
   if (!instrumentation) return undefined;
-  const replaying = workload === 'replay' ? replayClient(body) : undefined;
-  const once = () => (replaying ? replayOne(replaying) : oneCall());
+  const replaying =
+    workload === 'replay' ? [replayClient(body, UnpatchedOpenAI), replayClient(body)] : undefined;
+  const clients = [unpatchedClient, client];
+  const once = (instrumented) => {
+    if (replaying) return replayOne(replaying[instrumented ? 1 : 0]);
+    const using = clients[instrumented ? 1 : 0];
+    return workload === 'first-chunk' ? firstChunkOne(chunks, using) : oneCall(using);
+  };
   const off = [];
   const on = [];
   for (let index = 0; index < count; index++) {
     const order = index % 2 === 0 ? [false, true] : [true, false];
-    for (const enabled of order) {
-      if (enabled) instrumentation.enable();
-      else instrumentation.disable();
-      (enabled ? on : off).push(await once());
-    }
+    for (const instrumented of order) (instrumented ? on : off).push(await once(instrumented));
   }
-  instrumentation.enable();
   return { off, on };
 }
 

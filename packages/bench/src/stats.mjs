@@ -13,6 +13,11 @@ export function fixed(value, digits = 2) {
   return Number.isFinite(value) ? value.toFixed(digits) : 'n/a';
 }
 
+/** `fixed` with an explicit sign for differences: +0.120, -0.003. */
+export function signed(value, digits = 2) {
+  return Number.isFinite(value) && value >= 0 ? `+${fixed(value, digits)}` : fixed(value, digits);
+}
+
 export function thousands(value) {
   return Number.isFinite(value) ? Math.round(value).toLocaleString('en-US') : 'n/a';
 }
