@@ -422,6 +422,24 @@ describe('OpenAIInstrumentation — metric attribution', () => {
     const usage = await harness.metricPoints('gen_ai.client.token.usage');
     expect(usage.every((point) => point.attributes['tollgate.tenant'] === undefined)).toBe(true);
   });
+
+  it('puts the endpoint on the GenAI histograms and keeps Tollgate counters to what budgets group by', async () => {
+    setup({ budgets: [{ id: 'day', limit: { usd: 1 }, window: 'day' }] });
+    await client.chat.completions.create(chatParams);
+    await settled();
+    const [duration] = await harness.metricPoints('gen_ai.client.operation.duration');
+    expect(duration!.attributes).toMatchObject({ 'server.address': '127.0.0.1' });
+    for (const name of ['tollgate.cost', 'tollgate.gate.decisions', 'tollgate.gate.wait.duration']) {
+      for (const point of await harness.metricPoints(name)) {
+        expect(point.attributes).toMatchObject({
+          'gen_ai.provider.name': 'openai',
+          'gen_ai.operation.name': 'chat',
+          'gen_ai.request.model': chatParams.model,
+        });
+        expect(point.attributes['server.address']).toBeUndefined();
+      }
+    }
+  });
 });
 
 describe('OpenAIInstrumentation — policies', () => {

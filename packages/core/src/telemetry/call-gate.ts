@@ -81,17 +81,24 @@ export class CallGate {
     };
     if (request.serverAddress) attributes[semconv.ATTR_SERVER_ADDRESS] = request.serverAddress;
     if (request.serverPort) attributes[semconv.ATTR_SERVER_PORT] = request.serverPort;
+    // The GenAI histograms carry the endpoint, as the conventions ask. Tollgate's own counters
+    // carry what budgets and alerts group by instead: provider, operation, model and the
+    // scope dimensions budgets are split by (e.g. spend per tenant). Fewer attributes per
+    // record is less hashing in the metrics SDK, which is a real share of a call's cost.
     const metricAttributes = { ...attributes };
-    // Tollgate's own counters carry the scope dimensions budgets are split by (e.g. spend per tenant);
-    // the GenAI histograms do not. The span carries them too.
-    const scopeAttributes: Attributes = {};
+    const gateAttributes: Attributes = {
+      [semconv.ATTR_GEN_AI_PROVIDER_NAME]: attributes[semconv.ATTR_GEN_AI_PROVIDER_NAME],
+      [semconv.ATTR_GEN_AI_OPERATION_NAME]: attributes[semconv.ATTR_GEN_AI_OPERATION_NAME],
+      [semconv.ATTR_GEN_AI_REQUEST_MODEL]: descriptor.model,
+    };
     const scope = options?.scope ? { ...currentScope(), ...options.scope } : currentScope();
     for (const dimension of this.guard.splitDimensions) {
       const value = scope[dimension as 'tenant' | 'user' | 'feature'];
-      if (value !== undefined) scopeAttributes[`tollgate.${dimension}`] = value;
+      if (value === undefined) continue;
+      gateAttributes[`tollgate.${dimension}`] = value;
+      // The span starts with every attribute known now: one pass in the SDK instead of a second call.
+      attributes[`tollgate.${dimension}`] = value;
     }
-    // The span starts with every attribute known now: one pass in the SDK instead of a second call.
-    Object.assign(attributes, scopeAttributes);
     const span = this.tracer.startSpan(
       `${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${descriptor.model}`,
       { kind: SpanKind.CLIENT, attributes },
@@ -132,8 +139,7 @@ export class CallGate {
       markFailed(span, error);
       span.end();
       this.metrics.decisions.add(1, {
-        ...metricAttributes,
-        ...scopeAttributes,
+        ...gateAttributes,
         [semconv.ATTR_TOLLGATE_GATE_DECISION]: decision,
       });
       throw error;
@@ -146,6 +152,7 @@ export class CallGate {
       span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MODEL, admission.model);
       span.setAttribute(semconv.ATTR_TOLLGATE_FALLBACK_FROM_MODEL, descriptor.model);
       metricAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
+      gateAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
     }
     span.setAttributes({
       [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed',
@@ -166,8 +173,7 @@ export class CallGate {
     if (estimate.worstCaseUsd !== undefined) {
       span.setAttribute(semconv.ATTR_TOLLGATE_COST_ESTIMATED_USD, estimate.worstCaseUsd);
       this.metrics.cost.add(estimate.worstCaseUsd, {
-        ...metricAttributes,
-        ...scopeAttributes,
+        ...gateAttributes,
         [semconv.ATTR_TOLLGATE_COST_KIND]: 'estimated',
       });
     }
@@ -179,11 +185,10 @@ export class CallGate {
     if (admission.minHeadroomRatio !== undefined)
       span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO, admission.minHeadroomRatio);
     this.metrics.decisions.add(1, {
-      ...metricAttributes,
-      ...scopeAttributes,
+      ...gateAttributes,
       [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed',
     });
-    this.metrics.waitDuration.record(admission.waitMillis / 1000, metricAttributes);
+    this.metrics.waitDuration.record(admission.waitMillis / 1000, gateAttributes);
     return new GuardedCall(
       this,
       admission,
@@ -191,7 +196,7 @@ export class CallGate {
       spanContext,
       request,
       metricAttributes,
-      scopeAttributes,
+      gateAttributes,
       startedAt,
     );
   }
@@ -214,8 +219,8 @@ export class GuardedCall {
     spanContext: Context,
     private readonly request: GatedRequest,
     private readonly metricAttributes: Attributes,
-    /** Scope dimensions budgets are split by, for Tollgate's own counters. */
-    private readonly scopeAttributes: Attributes,
+    /** Attributes of Tollgate's own counters: provider, operation, model and the split scope dimensions. */
+    private readonly gateAttributes: Attributes,
     private readonly startedAt: number,
   ) {
     this.context = withGuardedCall(spanContext, this);
@@ -229,7 +234,7 @@ export class GuardedCall {
     this.attempts++;
     this.span.setAttribute(semconv.ATTR_TOLLGATE_ATTEMPTS, this.attempts);
     this.gate.metrics.providerAttempts.add(1, {
-      ...this.metricAttributes,
+      ...this.gateAttributes,
       [semconv.ATTR_HTTP_RESPONSE_STATUS_CODE]: statusCode ?? 0,
     });
     if (!headers) return;
@@ -325,8 +330,7 @@ export class GuardedCall {
         if (settlement.actualCostUsd !== undefined) {
           this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_RECONCILED_USD, settlement.actualCostUsd);
           this.gate.metrics.cost.add(settlement.actualCostUsd, {
-            ...this.metricAttributes,
-            ...this.scopeAttributes,
+            ...this.gateAttributes,
             [semconv.ATTR_TOLLGATE_COST_KIND]: 'reconciled',
           });
         }
