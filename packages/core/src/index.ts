@@ -99,6 +99,8 @@ export { activeGuardedCall, observeAttempts } from './telemetry/active-call';
 export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
+export type { Endpoint } from './telemetry/endpoint';
+export { endpointOf } from './telemetry/endpoint';
 export { GateMetrics } from './telemetry/gate-metrics';
 export type {
   APIPromiseConstructor,

@@ -1,10 +1,10 @@
 import { context } from '@opentelemetry/api';
-import { type CallGate, gatedAPIPromise, type LlmCallDescriptor } from '@tollgate/core';
+import { type CallGate, endpointOf, gatedAPIPromise, type LlmCallDescriptor } from '@tollgate/core';
 import type { APIPromiseConstructor, APIPromiseLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';
 import type { AnthropicInstrumentationConfig } from './types';
-import { asRecord, describeEndpoint } from './utils';
+import { asRecord } from './utils';
 
 type CreateMethod = (this: ResourceLike, body: unknown, options?: unknown) => APIPromiseLike;
 type StreamMethod = (this: ResourceLike, body: unknown, options?: unknown) => unknown;
@@ -38,7 +38,7 @@ export function gatedCreate(
 
     const client = this._client;
     const settings = config();
-    const endpoint = describeEndpoint(client?.baseURL);
+    const endpoint = endpointOf(client?.baseURL);
     const streaming = params.stream === true;
     const descriptor: LlmCallDescriptor = {
       provider: settings.providerName ?? 'anthropic',

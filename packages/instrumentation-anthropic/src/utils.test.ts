@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSupportedAnthropicVersion } from './instrumentation';
-import { deltaText, describeEndpoint, foldCumulativeUsage, messageText, messageUsage } from './utils';
+import { deltaText, foldCumulativeUsage, messageText, messageUsage } from './utils';
 
 describe('messageUsage', () => {
   it('adds cache reads and writes to input_tokens, which leaves them out', () => {
@@ -89,19 +89,6 @@ describe('streamed and returned text', () => {
         ],
       }),
     ).toBe('Let me see. Calling it.lookup{"q":"x"}');
-  });
-});
-
-describe('describeEndpoint', () => {
-  it('gives the host and the port, defaulted from the scheme', () => {
-    expect(describeEndpoint('https://api.anthropic.com')).toEqual({
-      address: 'api.anthropic.com',
-      port: 443,
-    });
-    expect(describeEndpoint('http://127.0.0.1:4141/v1')).toEqual({ address: '127.0.0.1', port: 4141 });
-    expect(describeEndpoint('http://[::1]:8080')).toEqual({ address: '::1', port: 8080 });
-    expect(describeEndpoint('not a url')).toEqual({});
-    expect(describeEndpoint(undefined)).toEqual({});
   });
 });
 

@@ -2,19 +2,6 @@ import type { TokenUsage } from '@tollgate/core';
 
 type Json = Record<string, unknown>;
 
-/** The endpoint's host and port, for `server.address` / `server.port`. */
-export function describeEndpoint(baseURL: string | undefined): { address?: string; port?: number } {
-  if (!baseURL) return {};
-  try {
-    const url = new URL(baseURL);
-    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    // `URL.hostname` keeps an IPv6 literal's brackets; `server.address` is the bare address.
-    return { address: url.hostname.replace(/^\[(.*)\]$/, '$1'), port };
-  } catch {
-    return {};
-  }
-}
-
 function count(value: unknown): number | undefined {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }

@@ -1,4 +1,4 @@
-import type { TokenUsage } from '@tollgate/core';
+import { type Endpoint, endpointOf, type TokenUsage } from '@tollgate/core';
 
 type Json = Record<string, unknown>;
 
@@ -15,20 +15,24 @@ const KNOWN_HOSTS: ReadonlyArray<[RegExp, string]> = [
 ];
 
 /** The endpoint's host and port, and the provider name its host implies (`openai` when unrecognised). */
-export function describeEndpoint(baseURL: string | undefined): {
+export interface OpenAIEndpoint extends Endpoint {
   provider: string;
-  address?: string;
-  port?: number;
-} {
-  if (!baseURL) return { provider: 'openai' };
-  try {
-    const url = new URL(baseURL);
-    const provider = KNOWN_HOSTS.find(([pattern]) => pattern.test(url.hostname))?.[1] ?? 'openai';
-    const port = url.port ? Number(url.port) : url.protocol === 'https:' ? 443 : 80;
-    return { provider, address: url.hostname, port };
-  } catch {
-    return { provider: 'openai' };
-  }
+}
+
+const described = new Map<string, OpenAIEndpoint>();
+
+/** Memoised per base URL, like `endpointOf`: a client passes the same one on every call. */
+export function describeEndpoint(baseURL: string | undefined): OpenAIEndpoint {
+  const key = baseURL ?? '';
+  let endpoint = described.get(key);
+  if (endpoint) return endpoint;
+  const { address, port } = endpointOf(baseURL);
+  const provider =
+    (address !== undefined && KNOWN_HOSTS.find(([pattern]) => pattern.test(address))?.[1]) || 'openai';
+  endpoint = Object.freeze({ provider, address, port });
+  if (described.size >= 64) described.clear();
+  described.set(key, endpoint);
+  return endpoint;
 }
 
 function count(value: unknown): number | undefined {
