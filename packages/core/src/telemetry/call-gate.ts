@@ -23,6 +23,7 @@ import type { CallFailure } from '../policies/circuit-breaker';
 import { classifyFailure } from '../policies/classify-failure';
 import type { TokenUsage } from '../pricing/token-usage';
 import { currentScope } from '../scope/with-scope';
+import { attributesKey } from './accumulated-counter';
 import { withGuardedCall } from './active-call';
 import { GateMetrics } from './gate-metrics';
 import * as semconv from './semconv';
@@ -138,10 +139,13 @@ export class CallGate {
       }
       markFailed(span, error);
       span.end();
-      this.metrics.decisions.add(1, {
-        ...gateAttributes,
-        [semconv.ATTR_TOLLGATE_GATE_DECISION]: decision,
-      });
+      this.metrics.decisions.add(
+        1,
+        attributesKey(gateAttributes),
+        gateAttributes,
+        semconv.ATTR_TOLLGATE_GATE_DECISION,
+        decision,
+      );
       throw error;
     }
 
@@ -154,6 +158,7 @@ export class CallGate {
       metricAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
       gateAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
     }
+    const gateKey = attributesKey(gateAttributes);
     span.setAttributes({
       [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed',
       [semconv.ATTR_TOLLGATE_GATE_WAIT_MS]: admission.waitMillis,
@@ -172,10 +177,13 @@ export class CallGate {
     if (estimate.pricedModel) span.setAttribute(semconv.ATTR_TOLLGATE_PRICE_MODEL, estimate.pricedModel);
     if (estimate.worstCaseUsd !== undefined) {
       span.setAttribute(semconv.ATTR_TOLLGATE_COST_ESTIMATED_USD, estimate.worstCaseUsd);
-      this.metrics.cost.add(estimate.worstCaseUsd, {
-        ...gateAttributes,
-        [semconv.ATTR_TOLLGATE_COST_KIND]: 'estimated',
-      });
+      this.metrics.cost.add(
+        estimate.worstCaseUsd,
+        gateKey,
+        gateAttributes,
+        semconv.ATTR_TOLLGATE_COST_KIND,
+        'estimated',
+      );
     }
     const budgetIds = admission.budgetIds;
     // A fresh array on every read, so the span may keep it.
@@ -184,10 +192,7 @@ export class CallGate {
       span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, [...admission.limiterKeys]);
     if (admission.minHeadroomRatio !== undefined)
       span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO, admission.minHeadroomRatio);
-    this.metrics.decisions.add(1, {
-      ...gateAttributes,
-      [semconv.ATTR_TOLLGATE_GATE_DECISION]: 'allowed',
-    });
+    this.metrics.decisions.add(1, gateKey, gateAttributes, semconv.ATTR_TOLLGATE_GATE_DECISION, 'allowed');
     this.metrics.waitDuration.record(admission.waitMillis / 1000, gateAttributes);
     return new GuardedCall(
       this,
@@ -197,6 +202,7 @@ export class CallGate {
       request,
       metricAttributes,
       gateAttributes,
+      gateKey,
       startedAt,
     );
   }
@@ -221,6 +227,8 @@ export class GuardedCall {
     private readonly metricAttributes: Attributes,
     /** Attributes of Tollgate's own counters: provider, operation, model and the split scope dimensions. */
     private readonly gateAttributes: Attributes,
+    /** `attributesKey(gateAttributes)`, computed once per call. */
+    private readonly gateKey: string,
     private readonly startedAt: number,
   ) {
     this.context = withGuardedCall(spanContext, this);
@@ -233,10 +241,13 @@ export class GuardedCall {
   recordAttempt(headers: Headers | undefined, statusCode?: number): void {
     this.attempts++;
     this.span.setAttribute(semconv.ATTR_TOLLGATE_ATTEMPTS, this.attempts);
-    this.gate.metrics.providerAttempts.add(1, {
-      ...this.gateAttributes,
-      [semconv.ATTR_HTTP_RESPONSE_STATUS_CODE]: statusCode ?? 0,
-    });
+    this.gate.metrics.providerAttempts.add(
+      1,
+      this.gateKey,
+      this.gateAttributes,
+      semconv.ATTR_HTTP_RESPONSE_STATUS_CODE,
+      statusCode ?? 0,
+    );
     if (!headers) return;
     const { descriptor } = this.request;
     const feedback = parseRateLimitHeaders(headers, {
@@ -329,10 +340,13 @@ export class GuardedCall {
         );
         if (settlement.actualCostUsd !== undefined) {
           this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_RECONCILED_USD, settlement.actualCostUsd);
-          this.gate.metrics.cost.add(settlement.actualCostUsd, {
-            ...this.gateAttributes,
-            [semconv.ATTR_TOLLGATE_COST_KIND]: 'reconciled',
-          });
+          this.gate.metrics.cost.add(
+            settlement.actualCostUsd,
+            this.gateKey,
+            this.gateAttributes,
+            semconv.ATTR_TOLLGATE_COST_KIND,
+            'reconciled',
+          );
         }
         if (settlement.costDeltaUsd !== undefined)
           this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_DELTA_USD, settlement.costDeltaUsd);

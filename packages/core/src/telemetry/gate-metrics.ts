@@ -1,5 +1,6 @@
-import type { Attributes, Counter, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Attributes, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
 import type { Guard } from '../guard/guard';
+import { AccumulatedCounter } from './accumulated-counter';
 import {
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
@@ -42,10 +43,10 @@ export class GateMetrics {
   readonly tokenUsage: Histogram;
   readonly operationDuration: Histogram;
   readonly timeToFirstChunk: Histogram;
-  readonly cost: Counter;
-  readonly decisions: Counter;
+  readonly cost: AccumulatedCounter;
+  readonly decisions: AccumulatedCounter;
   readonly waitDuration: Histogram;
-  readonly providerAttempts: Counter;
+  readonly providerAttempts: AccumulatedCounter;
   private readonly remaining = new Map<string, RemainingCapacity>();
 
   constructor(meter: Meter, guard: Guard) {
@@ -64,12 +65,13 @@ export class GateMetrics {
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
     });
-    this.cost = meter.createCounter(METRIC_TOLLGATE_COST, {
+    // Tollgate's per-call counters are summed in-process and reported at collection; see AccumulatedCounter.
+    this.cost = AccumulatedCounter.on(meter, METRIC_TOLLGATE_COST, {
       description:
         'Estimated cost in USD at list price: kind=estimated is the worst case reserved, kind=reconciled is actual usage',
       unit: '{USD}',
     });
-    this.decisions = meter.createCounter(METRIC_TOLLGATE_GATE_DECISIONS, {
+    this.decisions = AccumulatedCounter.on(meter, METRIC_TOLLGATE_GATE_DECISIONS, {
       description: 'Gate decisions, by decision',
       unit: '{decision}',
     });
@@ -79,7 +81,7 @@ export class GateMetrics {
       advice: { explicitBucketBoundaries: [0, ...DURATION_BUCKETS_SECONDS] },
     });
 
-    this.providerAttempts = meter.createCounter(METRIC_TOLLGATE_PROVIDER_ATTEMPTS, {
+    this.providerAttempts = AccumulatedCounter.on(meter, METRIC_TOLLGATE_PROVIDER_ATTEMPTS, {
       description:
         'HTTP attempts made to providers, SDK retries included, by status code (0 when no response arrived)',
       unit: '{attempt}',
