@@ -107,9 +107,10 @@ describe('series names', () => {
     for (const instrument of INSTRUMENTS.filter((i) => i.constant)) {
       const declared = new RegExp(`export const ${instrument.constant} =\\s*'([^']+)'`).exec(semconv);
       expect(declared?.[1], instrument.constant).toBe(instrument.name);
-      // The unit sits in the options object right after the name, or after the gauge helper's name.
+      // The unit sits in the options object right after the name (a meter's create…() or an
+      // accumulated counter on the meter), or after the gauge helper's name.
       const created = new RegExp(
-        `(?:create\\w+\\(\\s*${instrument.constant}\\s*,\\s*\\{[^}]*?unit:\\s*'([^']+)')|(?:budgetGauge\\(\\s*${instrument.constant}\\b)`,
+        `(?:(?:create\\w+|AccumulatedCounter\\.on)\\(\\s*(?:meter\\s*,\\s*)?${instrument.constant}\\s*,\\s*\\{[^}]*?unit:\\s*'([^']+)')|(?:budgetGauge\\(\\s*${instrument.constant}\\b)`,
       ).exec(gateMetrics);
       expect(created, `${instrument.constant} is created in gate-metrics.ts`).not.toBeNull();
       const unit =

@@ -519,7 +519,6 @@ async function run() {
     const streams = await streaming(streamVariants, body);
     const rawStream = streams.get('raw');
     const gateStream = streams.get('gate-memory');
-    const peerStream = streams.get('peer');
     const perChunkE2e = ((gateStream.total - rawStream.total) / plan.chunks) * 1000;
     const replayGate = await pairedAdded(byVariant('gate-memory'), 'replay', plan.pairedStreams, body);
     const replayPeer = await pairedAdded(byVariant('peer'), 'replay', plan.pairedStreams, body);
