@@ -56,8 +56,9 @@ const plan = smoke
       warmup: 300,
       seqRounds: 5,
       seqCalls: 300,
-      tputRounds: 3,
-      tputCalls: 2_000,
+      // Throughput differences of a few percent need more than three rounds on a shared machine.
+      tputRounds: 7,
+      tputCalls: 3_000,
       gateCalls: 20_000,
       streamRounds: 3,
       streamsPerRound: 10,
@@ -172,7 +173,12 @@ async function throughput(workers) {
   for (const [variant, results] of runs) {
     const rates = results.map((result) => (plan.tputCalls / result.wallMs) * 1000);
     const latencies = results.flatMap((result) => result.latencies);
-    stats.set(variant, { perSecond: median(rates), median: median(latencies), p99: p99(latencies) });
+    stats.set(variant, {
+      perSecond: median(rates),
+      rates,
+      median: median(latencies),
+      p99: p99(latencies),
+    });
   }
   return stats;
 }
@@ -461,7 +467,12 @@ async function run() {
     const alone = await gateAlone(gateWorkers);
     const tput = await throughput(workers);
     const peerRate = tput.get('peer').perSecond;
-    const gateRate = tput.get('gate-memory').perSecond;
+    // Rounds are interleaved, so round i of every variant ran under the same machine load:
+    // the verdict uses the median of per-round ratios, which that load cancels out of.
+    const peerRates = tput.get('peer').rates;
+    const roundRatios = tput.get('gate-memory').rates.map((rate, round) => rate / peerRates[round]);
+    const gateRatio = median(roundRatios);
+    const gateRate = gateRatio * peerRate;
     sections.push({
       title: `2. Throughput (${CONCURRENCY} concurrent callers, limits configured but not binding)`,
       body: [
@@ -488,7 +499,7 @@ async function run() {
           }),
         ),
       ].join('\n'),
-      note: `SDK rows: ${plan.tputCalls} calls per round, median of ${plan.tputRounds} interleaved rounds. Gate-alone rows: guard.run() around a no-op, median of 3 runs of ${plan.gateCalls} (Redis: a quarter).`,
+      note: `SDK rows: ${plan.tputCalls} calls per round, median of ${plan.tputRounds} interleaved rounds (the target's ratio is the median of per-round ratios). Gate-alone rows: guard.run() around a no-op, median of 3 runs of ${plan.gateCalls} (Redis: a quarter).`,
     });
     const aloneMemory = alone.get('gate-memory');
     checks.push({
@@ -496,7 +507,8 @@ async function run() {
       measured: `${thousands(aloneMemory)}/s`,
       met: aloneMemory >= 2_000,
     });
-    const openRate = tput.get('tollgate-open').perSecond;
+    const openRate =
+      median(tput.get('tollgate-open').rates.map((rate, round) => rate / peerRates[round])) * peerRate;
     findings.push(
       `Throughput through the SDK: the full gate did ${fixed((gateRate / peerRate) * 100, 0)} % of telemetry-only and Tollgate with no budgets or limits ${fixed((openRate / peerRate) * 100, 0)} %` +
         (gateRate >= 0.9 * peerRate
@@ -508,7 +520,7 @@ async function run() {
     );
     checks.push({
       target: 'Through the SDK, full gate ≥ 90 % of telemetry-only throughput',
-      measured: `${fixed((gateRate / peerRate) * 100, 1)} %`,
+      measured: `${fixed(gateRatio * 100, 1)} % (median of ${roundRatios.length} interleaved rounds; ${fixed(Math.min(...roundRatios) * 100, 0)}–${fixed(Math.max(...roundRatios) * 100, 0)} %)`,
       met: gateRate >= 0.9 * peerRate,
     });
 
@@ -618,7 +630,7 @@ async function run() {
         ` Time to first chunk, paired on loopback: ${signed(firstChunkGate.addedMedian, 3)} ms with the gate, ${signed(firstChunkPeer.addedMedian, 3)} ms with telemetry only` +
         (firstChunkOverPeer <= 0.2
           ? '; the admission (estimate, ledger, limiter) runs before the request is sent and, with permits at hand or known to be in a local bucket, never waits on a bottleneck job.'
-          : '; next step: profile the admission on this path (a call that must wait for a bottleneck job pays several timer hops).'),
+          : '; what remains is the admission run cold after a long stream: see "Reading the gaps".'),
     );
     checks.push({
       target: 'Streaming: added cost per chunk < 2 µs',

@@ -121,6 +121,22 @@ describe('countWithEncoder', () => {
     expect(countWithEncoder(encoder('cl100k_base'), text)).toBe(cl100kCount);
   });
 
+  it('remembers whole texts (a repeated system prompt is counted once) within a bounded memo', () => {
+    const o200k = encoder('o200k_base');
+    const prompt = 'You are a careful assistant. Answer in three bullet points.';
+    const first = countWithEncoder(o200k, prompt);
+    expect(o200k.textCounts.get(prompt)).toBe(first);
+    expect(countWithEncoder(o200k, `${prompt}`)).toBe(first);
+    // Distinct texts far beyond the memo's size: it is emptied, never grown past its bound.
+    const filler = 'word '.repeat(3_000);
+    for (let index = 0; index < 100; index++) countWithEncoder(o200k, `${index} ${filler}`);
+    expect(o200k.textCountChars).toBeLessThanOrEqual(1_000_000);
+    // Texts above the per-text limit are counted each time and not kept.
+    const long = 'x '.repeat(10_000);
+    countWithEncoder(o200k, long);
+    expect(o200k.textCounts.has(long)).toBe(false);
+  });
+
   it('counts special-token text as ordinary text instead of throwing', () => {
     // < | | | end | of | text | | | > in o200k: the API bills it as text as well.
     expect(countWithEncoder(encoder('o200k_base'), '<|endoftext|>')).toBe(7);

@@ -20,6 +20,16 @@ export const MAX_EXACT_PIECE_BYTES = 128;
 const PIECE_MEMO_LIMIT = 50_000;
 
 /**
+ * Whole texts remembered per encoding, at most this many characters in all (~2 MB): a
+ * service sends the same system prompt with every call, and looking a text up costs far
+ * less than splitting it with the pre-tokenizer pattern again.
+ */
+const TEXT_MEMO_CHARS = 1_000_000;
+
+/** Texts longer than this are counted every time: rarely repeated verbatim, they would crowd the memo. */
+const TEXT_MEMO_MAX_TEXT_CHARS = 16_384;
+
+/**
  * A counting-only BPE encoder built from a js-tiktoken rank file.
  *
  * js-tiktoken's own `Tiktoken` class takes ~1.2 s and ~70 MB of heap to build for
@@ -35,6 +45,9 @@ export interface LoadedEncoder {
   /** The encoding's own pre-tokenizer pattern: tiktoken merges each match on its own. */
   readonly pieceSplitter: RegExp;
   readonly pieceCounts: Map<string, number>;
+  /** Counts of whole texts seen recently, and the characters they hold. */
+  readonly textCounts: Map<string, number>;
+  textCountChars: number;
 }
 
 const loadedEncoders = new Map<TiktokenEncodingName, LoadedEncoder>();
@@ -93,6 +106,8 @@ export function loadEncoder(encoding: TiktokenEncodingName): LoadedEncoder {
     ranks: parseRanks(rankFile.bpe_ranks),
     pieceSplitter: new RegExp(rankFile.pat_str, 'gu'),
     pieceCounts: new Map(),
+    textCounts: new Map(),
+    textCountChars: 0,
   };
   loadedEncoders.set(encoding, encoder);
   return encoder;
@@ -177,6 +192,24 @@ function countPiece(encoder: LoadedEncoder, piece: string): number {
  * @returns The token count.
  */
 export function countWithEncoder(encoder: LoadedEncoder, text: string): number {
+  const memo = text.length <= TEXT_MEMO_MAX_TEXT_CHARS;
+  if (memo) {
+    const known = encoder.textCounts.get(text);
+    if (known !== undefined) return known;
+  }
+  const total = countPieces(encoder, text);
+  if (memo) {
+    if (encoder.textCountChars + text.length > TEXT_MEMO_CHARS) {
+      encoder.textCounts.clear();
+      encoder.textCountChars = 0;
+    }
+    encoder.textCounts.set(text, total);
+    encoder.textCountChars += text.length;
+  }
+  return total;
+}
+
+function countPieces(encoder: LoadedEncoder, text: string): number {
   const splitter = encoder.pieceSplitter;
   let total = 0;
   // exec() on the shared pattern instead of matchAll(), which clones the regex per call;
