@@ -152,7 +152,35 @@ async function overhead(workers) {
   return stats;
 }
 
-/** Instrumentation off and on alternately in one process: the paired differences. */
+/**
+ * A paired table: the full gate's and telemetry-only's halves and added figures, and the
+ * gate's added median (and p99, when given) over telemetry-only.
+ */
+function pairedTable(title, gate, peer, overMedian, overP99) {
+  const row = (label, pair) => [
+    label,
+    fixed(pair.off, 3),
+    fixed(pair.on, 3),
+    fixed(pair.addedMedian, 3),
+    fixed(pair.addedP99, 3),
+  ];
+  return table(
+    [title, 'off median ms', 'on median ms', 'added median ms', 'added p99 ms'],
+    [
+      row('Tollgate full gate, in memory', gate),
+      row('telemetry only (@opentelemetry/instrumentation-openai)', peer),
+      [
+        '**full gate over telemetry-only**',
+        '',
+        '',
+        `**${fixed(overMedian, 3)}**`,
+        overP99 === undefined ? '' : `**${fixed(overP99, 3)}**`,
+      ],
+    ],
+  );
+}
+
+/** The unpatched and the instrumented SDK alternately in one process: the paired differences. */
 async function pairedAdded(worker, workload, count, body) {
   const { off, on } = await worker.run('paired', { count, workload, body, chunks: plan.chunks });
   const differences = on.map((value, index) => value - off[index]);
@@ -416,37 +444,12 @@ async function run() {
       note:
         `${over.get('raw').n} calls per variant, one at a time, in ${plan.seqRounds} interleaved rounds, each variant in its own process. ` +
         `Cross-process differences carry the machine's noise; the paired figures below do not.\n\n` +
-        table(
-          [
-            'paired, in one process (unpatched and instrumented SDK alternately, OpenTelemetry registered for both)',
-            'off median ms',
-            'on median ms',
-            'added median ms',
-            'added p99 ms',
-          ],
-          [
-            [
-              'Tollgate full gate, in memory',
-              fixed(pairedGate.off, 3),
-              fixed(pairedGate.on, 3),
-              fixed(pairedGate.addedMedian, 3),
-              fixed(pairedGate.addedP99, 3),
-            ],
-            [
-              'telemetry only (@opentelemetry/instrumentation-openai)',
-              fixed(pairedPeer.off, 3),
-              fixed(pairedPeer.on, 3),
-              fixed(pairedPeer.addedMedian, 3),
-              fixed(pairedPeer.addedP99, 3),
-            ],
-            [
-              '**full gate over telemetry-only**',
-              '',
-              '',
-              `**${fixed(addedMedian, 3)}**`,
-              `**${fixed(addedP99, 3)}**`,
-            ],
-          ],
+        pairedTable(
+          'paired, in one process (unpatched and instrumented SDK alternately, OpenTelemetry registered for both)',
+          pairedGate,
+          pairedPeer,
+          addedMedian,
+          addedP99,
         ) +
         `\n\n${pairedGate.n} pairs each. Added median: the median of per-pair differences; added p99: p99(on) − p99(off). Cross-process, the gate's median was ${fixed(gate.median - peer.median, 3)} ms and its p99 ${fixed(gate.p99 - peer.p99, 3)} ms from telemetry-only's.`,
     });
@@ -594,31 +597,11 @@ async function run() {
           ],
         ) +
         `\n\n${replayGate.n} pairs each; the added time of a whole stream (admission, span and settlement included) divided by its ${plan.chunks} chunks. Over telemetry-only: ${fixed(perChunkReplayPeer, 2)} µs per chunk.\n\n` +
-        table(
-          [
-            'time to first chunk, loopback, paired in one process (unpatched / instrumented SDK)',
-            'off median ms',
-            'on median ms',
-            'added median ms',
-            'added p99 ms',
-          ],
-          [
-            [
-              'Tollgate full gate, in memory',
-              fixed(firstChunkGate.off, 3),
-              fixed(firstChunkGate.on, 3),
-              fixed(firstChunkGate.addedMedian, 3),
-              fixed(firstChunkGate.addedP99, 3),
-            ],
-            [
-              'telemetry only (@opentelemetry/instrumentation-openai)',
-              fixed(firstChunkPeer.off, 3),
-              fixed(firstChunkPeer.on, 3),
-              fixed(firstChunkPeer.addedMedian, 3),
-              fixed(firstChunkPeer.addedP99, 3),
-            ],
-            ['**full gate over telemetry-only**', '', '', `**${fixed(firstChunkOverPeer, 3)}**`, ''],
-          ],
+        pairedTable(
+          'time to first chunk, loopback, paired in one process (unpatched / instrumented SDK)',
+          firstChunkGate,
+          firstChunkPeer,
+          firstChunkOverPeer,
         ) +
         `\n\n${firstChunkGate.n} pairs each, every stream read to its end. The cross-process first-chunk medians above differ by more than this between variants that do strictly less work, so the verdict uses the paired figure.`,
     });

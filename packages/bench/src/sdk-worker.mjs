@@ -64,6 +64,16 @@ const chatBody = {
   ],
 };
 
+/** The streamed request every stream workload makes: `maxTokens` one-word chunks from the mock. */
+function storyRequest(maxTokens) {
+  return {
+    model: 'gpt-4o-mini',
+    max_tokens: maxTokens,
+    stream: true,
+    messages: [{ role: 'user', content: 'Tell me a long story.' }],
+  };
+}
+
 async function oneCall(using = client) {
   const started = performance.now();
   await using.chat.completions.create(chatBody);
@@ -93,12 +103,7 @@ async function streams({ count, chunks }) {
   let seen = 0;
   for (let index = 0; index < count; index++) {
     const started = performance.now();
-    const stream = await client.chat.completions.create({
-      model: 'gpt-4o-mini',
-      max_tokens: chunks,
-      stream: true,
-      messages: [{ role: 'user', content: 'Tell me a long story.' }],
-    });
+    const stream = await client.chat.completions.create(storyRequest(chunks));
     let first = true;
     for await (const _chunk of stream) {
       if (first) {
@@ -142,12 +147,7 @@ function replayClient(body, SDK = OpenAI) {
 
 async function replayOne(replaying) {
   const started = performance.now();
-  const stream = await replaying.chat.completions.create({
-    model: 'gpt-4o-mini',
-    max_tokens: 4000,
-    stream: true,
-    messages: [{ role: 'user', content: 'Tell me a long story.' }],
-  });
+  const stream = await replaying.chat.completions.create(storyRequest(4000));
   for await (const _chunk of stream) {
     // Consume only.
   }
@@ -157,12 +157,7 @@ async function replayOne(replaying) {
 /** One loopback stream, read to its end: the time to its first chunk, in ms. */
 async function firstChunkOne(chunks, using = client) {
   const started = performance.now();
-  const stream = await using.chat.completions.create({
-    model: 'gpt-4o-mini',
-    max_tokens: chunks,
-    stream: true,
-    messages: [{ role: 'user', content: 'Tell me a long story.' }],
-  });
+  const stream = await using.chat.completions.create(storyRequest(chunks));
   let firstChunkMs;
   for await (const _chunk of stream) firstChunkMs ??= performance.now() - started;
   return firstChunkMs;
