@@ -384,14 +384,14 @@ export class GuardedCall {
 }
 
 function setUsageAttributes(span: Span, usage: TokenUsage): void {
-  const pairs: Array<[string, number | undefined]> = [
-    [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS, usage.inputTokens],
-    [semconv.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS, usage.outputTokens],
-    [semconv.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS, usage.cacheReadInputTokens],
-    [semconv.ATTR_GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS, usage.cacheWriteInputTokens],
-    [semconv.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS, usage.reasoningOutputTokens],
-  ];
-  for (const [name, value] of pairs) if (value !== undefined) span.setAttribute(name, value);
+  // The span skips undefined values: counts the provider did not report are not set.
+  span.setAttributes({
+    [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: usage.inputTokens,
+    [semconv.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: usage.outputTokens,
+    [semconv.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: usage.cacheReadInputTokens,
+    [semconv.ATTR_GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS]: usage.cacheWriteInputTokens,
+    [semconv.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]: usage.reasoningOutputTokens,
+  });
 }
 
 function decisionOf(error: unknown): string {
