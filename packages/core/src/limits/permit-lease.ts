@@ -81,9 +81,10 @@ interface PendingLease {
   stallTimer: NodeJS.Timeout | undefined;
 }
 
-let leaseCounter = 0;
 /** bottleneck priority of a lease job that only collects permits owed for admitted calls (its most urgent). */
 const PRIORITY_OF_DEBT = 0;
+
+let leaseCounter = 0;
 let waiterCounter = 0;
 
 /**
@@ -92,9 +93,10 @@ let waiterCounter = 0;
  * job of weight N. Calls draw from the local lease synchronously; calls that find it empty
  * queue here, by priority, while one lease job at a time asks bottleneck for what they need.
  * An exclusive lease (process-local limiter) that knows the bucket holds enough admits a
- * call at once and collects its permits with the next lease job: the bucket held them when
- * the call went, so nothing is admitted that bottleneck would not have admitted then. Unused permits go back with `incrementReservoir` after a short idle, or
- * when they have been held one refill tick.
+ * call at once and collects its permits with a later lease job: the bucket held them when
+ * the call went, so nothing is admitted that bottleneck would not have admitted then.
+ * Unused permits go back with `incrementReservoir` after a short idle, or when they have
+ * been held one refill tick.
  *
  * Batch size adapts: a lease covers the queued callers, never more than the bucket had
  * left after the previous lease; extra permits for future calls (prefetch) are taken only
@@ -161,7 +163,7 @@ export class PermitLease {
 
   /**
    * Draws `weight` at once if nobody is queued ahead and the lease holds it — or, for an
-   * exclusive lease, the bucket is known to hold it (the permits are collected right after).
+   * exclusive lease, the bucket is known to hold it (a later lease job collects the permits).
    */
   tryTake(weight: number, priority: number): boolean {
     if (this.waiters.length > 0 || this.closed) return false;

@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../errors/rate-limited-error';
-import { LEASE_IDLE_MILLIS } from './permit-lease';
+import { DEBT_COLLECT_MILLIS, LEASE_IDLE_MILLIS } from './permit-lease';
 import { type LimiterRequest, type NormalizedRateLimit, RateLimiter } from './rate-limiter';
 
 const limiters: RateLimiter[] = [];
@@ -238,6 +238,19 @@ describe('RateLimiter leases', () => {
     expect(state?.requests?.owed).toBe(0);
     expect(state?.requests?.leasedUnused).toBe(0);
     expect(state?.requests?.reservoir).toBeLessThan(1);
+  });
+
+  it('collects permits owed on credit in one batch, off the admitting calls', async () => {
+    const rate = limiter({ rpm: 600_000 });
+    for (let index = 0; index < 5; index++) (await rate.acquire(call())).release();
+    const owing = await rate.inspect('openai:gpt-4o-mini');
+    expect(owing?.requests?.owed).toBe(5);
+    expect(owing?.requests?.leasesTaken).toBe(0);
+    await sleep(DEBT_COLLECT_MILLIS * 6);
+    const collected = await rate.inspect('openai:gpt-4o-mini');
+    expect(collected?.requests?.owed).toBe(0);
+    expect(collected?.requests?.leasesTaken).toBe(1);
+    expect(collected?.requests?.reservoir).toBeLessThanOrEqual(600_000 - 5);
   });
 
   it('admits at once after an idle spell that handed the lease back', async () => {
