@@ -11,7 +11,7 @@ import {
 } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { telemetryHarness } from '../test/harness';
+import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
 import type { AnthropicInstrumentationConfig } from './types';
 

@@ -9,7 +9,7 @@ import {
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { telemetryHarness } from '../test/harness';
+import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { OpenAIInstrumentation } from './instrumentation';
 
 const { OpenAI, APIPromise } = openaiModule;

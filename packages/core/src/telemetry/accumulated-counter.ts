@@ -8,8 +8,12 @@ interface Series {
 /** Where series beyond the limit go, as the metrics SDK does with its own cardinality limit. */
 const OVERFLOW_ATTRIBUTES: Attributes = Object.freeze({ 'otel.metric.overflow': true });
 
-/** Series per counter; the metrics SDK's default cardinality limit. */
-const MAX_SERIES = 2000;
+/**
+ * Series kept per counter, so the process's memory stays bounded. With the overflow series
+ * that makes the metrics SDK's default cardinality limit (2,000, overflow included), so the
+ * SDK never folds one of these series into its own overflow.
+ */
+const MAX_SERIES = 1_999;
 
 const countersByMeter = new WeakMap<Meter, Map<string, AccumulatedCounter>>();
 

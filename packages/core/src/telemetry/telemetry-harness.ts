@@ -1,3 +1,6 @@
+// Test support, not part of the package's API (index.ts does not export it): the in-memory
+// OpenTelemetry SDK the core and instrumentation tests record into, kept in one place as
+// budgets/ledger-contract.ts is for the ledgers.
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
