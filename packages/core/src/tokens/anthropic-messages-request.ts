@@ -21,7 +21,7 @@ function tallyDocument(block: Readonly<Record<string, unknown>>, tally: RequestT
       tally.addValue(source.data);
       return;
     case 'content':
-      tallyContent(source.content, tally);
+      tally.addContent(source.content, tallyBlock);
       return;
     case 'base64':
       tally.addTokens(documentTokenBound(tally.context, source.data));
@@ -60,7 +60,7 @@ function tallyBlock(block: unknown, tally: RequestTally): void {
       return;
     case 'tool_result':
     case 'mcp_tool_result':
-      tallyContent(block.content, tally);
+      tally.addContent(block.content, tallyBlock);
       return;
     case 'thinking':
       // Thinking from earlier turns may be dropped by the API; counting it errs high.
@@ -73,15 +73,6 @@ function tallyBlock(block: unknown, tally: RequestTally): void {
       // Search results, server tool results and unknown blocks: their JSON.
       tally.addValue(block);
   }
-}
-
-/** Message, system or tool-result content: a string or an array of blocks. */
-function tallyContent(content: unknown, tally: RequestTally): void {
-  if (Array.isArray(content)) {
-    for (const block of content) tallyBlock(block, tally);
-    return;
-  }
-  tally.addValue(content);
 }
 
 function tallyTool(tool: unknown, tally: RequestTally): void {
@@ -113,12 +104,12 @@ export function tallyAnthropicMessagesRequest(
   const { system, messages, tools, mcp_servers: mcpServers } = body;
   if (system !== undefined && system !== null) {
     tally.addTokens(ANTHROPIC_TOKENS_PER_MESSAGE);
-    tallyContent(system, tally);
+    tally.addContent(system, tallyBlock);
   }
   if (Array.isArray(messages)) {
     for (const message of messages) {
       tally.addTokens(ANTHROPIC_TOKENS_PER_MESSAGE);
-      if (isRecord(message)) tallyContent(message.content, tally);
+      if (isRecord(message)) tally.addContent(message.content, tallyBlock);
       else tally.addValue(message);
     }
   } else {

@@ -76,18 +76,6 @@ function tallyContentPart(part: unknown, tally: RequestTally): void {
   }
 }
 
-/**
- * Content of a chat message: a string, an array of parts, or null (assistant messages
- * that only call tools).
- */
-function tallyContent(content: unknown, tally: RequestTally): void {
-  if (Array.isArray(content)) {
-    for (const part of content) tallyContentPart(part, tally);
-    return;
-  }
-  tally.addValue(content);
-}
-
 function tallyMessage(message: unknown, tally: RequestTally): void {
   tally.addTokens(OPENAI_TOKENS_PER_MESSAGE);
   if (!isRecord(message)) {
@@ -98,7 +86,7 @@ function tallyMessage(message: unknown, tally: RequestTally): void {
     tally.addText(message.name);
     tally.addTokens(OPENAI_TOKENS_PER_NAME);
   }
-  tallyContent(message.content, tally);
+  tally.addContent(message.content, tallyContentPart);
   if (typeof message.refusal === 'string') tally.addText(message.refusal);
   if (Array.isArray(message.tool_calls)) {
     for (const call of message.tool_calls) tallyToolCall(call, tally);

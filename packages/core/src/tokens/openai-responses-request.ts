@@ -49,14 +49,6 @@ function tallyInputPart(part: unknown, tally: RequestTally): void {
   }
 }
 
-function tallyContent(content: unknown, tally: RequestTally): void {
-  if (Array.isArray(content)) {
-    for (const part of content) tallyInputPart(part, tally);
-    return;
-  }
-  tally.addValue(content);
-}
-
 function tallyInputItem(item: unknown, tally: RequestTally): void {
   if (!isRecord(item)) {
     tally.addTokens(OPENAI_TOKENS_PER_MESSAGE);
@@ -71,7 +63,7 @@ function tallyInputItem(item: unknown, tally: RequestTally): void {
     case 'function_call_output':
     case 'custom_tool_call_output':
       tally.addTokens(OPENAI_TOKENS_PER_MESSAGE);
-      tallyContent(item.output, tally);
+      tally.addContent(item.output, tallyInputPart);
       return;
     case 'reasoning':
       // Reasoning passed back is billed as input; encrypted content is counted as text,
@@ -90,7 +82,7 @@ function tallyInputItem(item: unknown, tally: RequestTally): void {
     default:
       if (item.type === 'message' || (item.type === undefined && 'role' in item)) {
         tally.addTokens(OPENAI_TOKENS_PER_MESSAGE);
-        tallyContent(item.content, tally);
+        tally.addContent(item.content, tallyInputPart);
         return;
       }
       // Other items (tool call records, item references) are counted by their JSON.

@@ -34,4 +34,16 @@ export class RequestTally {
     if (value === undefined || value === null) return;
     this.addText(typeof value === 'string' ? value : jsonText(value));
   }
+
+  /**
+   * Adds message content as every API shapes it: an array of parts, each counted by
+   * `addPart`, or a single value (a string, or null for a message that only calls tools).
+   */
+  addContent(content: unknown, addPart: (part: unknown, tally: RequestTally) => void): void {
+    if (!Array.isArray(content)) {
+      this.addValue(content);
+      return;
+    }
+    for (const part of content) addPart(part, this);
+  }
 }
