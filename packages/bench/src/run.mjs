@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { MemoryLedger } from '@tollgate/core';
 import { startMockProvider } from '@tollgate/mock-provider';
 import { createRedisLedger } from '@tollgate/redis';
+import { runConcurrently } from './pool.mjs';
 import { redisServerVersion, startRedis } from './redis-server.mjs';
 import { fixed, median, p99, signed, table, thousands } from './stats.mjs';
 
@@ -299,23 +300,17 @@ async function ledgerThroughput(ledger, count, concurrency, label) {
   const startMs = Date.UTC(2026, 0, 1);
   const endMs = startMs + 400 * 86_400_000;
   const ids = [];
-  let next = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const index = next++;
-        const reservationId = `${label}-${concurrency}-${index}`;
-        const result = await ledger.reserve({
-          reservationId,
-          lines: ledgerLines(`t${index % 16}`, startMs, endMs),
-          leaseMillis: 600_000,
-        });
-        if (!result.ok) throw new Error('benchmark budget refused a reservation');
-        ids.push(reservationId);
-      }
-    }),
-  );
+  await runConcurrently(count, concurrency, async (index) => {
+    const reservationId = `${label}-${concurrency}-${index}`;
+    const result = await ledger.reserve({
+      reservationId,
+      lines: ledgerLines(`t${index % 16}`, startMs, endMs),
+      leaseMillis: 600_000,
+    });
+    if (!result.ok) throw new Error('benchmark budget refused a reservation');
+    ids.push(reservationId);
+  });
   const perSecond = (count / (performance.now() - started)) * 1000;
   // Untimed: end every reservation so the next run starts from the same state.
   for (let index = 0; index < ids.length; index += 64) {
@@ -326,24 +321,18 @@ async function ledgerThroughput(ledger, count, concurrency, label) {
 
 async function ledgers(redis) {
   const stats = [];
-  const memory = new MemoryLedger();
-  for (const concurrency of [1, 16, 64]) {
-    await ledgerThroughput(memory, Math.ceil(plan.ledgerCalls.memory / 10), concurrency, 'warm-m');
-    stats.push({
-      store: 'memory',
-      concurrency,
-      perSecond: await ledgerThroughput(memory, plan.ledgerCalls.memory, concurrency, 'm'),
-    });
-  }
-  await memory.close();
+  const stores = [{ store: 'memory', ledger: new MemoryLedger(), calls: plan.ledgerCalls.memory }];
   if (redis) {
     const ledger = createRedisLedger({ url: redis.url, keyPrefix: 'bench-ledger' });
+    stores.push({ store: 'redis', ledger, calls: plan.ledgerCalls.redis });
+  }
+  for (const { store, ledger, calls } of stores) {
     for (const concurrency of [1, 16, 64]) {
-      await ledgerThroughput(ledger, Math.ceil(plan.ledgerCalls.redis / 10), concurrency, 'warm-r');
+      await ledgerThroughput(ledger, Math.ceil(calls / 10), concurrency, `warm-${store}`);
       stats.push({
-        store: 'redis',
+        store,
         concurrency,
-        perSecond: await ledgerThroughput(ledger, plan.ledgerCalls.redis, concurrency, 'r'),
+        perSecond: await ledgerThroughput(ledger, calls, concurrency, store),
       });
     }
     await ledger.close();

@@ -10,6 +10,7 @@ import { performance } from 'node:perf_hooks';
 import { metrics, trace } from '@opentelemetry/api';
 import { registerInstrumentations } from '@opentelemetry/instrumentation';
 import { CallGate, createGuard } from '@tollgate/core';
+import { runConcurrently } from './pool.mjs';
 import { setUpTelemetry } from './telemetry-setup.mjs';
 import { gatedConfig } from './workloads.mjs';
 
@@ -83,16 +84,10 @@ async function oneCall(using = client) {
 /** `count` calls, `concurrency` at a time; per-call latency in ms and the wall time. */
 async function calls({ count, concurrency }) {
   const latencies = new Float64Array(count);
-  let next = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        const index = next++;
-        latencies[index] = await oneCall();
-      }
-    }),
-  );
+  await runConcurrently(count, concurrency, async (index) => {
+    latencies[index] = await oneCall();
+  });
   return { latencies: [...latencies], wallMs: performance.now() - started };
 }
 
@@ -201,16 +196,8 @@ async function gateNoop({ count, concurrency }) {
   const descriptor = { provider: 'openai', operation: 'chat', model: 'gpt-4o-mini', body: chatBody };
   const noop = async () => ({ usage: { inputTokens: 20, outputTokens: 40 } });
   const options = { usage: (result) => result.usage };
-  let next = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < count) {
-        next++;
-        await guard.run(descriptor, noop, options);
-      }
-    }),
-  );
+  await runConcurrently(count, concurrency, () => guard.run(descriptor, noop, options));
   return { wallMs: performance.now() - started };
 }
 
@@ -237,16 +224,10 @@ async function memory({ blocks, gatedPerBlock, sdkCallsPerBlock, streamsPerBlock
   let totalCalls = 0;
   let totalStreams = 0;
   for (let block = 0; block < blocks; block++) {
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < gatedPerBlock) {
-          next++;
-          const call = await gate.begin(request);
-          call.complete(usage, 'provider');
-        }
-      }),
-    );
+    await runConcurrently(gatedPerBlock, concurrency, async () => {
+      const call = await gate.begin(request);
+      call.complete(usage, 'provider');
+    });
     await calls({ count: sdkCallsPerBlock, concurrency });
     await Promise.all(Array.from({ length: 10 }, () => streams({ count: streamsPerBlock / 10, chunks: 20 })));
     totalCalls += gatedPerBlock + sdkCallsPerBlock;
