@@ -144,7 +144,15 @@ export class StoreAvailability {
   }
 }
 
-function withDeadline<T>(pending: Promise<T>, deadlineMs: number, onAbandoned?: () => void): Promise<T> {
+/**
+ * `pending`, or a `StoreTimeout` once `deadlineMs` passes; the late answer (or its error) is
+ * dropped and `onAbandoned` runs.
+ */
+export function withDeadline<T>(
+  pending: Promise<T>,
+  deadlineMs: number,
+  onAbandoned?: () => void,
+): Promise<T> {
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(
       () => {

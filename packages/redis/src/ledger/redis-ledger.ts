@@ -15,7 +15,7 @@ import type { Cluster, Redis } from 'ioredis';
 import type { RedisConnectionOptions } from '../connection/redis-connection-options';
 import { LEDGER_SCRIPTS, type LuaScript } from '../internal/ledger-scripts';
 import { closeClient, keyPrefixOf, positiveMillis, resolveClient } from '../internal/redis-clients';
-import { StoreAvailability } from '../internal/store-availability';
+import { StoreAvailability, withDeadline } from '../internal/store-availability';
 import { TIME_SHIFT } from '../internal/time-shift';
 
 /** Options of `createRedisLedger()`. */
@@ -240,10 +240,10 @@ export class RedisLedger implements BudgetLedger {
     if (this.closed || !this.store.isConnected()) return;
     try {
       const sentMs = Date.now();
-      const [seconds, micros] = (await this.withTimeout(this.client.time())) as [
-        string | number,
-        string | number,
-      ];
+      const [seconds, micros] = (await withDeadline(
+        this.client.time(),
+        Date.now() + this.store.timeoutMillis,
+      )) as [string | number, string | number];
       const receivedMs = Date.now();
       const serverMs = Number(seconds) * 1000 + Math.floor(Number(micros) / 1000);
       this.offsetMs = serverMs - Math.round((sentMs + receivedMs) / 2);
@@ -259,22 +259,6 @@ export class RedisLedger implements BudgetLedger {
   private observe(serverNow: string): void {
     const predicted = Date.now() + this.offsetMs + this.shiftMs;
     if (Math.abs(Number(serverNow) - predicted) > this.store.timeoutMillis) void this.syncClock();
-  }
-
-  private withTimeout<T>(promise: Promise<T>): Promise<T> {
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error('timeout')), this.store.timeoutMillis);
-      promise.then(
-        (value) => {
-          clearTimeout(timer);
-          resolve(value);
-        },
-        (error: unknown) => {
-          clearTimeout(timer);
-          reject(error);
-        },
-      );
-    });
   }
 }
 
