@@ -78,7 +78,24 @@ export const INSTRUMENTS: readonly Instrument[] = [
     kind: 'histogram',
     unit: 's',
   },
-  { name: 'tollgate.circuit.open', kind: 'gauge', unit: '{state}', plannedIn: 'issue 7' },
+  {
+    name: 'tollgate.budget.exhausted',
+    constant: 'METRIC_TOLLGATE_BUDGET_EXHAUSTED',
+    kind: 'gauge',
+    unit: '{budget}',
+  },
+  {
+    name: 'tollgate.budget.threshold_crossings',
+    constant: 'METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS',
+    kind: 'counter',
+    unit: '{crossing}',
+  },
+  {
+    name: 'tollgate.circuit.open',
+    constant: 'METRIC_TOLLGATE_CIRCUIT_OPEN',
+    kind: 'gauge',
+    unit: '{circuit}',
+  },
 ];
 
 /** UCUM units the Collector spells out; only the ones Tollgate could plausibly use. */

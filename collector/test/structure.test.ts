@@ -82,6 +82,8 @@ describe('series names', () => {
       'gen_ai.client.token.usage': 'gen_ai_client_token_usage',
       'gen_ai.client.operation.duration': 'gen_ai_client_operation_duration_seconds',
       'gen_ai.client.operation.time_to_first_chunk': 'gen_ai_client_operation_time_to_first_chunk_seconds',
+      'tollgate.budget.exhausted': 'tollgate_budget_exhausted',
+      'tollgate.budget.threshold_crossings': 'tollgate_budget_threshold_crossings_total',
       'tollgate.circuit.open': 'tollgate_circuit_open',
     });
   });

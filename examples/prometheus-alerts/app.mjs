@@ -6,7 +6,7 @@ import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-ho
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { resourceFromAttributes } from '@opentelemetry/resources';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
-import { createGuard } from '@tollgate/core';
+import { BudgetExceededError, createGuard } from '@tollgate/core';
 import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
 import * as openaiModule from 'openai';
 
@@ -83,6 +83,18 @@ export async function startApp({ openaiBaseUrl, budgetUsd = 0.05, onDecision } =
         await this.spendOnce();
       }
       return this.budgetUsed();
+    },
+    /** Calls until the budget refuses one; resolves to the settled share at that moment. */
+    async spendUntilRefused(maxCalls = 50) {
+      for (let calls = 0; calls < maxCalls; calls++) {
+        try {
+          await this.spendOnce();
+        } catch (error) {
+          if (BudgetExceededError.isInstance(error)) return this.budgetUsed();
+          throw error;
+        }
+      }
+      throw new Error(`no refusal after ${maxCalls} calls (budget at ${this.budgetUsed()})`);
     },
     async close() {
       instrumentation.uninstrument(openaiModule);

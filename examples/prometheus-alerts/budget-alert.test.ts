@@ -1,23 +1,27 @@
 /*
  * End to end on this machine: the app spends through the mock provider, a real Prometheus
  * (Debian's `prometheus` 2.42) scrapes its JS Prometheus exporter every second and evaluates
- * the shipped alert rules, and the budget warning fires once spend passes 80 %.
+ * the shipped alert rules, the budget warning fires once spend passes 80 %, and the exhaustion
+ * alert fires at the budget's first refusal and reaches a webhook through a real Alertmanager
+ * (Debian's `prometheus-alertmanager` 0.25) running the shipped configuration.
  *
  * The rules are a copy of collector/prometheus/rules/tollgate-alerts.yml with every `for:` set
  * to 0s (see rulesWithFor); expressions, labels and annotations are the shipped ones.
- * Without a `prometheus` binary the test is skipped, except under CI=true, where it fails.
+ * Without the `prometheus` and Alertmanager binaries the test is skipped, except under CI=true,
+ * where it fails.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { alertmanagerAvailable, startAlertmanager } from './alertmanager-server.mjs';
 import { BUDGET_ID, startApp } from './app.mjs';
 import { prometheusAvailable, rulesWithFor, SHIPPED_RULES, startPrometheus } from './prometheus-server.mjs';
 
 const MISSING =
-  "no `prometheus` binary on PATH: install Debian's prometheus package (apt-get update && apt-get install -y prometheus)";
-const available = prometheusAvailable();
+  "no `prometheus` or Alertmanager binary on PATH: install Debian's packages (apt-get update && apt-get install -y prometheus prometheus-alertmanager)";
+const available = prometheusAvailable() && alertmanagerAvailable();
 const required = process.env.CI === 'true';
 
 if (!available && !required)
@@ -35,6 +39,7 @@ describe.skipIf(!available)('a budget warning fires in a real Prometheus', () =>
   let mock: MockProvider;
   let app: Awaited<ReturnType<typeof startApp>>;
   let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
+  let alertmanager: Awaited<ReturnType<typeof startAlertmanager>>;
   let rulesDir: string;
 
   beforeAll(async () => {
@@ -42,11 +47,17 @@ describe.skipIf(!available)('a budget warning fires in a real Prometheus', () =>
     app = await startApp({ openaiBaseUrl: mock.openaiBaseUrl, budgetUsd: 0.05 });
     rulesDir = await mkdtemp(join(tmpdir(), 'tollgate-rules-'));
     const ruleFiles = await rulesWithFor([SHIPPED_RULES], rulesDir, '0s');
-    prometheus = await startPrometheus({ scrapeTarget: app.metricsTarget, ruleFiles });
+    alertmanager = await startAlertmanager();
+    prometheus = await startPrometheus({
+      scrapeTarget: app.metricsTarget,
+      ruleFiles,
+      alertmanagerUrl: alertmanager.url,
+    });
   }, 30_000);
 
   afterAll(async () => {
     await prometheus?.stop();
+    await alertmanager?.stop();
     if (rulesDir) await rm(rulesDir, { recursive: true, force: true });
     await app?.close();
     await mock?.close();
@@ -121,4 +132,34 @@ describe.skipIf(!available)('a budget warning fires in a real Prometheus', () =>
     const alerts = await prometheus.alerts();
     expect(alerts.filter(budgetAlert('TollgateBudgetExhausted'))).toEqual([]);
   }, 45_000);
+
+  it('fires TollgateBudgetExhausted at the first refusal, below 100 % settled, and Alertmanager delivers it', async () => {
+    const usedAtRefusal = await app.spendUntilRefused();
+    const refusedAt = Date.now();
+    // The gate refuses once the next call's worst case no longer fits: before spend reaches 100 %.
+    expect(usedAtRefusal).toBeLessThan(1);
+
+    const alert = await prometheus.waitForAlert(
+      (a: { state: string; labels: Record<string, string> }) =>
+        budgetAlert('TollgateBudgetExhausted')(a) && a.state === 'firing',
+      30_000,
+    );
+    expect(alert.labels).toMatchObject({
+      severity: 'critical',
+      job: 'tollgate-example',
+      tollgate_budget_id: BUDGET_ID,
+      tollgate_budget_unit: 'usd',
+    });
+    expect(alert.annotations.summary).toBe(
+      'Budget daily-spend is exhausted: the calls it covers are refused',
+    );
+
+    const { alert: delivered } = await alertmanager.delivered(
+      (a: { status: string; labels: Record<string, string> }) =>
+        a.status === 'firing' && budgetAlert('TollgateBudgetExhausted')(a),
+      60_000,
+    );
+    expect(delivered.labels.severity).toBe('critical');
+    expect(Date.now() - refusedAt).toBeLessThan(120_000);
+  }, 90_000);
 });

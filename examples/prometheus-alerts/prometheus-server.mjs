@@ -1,17 +1,17 @@
 // A real Prometheus (the `prometheus` binary from Debian's package) on a free loopback port,
 // scraping one target every second and evaluating alert rules every second.
-import { spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { readFile, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import { parse, stringify } from 'yaml';
+import { findBinary, startLoopbackDaemon } from './loopback-daemon.mjs';
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
 export const SHIPPED_RULES = new URL('../../collector/prometheus/rules/tollgate-alerts.yml', import.meta.url);
 
 /** Whether a `prometheus` binary is on PATH. */
 export function prometheusAvailable() {
-  return spawnSync('prometheus', ['--version'], { stdio: 'ignore' }).status === 0;
+  return findBinary('prometheus') !== undefined;
 }
 
 /**
@@ -32,93 +32,40 @@ export async function rulesWithFor(sourceFiles, dir, forDuration = '0s') {
   return written;
 }
 
-async function freeLoopbackPort() {
-  const server = createServer();
-  await new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', resolve);
-  });
-  const { port } = server.address();
-  await new Promise((resolve) => server.close(resolve));
-  return port;
-}
-
-const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Starts Prometheus with a temporary config and data directory; `stop()` ends the process and
- * removes both. Rejects (with Prometheus's log) when it does not become ready in time.
+ * removes both. With `alertmanagerUrl`, firing alerts are sent there. Rejects (with
+ * Prometheus's log) when it does not become ready in time.
  */
-export async function startPrometheus({ scrapeTarget, ruleFiles = [], readyTimeoutMillis = 20_000 }) {
-  const dir = await mkdtemp(join(tmpdir(), 'tollgate-prometheus-'));
-  const configFile = join(dir, 'prometheus.yml');
-  await writeFile(
-    configFile,
-    stringify({
-      global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
-      rule_files: ruleFiles,
-      scrape_configs: [{ job_name: 'tollgate-example', static_configs: [{ targets: [scrapeTarget] }] }],
-    }),
-  );
-
-  // The port is free when picked but could be taken before Prometheus binds it: try again then.
-  let lastError;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const port = await freeLoopbackPort();
-    const url = `http://127.0.0.1:${port}`;
-    const child = spawn(
-      'prometheus',
-      [
-        `--config.file=${configFile}`,
-        `--storage.tsdb.path=${join(dir, 'data')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--storage.tsdb.retention.time=1h',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let log = '';
-    child.stdout.on('data', (chunk) => {
-      log += chunk;
-    });
-    child.stderr.on('data', (chunk) => {
-      log += chunk;
-    });
-    let running = true;
-    const exited = new Promise((resolve) =>
-      child.once('exit', () => {
-        running = false;
-        resolve();
-      }),
-    );
-
-    const stop = async () => {
-      if (running) {
-        child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }
-      await rm(dir, { recursive: true, force: true });
-    };
-
-    const deadline = Date.now() + readyTimeoutMillis;
-    while (running && Date.now() < deadline) {
-      const ready = await fetch(`${url}/-/ready`).then(
-        (response) => response.ok,
-        () => false,
-      );
-      if (ready) return prometheusClient(url, stop, () => log);
-      await sleep(100);
-    }
-    lastError = new Error(`prometheus did not become ready on ${url}:\n${log}`);
-    if (running) {
-      child.kill('SIGKILL');
-      await exited;
-    }
-    if (!/address already in use/.test(log)) break;
-  }
-  await rm(dir, { recursive: true, force: true });
-  throw lastError;
+export async function startPrometheus({ scrapeTarget, ruleFiles = [], alertmanagerUrl, readyTimeoutMillis }) {
+  const { url, stop, log } = await startLoopbackDaemon({
+    binary: 'prometheus',
+    prefix: 'tollgate-prometheus-',
+    readyTimeoutMillis,
+    prepare: (dir) =>
+      writeFile(
+        join(dir, 'prometheus.yml'),
+        stringify({
+          global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
+          rule_files: ruleFiles,
+          ...(alertmanagerUrl
+            ? {
+                alerting: {
+                  alertmanagers: [{ static_configs: [{ targets: [new URL(alertmanagerUrl).host] }] }],
+                },
+              }
+            : {}),
+          scrape_configs: [{ job_name: 'tollgate-example', static_configs: [{ targets: [scrapeTarget] }] }],
+        }),
+      ),
+    args: (port, dir) => [
+      `--config.file=${join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${join(dir, 'data')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--storage.tsdb.retention.time=1h',
+    ],
+  });
+  return prometheusClient(url, stop, log);
 }
 
 function prometheusClient(url, stop, log) {

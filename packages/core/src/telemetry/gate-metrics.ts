@@ -1,18 +1,17 @@
-import type { Attributes, Histogram, Meter, ObservableResult } from '@opentelemetry/api';
+import type { Histogram, Meter, ObservableResult } from '@opentelemetry/api';
 import type { Guard } from '../guard/guard';
 import { AccumulatedCounter } from './accumulated-counter';
+import { budgetInstanceAttributes, ExhaustedBudgets } from './exhausted-budgets';
 import {
   ATTR_GEN_AI_PROVIDER_NAME,
   ATTR_GEN_AI_REQUEST_MODEL,
-  ATTR_TOLLGATE_BUDGET_ID,
   ATTR_TOLLGATE_BUDGET_THRESHOLD,
-  ATTR_TOLLGATE_BUDGET_UNIT,
-  ATTR_TOLLGATE_CIRCUIT_STATE,
   ATTR_TOLLGATE_RATELIMIT_KIND,
   DURATION_BUCKETS_SECONDS,
   METRIC_GEN_AI_CLIENT_OPERATION_DURATION,
   METRIC_GEN_AI_CLIENT_OPERATION_TIME_TO_FIRST_CHUNK,
   METRIC_GEN_AI_CLIENT_TOKEN_USAGE,
+  METRIC_TOLLGATE_BUDGET_EXHAUSTED,
   METRIC_TOLLGATE_BUDGET_LIMIT,
   METRIC_TOLLGATE_BUDGET_RESERVED,
   METRIC_TOLLGATE_BUDGET_SPENT,
@@ -133,26 +132,42 @@ export class GateMetrics {
 /** Guards whose budget and circuit instruments are already registered. */
 const guardsWithMetrics = new WeakSet<Guard>();
 
-/** Budget gauges, circuit state and threshold crossings: one set per guard. */
+/** Budget gauges, exhaustion, circuit state and threshold crossings: one set per guard. */
 function registerGuardInstruments(meter: Meter, guard: Guard): void {
   const thresholdCrossings = meter.createCounter(METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS, {
     description: 'Budget alert thresholds crossed (once per budget instance per window)',
     unit: '{crossing}',
   });
+  const exhausted = new ExhaustedBudgets();
   guard.onDecision(
     (event) => {
+      if (event.type === 'budget-exceeded') {
+        exhausted.refused(
+          budgetInstanceAttributes(event.budgetId, event.unit, event.budgetScope),
+          event.resetAtMs,
+        );
+        return;
+      }
       if (event.type !== 'threshold-crossed') return;
-      const attributes: Attributes = {
-        [ATTR_TOLLGATE_BUDGET_ID]: event.budgetId,
-        [ATTR_TOLLGATE_BUDGET_UNIT]: event.unit,
+      thresholdCrossings.add(1, {
+        ...budgetInstanceAttributes(event.budgetId, event.unit, event.scope),
         [ATTR_TOLLGATE_BUDGET_THRESHOLD]: event.threshold,
-      };
-      for (const [dimension, value] of Object.entries(event.scope))
-        attributes[`tollgate.${dimension}`] = value;
-      thresholdCrossings.add(1, attributes);
+      });
     },
-    ['threshold-crossed'],
+    ['threshold-crossed', 'budget-exceeded'],
   );
+  meter
+    .createObservableGauge(METRIC_TOLLGATE_BUDGET_EXHAUSTED, {
+      description:
+        'Budget instance exhausted: 1 once it refused a call for lack of room in its current window, or settled spend reached the limit; 0 otherwise',
+      unit: '{budget}',
+    })
+    .addCallback((result) => {
+      for (const reading of exhausted.read(guard.budgetInstances(), Date.now()))
+        result.observe(reading.exhausted ? 1 : 0, reading.attributes);
+    });
+  // The state is the value, never an attribute: a series for a state the circuit left would
+  // keep being exported at its last value, and its alert would never resolve.
   meter
     .createObservableGauge(METRIC_TOLLGATE_CIRCUIT_OPEN, {
       description: 'Circuit breaker state: 1 open or half-open, 0 closed',
@@ -163,21 +178,16 @@ function registerGuardInstruments(meter: Meter, guard: Guard): void {
         result.observe(circuit.state === 'closed' ? 0 : 1, {
           [ATTR_GEN_AI_PROVIDER_NAME]: circuit.provider,
           [ATTR_GEN_AI_REQUEST_MODEL]: circuit.model,
-          [ATTR_TOLLGATE_CIRCUIT_STATE]: circuit.state,
         });
       }
     });
 
   const observe = (result: ObservableResult, pick: 'limit' | 'spent' | 'reserved') => {
-    for (const instance of guard.budgetInstances()) {
-      const attributes: Attributes = {
-        [ATTR_TOLLGATE_BUDGET_ID]: instance.budgetId,
-        [ATTR_TOLLGATE_BUDGET_UNIT]: instance.unit,
-      };
-      for (const [dimension, value] of Object.entries(instance.scope))
-        attributes[`tollgate.${dimension}`] = value;
-      result.observe(instance[pick], attributes);
-    }
+    for (const instance of guard.budgetInstances())
+      result.observe(
+        instance[pick],
+        budgetInstanceAttributes(instance.budgetId, instance.unit, instance.scope),
+      );
   };
   const budgetGauge = (name: string, pick: 'limit' | 'spent' | 'reserved', description: string) => {
     const gauge = meter.createObservableGauge(name, { description, unit: '{budget_unit}' });

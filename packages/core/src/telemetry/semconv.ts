@@ -96,8 +96,10 @@ export const METRIC_TOLLGATE_GATE_WAIT = 'tollgate.gate.wait.duration';
 export const METRIC_TOLLGATE_BUDGET_LIMIT = 'tollgate.budget.limit';
 export const METRIC_TOLLGATE_BUDGET_SPENT = 'tollgate.budget.spent';
 export const METRIC_TOLLGATE_BUDGET_RESERVED = 'tollgate.budget.reserved';
+/** 1 while a budget instance is exhausted (it refused a call for lack of room this window, or spent ≥ limit), else 0. */
+export const METRIC_TOLLGATE_BUDGET_EXHAUSTED = 'tollgate.budget.exhausted';
 export const METRIC_TOLLGATE_PROVIDER_RATELIMIT_REMAINING = 'tollgate.provider.ratelimit.remaining';
-/** 1 while a circuit is open or half-open, 0 when closed; attrs provider, model, `tollgate.circuit.state`. */
+/** 1 while a circuit is open or half-open, 0 when closed; attrs provider and model (the state is the value, never an attribute). */
 export const METRIC_TOLLGATE_CIRCUIT_OPEN = 'tollgate.circuit.open';
 /** Budget alert thresholds crossed, by budget and threshold. */
 export const METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS = 'tollgate.budget.threshold_crossings';
