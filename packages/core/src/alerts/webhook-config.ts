@@ -7,4 +7,9 @@ export interface WebhookConfig {
   timeoutMillis?: number;
   /** Attempts per alert, including the first; retries back off exponentially from 250 ms. @default 4 */
   maxAttempts?: number;
+  /**
+   * How long `guard.close()` waits for deliveries in progress; the rest are abandoned with a
+   * warning, so a dead webhook never holds up shutdown. @default 2_000
+   */
+  closeTimeoutMillis?: number;
 }

@@ -59,6 +59,7 @@ export interface NormalizedWebhook {
   headers: Readonly<Record<string, string>>;
   timeoutMillis: number;
   maxAttempts: number;
+  closeTimeoutMillis: number;
 }
 
 const TOP_LEVEL_KEYS = [
@@ -422,7 +423,13 @@ function normalizeAlerts(value: unknown): NormalizedWebhook | undefined {
   expectKnownKeys(alerts, 'alerts', ['webhook']);
   if (alerts.webhook === undefined) return undefined;
   const webhook = expectRecord(alerts.webhook, 'alerts.webhook');
-  expectKnownKeys(webhook, 'alerts.webhook', ['url', 'headers', 'timeoutMillis', 'maxAttempts']);
+  expectKnownKeys(webhook, 'alerts.webhook', [
+    'url',
+    'headers',
+    'timeoutMillis',
+    'maxAttempts',
+    'closeTimeoutMillis',
+  ]);
   const url = expectString(webhook.url, 'alerts.webhook.url');
   let parsed: URL;
   try {
@@ -450,5 +457,10 @@ function normalizeAlerts(value: unknown): NormalizedWebhook | undefined {
     maxAttempts:
       optionalNumber(webhook.maxAttempts, 'alerts.webhook.maxAttempts', { integer: true, min: 1, max: 20 }) ??
       4,
+    closeTimeoutMillis:
+      optionalNumber(webhook.closeTimeoutMillis, 'alerts.webhook.closeTimeoutMillis', {
+        integer: true,
+        min: 0,
+      }) ?? 2_000,
   };
 }

@@ -1,5 +1,5 @@
 import type { BudgetUnit } from '../budgets/budget-config';
-import type { LedgerLine } from '../budgets/budget-ledger';
+import type { LedgerLine, LedgerWindow } from '../budgets/budget-ledger';
 import { CalendarWindowClock, isRollingWindow } from '../budgets/budget-window';
 import { NANO_USD_PER_USD, type NormalizedBudget } from '../config/normalize-guard-config';
 import type { CallScope, ScopeDimension, ScopeValues } from '../scope/scope';
@@ -42,6 +42,19 @@ export class BudgetPlan {
           : [[budget.id, new CalendarWindowClock(budget.window, budget.timeZone)] as const],
       ),
     );
+  }
+
+  /**
+   * The window a counter of `budgetId` starting at `windowStartMs` belongs to, for counters known
+   * only by their key (reservations of other processes, expired leases).
+   */
+  windowOf(budgetId: string, windowStartMs: number | undefined): LedgerWindow | undefined {
+    const clock = this.clocks.get(budgetId);
+    if (clock && windowStartMs !== undefined) return { kind: 'calendar', ...clock.at(windowStartMs) };
+    const budget = this.budgets.find((candidate) => candidate.id === budgetId);
+    return budget && isRollingWindow(budget.window)
+      ? { kind: 'rolling', lengthMs: budget.window.rollingMillis }
+      : undefined;
   }
 
   /** Budgets whose `match` accepts the call. */

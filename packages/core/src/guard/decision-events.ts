@@ -120,6 +120,9 @@ export interface ThresholdCrossedEvent {
   limit: number;
   /** Start of the calendar window (undefined for rolling windows). */
   windowStartMs: number | undefined;
+  /** End of the calendar window, when the crossing re-arms (undefined for rolling windows). */
+  windowEndMs: number | undefined;
+  windowKind: 'calendar' | 'rolling';
   costLabel: CostLabel;
 }
 

@@ -576,7 +576,7 @@ class GuardImpl implements Guard {
     clearInterval(this.leaseTimer);
     await this.limiter.close();
     await this.ledger.close();
-    await this.webhook?.drain();
+    await this.webhook?.close();
   }
 
   /** Ends an admission: settles (or releases) its reservation and emits the events. Called by `GuardAdmission`. */
@@ -702,6 +702,7 @@ class GuardImpl implements Guard {
     for (const crossing of crossed) {
       const planned = lines?.[crossing.line];
       const parsed = planned ?? parseCounterKey(crossing.key);
+      const window = planned?.line.window ?? this.plan.windowOf(parsed.budgetId, parsed.windowStartMs);
       this.events.emit({
         type: 'threshold-crossed',
         timestampMs: Date.now(),
@@ -713,6 +714,8 @@ class GuardImpl implements Guard {
         spent: toDisplayUnits(parsed.unit, crossing.spent),
         limit: toDisplayUnits(parsed.unit, crossing.limit),
         windowStartMs: parsed.windowStartMs,
+        windowEndMs: window?.kind === 'calendar' ? window.endMs : undefined,
+        windowKind: window?.kind ?? (parsed.windowStartMs === undefined ? 'rolling' : 'calendar'),
         costLabel: 'estimate',
       });
     }
