@@ -32,6 +32,14 @@ export interface BudgetLedger {
   /** Frees the reservation without charging anything. Idempotent like `settle`. */
   release(reservationId: string): Promise<SettleResult>;
 
+  /**
+   * Records that each line's counter refused a call for lack of room. A line whose thresholds
+   * include 1 (100 %) fires it now unless it already fired in this window — by an earlier
+   * refusal or by settled spend reaching the limit: a gate that reserves worst cases refuses
+   * before spend gets there, so the refusal is what "exhausted" means.
+   */
+  exhausted(lines: readonly LedgerLine[]): Promise<ThresholdCrossing[]>;
+
   /** Ends every reservation whose lease has passed, applying the expiry policy; returns what it ended. */
   collectExpired(): Promise<ExpiredReservation[]>;
 
@@ -48,7 +56,10 @@ export interface LedgerLine {
   /** Amount to reserve, in ledger units (for `peek`, the amount that must still fit). */
   amount: number;
   window: LedgerWindow;
-  /** Fractions of `limit` (ascending) that fire once per window when settled spend reaches them. */
+  /**
+   * Fractions of `limit` (ascending) that fire once per window when settled spend reaches them;
+   * 1 also fires at the first refusal for lack of room (see `exhausted`).
+   */
   thresholds: readonly number[];
 }
 

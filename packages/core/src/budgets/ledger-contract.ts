@@ -147,6 +147,38 @@ export function describeLedgerContract(name: string, contract: LedgerContractOpt
       expect(crossed).toEqual([0.5, 0.8, 1]);
     });
 
+    it('fires the 100 % threshold at the first refusal for lack of room, once per window', async () => {
+      const { ledger } = await contract.create({});
+      const line = calendarLine('a', 100, 60, [0.5, 1]);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 });
+      await ledger.settle('r1', [60]);
+      // The next worst case (60) no longer fits at 60 % spent: the budget is exhausted for it.
+      expect((await ledger.reserve({ reservationId: 'r2', lines: [line], leaseMillis: 60_000 })).ok).toBe(
+        false,
+      );
+      expect(await ledger.exhausted([line])).toEqual([
+        { line: 0, key: 'a', threshold: 1, spent: 60, limit: 100 },
+      ]);
+      expect(await ledger.exhausted([line])).toEqual([]);
+      // Settled spend reaching the limit later does not fire it a second time.
+      const small = calendarLine('a', 100, 40, [0.5, 1]);
+      await ledger.reserve({ reservationId: 'r3', lines: [small], leaseMillis: 60_000 });
+      expect((await ledger.settle('r3', [40])).crossed).toEqual([]);
+    });
+
+    it('fires nothing on a refusal when the line has no 100 % threshold, or settled spend fired it', async () => {
+      const { ledger } = await contract.create({});
+      expect(await ledger.exhausted([calendarLine('a', 100, 10, [0.5])])).toEqual([]);
+      const line = calendarLine('b', 100, 100, [1]);
+      await ledger.reserve({ reservationId: 'r1', lines: [line], leaseMillis: 60_000 });
+      expect((await ledger.settle('r1', [100])).crossed).toMatchObject([{ threshold: 1 }]);
+      expect(await ledger.exhausted([line])).toEqual([]);
+      // The other lines of the call are told apart by index.
+      expect(await ledger.exhausted([calendarLine('c', 5, 9, []), calendarLine('d', 5, 9, [1])])).toEqual([
+        { line: 1, key: 'd', threshold: 1, spent: 0, limit: 5 },
+      ]);
+    });
+
     it('reports threshold crossings of an expired lease', async () => {
       const { ledger, advance } = await contract.create({});
       const line = calendarLine('a', 100, 90, [0.5]);

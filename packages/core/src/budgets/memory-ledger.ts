@@ -28,6 +28,9 @@ export interface MemoryLedgerOptions {
  */
 const ROLLING_SLICES = 60;
 
+/** The threshold a refusal for lack of room fires: 100 % of the limit. */
+const EXHAUSTED = 1;
+
 interface Counter {
   readonly key: string;
   limit: number;
@@ -139,6 +142,25 @@ export class MemoryLedger implements BudgetLedger {
       reservation.amounts.map(() => 0),
       'released',
     );
+  }
+
+  async exhausted(lines: readonly LedgerLine[]): Promise<ThresholdCrossing[]> {
+    const nowMs = this.clock();
+    const crossed: ThresholdCrossing[] = [];
+    lines.forEach((line, index) => {
+      if (!line.thresholds.includes(EXHAUSTED)) return;
+      const counter = this.counterFor(line, nowMs);
+      if (counter.fired.has(EXHAUSTED)) return;
+      counter.fired.add(EXHAUSTED);
+      crossed.push({
+        line: index,
+        key: counter.key,
+        threshold: EXHAUSTED,
+        spent: counter.spent,
+        limit: counter.limit,
+      });
+    });
+    return crossed;
   }
 
   async collectExpired(): Promise<ExpiredReservation[]> {

@@ -322,9 +322,37 @@ describe('createGuard', () => {
     await Promise.allSettled(
       Array.from({ length: 60 }, () => guard.run(chat('gpt-4o-mini', 10), async () => 'ok')),
     );
+    await new Promise((resolve) => setTimeout(resolve, 10));
     const crossed = events.filter((event) => event.type === 'threshold-crossed');
-    expect(crossed.map((event) => event.threshold)).toEqual([0.5, 0.8, 1]);
-    expect(crossed[0]).toMatchObject({ budgetId: 'alerts', unit: 'requests', limit: 40, spent: 20 });
+    // The 41st call is refused while 40 are in flight: 100 % fires at that refusal, before the settles.
+    expect(crossed.map((event) => event.threshold).sort()).toEqual([0.5, 0.8, 1]);
+    expect(crossed.find((event) => event.threshold === 0.5)).toMatchObject({
+      budgetId: 'alerts',
+      unit: 'requests',
+      limit: 40,
+      spent: 20,
+    });
+  });
+
+  it('fires the 100 % threshold at the first refusal for lack of room, below 100 % settled', async () => {
+    const { guard, events } = guardWith({
+      budgets: [{ id: 'usd', limit: { usd: 0.0006 }, window: 'day', timeZone: 'UTC', alertAt: [0.5, 1] }],
+    });
+    let refusals = 0;
+    for (let i = 0; i < 12; i++) {
+      await guard
+        .run(chat('gpt-4o', 40), async () => 'ok')
+        .catch((error: unknown) => {
+          if (!BudgetExceededError.isInstance(error)) throw error;
+          refusals++;
+        });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(refusals).toBeGreaterThan(1);
+    const full = events.filter((event) => event.type === 'threshold-crossed' && event.threshold === 1);
+    expect(full).toHaveLength(1);
+    expect(full[0]).toMatchObject({ budgetId: 'usd', unit: 'usd', windowKind: 'calendar' });
+    expect((full[0] as { spent: number }).spent).toBeLessThan(0.0006);
   });
 
   it('keeps hook failures away from the call', async () => {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { diag } from '@opentelemetry/api';
 import { WebhookNotifier } from '../alerts/webhook-notifier';
 import type { BudgetLedger, ExpiredReservation, ThresholdCrossing } from '../budgets/budget-ledger';
 import { MemoryLedger } from '../budgets/memory-ledger';
@@ -168,6 +169,8 @@ export interface BudgetStatus {
 
 /** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
 const THROTTLE_REPORT_MILLIS = 20;
+/** Counters whose exhaustion is remembered at once; past this, the expired ones are dropped. */
+const MAX_EXHAUSTION_NOTES = 1_000;
 
 interface PlannedCall {
   estimate: CallEstimate;
@@ -213,6 +216,8 @@ class GuardImpl implements Guard {
   private readonly plan: BudgetPlan;
   private readonly events: DecisionEmitter;
   private readonly openCalls = new Map<string, OpenCall>();
+  /** Counters whose exhaustion this process already reported, until their window resets. */
+  private readonly exhaustionNoted = new Map<string, number>();
   private readonly instances = new BudgetInstances();
   private readonly leaseTimer: NodeJS.Timeout;
   private readonly estimator: GuardConfig['estimator'];
@@ -691,7 +696,33 @@ class GuardImpl implements Guard {
     };
     const { scope: budgetScope, ...figures } = details;
     this.events.emit({ ...base, type: 'budget-exceeded', ...figures, budgetScope });
+    this.noteExhausted(planned, state.resetAtMs, base.callId);
     return new BudgetExceededError(details);
+  }
+
+  /**
+   * A refusal for lack of room fires the budget's 100 % threshold, once per window, through the
+   * ledger (so once across processes too). Off the refusal's path; a flood of refusals asks the
+   * ledger once per counter and window from this process.
+   */
+  private noteExhausted(planned: PlannedLine, resetAtMs: number, callId: string): void {
+    const { line } = planned;
+    if (!line.thresholds.includes(1)) return;
+    const nowMs = this.ledger.now();
+    if ((this.exhaustionNoted.get(line.key) ?? 0) > nowMs) return;
+    if (this.exhaustionNoted.size >= MAX_EXHAUSTION_NOTES) {
+      for (const [key, untilMs] of this.exhaustionNoted)
+        if (untilMs <= nowMs) this.exhaustionNoted.delete(key);
+      if (this.exhaustionNoted.size >= MAX_EXHAUSTION_NOTES) this.exhaustionNoted.clear();
+    }
+    this.exhaustionNoted.set(line.key, resetAtMs);
+    this.ledger.exhausted([line]).then(
+      (crossed) => this.emitCrossings(crossed, [planned], callId),
+      (error: unknown) => {
+        this.exhaustionNoted.delete(line.key);
+        diag.warn(`tollgate: could not record that budget "${planned.budgetId}" is exhausted`, error);
+      },
+    );
   }
 
   private emitCrossings(

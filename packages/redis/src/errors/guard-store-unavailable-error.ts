@@ -1,7 +1,14 @@
 import { TollgateError } from '@tollgate/core';
 
 /** Which store operation could not be completed. */
-export type StoreOperation = 'peek' | 'reserve' | 'settle' | 'release' | 'collect-expired' | 'rate-limit';
+export type StoreOperation =
+  | 'peek'
+  | 'reserve'
+  | 'settle'
+  | 'release'
+  | 'exhausted'
+  | 'collect-expired'
+  | 'rate-limit';
 
 /** Why the store was considered unavailable. */
 export type StoreUnavailableReason =

@@ -392,6 +392,39 @@ for _, p in ipairs(pending) do out[#out + 1] = p end
 return out
 `;
 
+/**
+ * Counters that refused a call for lack of room: a line whose thresholds include 1 fires it
+ * now unless it fired in this window. ARGV: count, then per line: key, limit, kind, end or
+ * length, thresholds (comma-separated).
+ */
+const EXHAUSTED = `
+local nl = tonumber(ARGV[A + 1])
+local crossed = {}
+for i = 1, nl do
+  local o = A + 1 + (i - 1) * 5
+  local line = {
+    key = ARGV[o + 1], limit = tonumber(ARGV[o + 2]), kind = ARGV[o + 3], p = tonumber(ARGV[o + 4]),
+    thr = ARGV[o + 5],
+  }
+  for t in string.gmatch(line.thr, '[^,]+') do
+    if tonumber(t) == 1 then
+      local c = load(line.key)
+      adopt(c, line)
+      advance(c)
+      local fired = false
+      for _, f in ipairs(c.fired) do if f == t then fired = true; break end end
+      if not fired then
+        c.fired[#c.fired + 1] = t
+        c.dirty = true
+        crossed[#crossed + 1] = { fmt(i - 1), c.key, t, fmt(c.spent), fmt(c.limit) }
+      end
+    end
+  end
+end
+save_all()
+return { fmt(now), crossed }
+`;
+
 /** A script with its SHA1, for EVALSHA. */
 export interface LuaScript {
   readonly name: string;
@@ -409,4 +442,5 @@ export const LEDGER_SCRIPTS = {
   reserve: script('reserve', RESERVE),
   finish: script('finish', FINISH),
   collect: script('collect', COLLECT),
+  exhausted: script('exhausted', EXHAUSTED),
 } as const;

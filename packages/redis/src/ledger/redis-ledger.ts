@@ -160,6 +160,22 @@ export class RedisLedger implements BudgetLedger {
     return this.finish(reservationId, 'released', []);
   }
 
+  async exhausted(lines: readonly LedgerLine[]): Promise<ThresholdCrossing[]> {
+    const args = [String(lines.length)];
+    for (const line of lines)
+      args.push(line.key, int(line.limit), ...windowArgs(line), line.thresholds.join(','));
+    const reply = await this.store.run(
+      'exhausted',
+      () => this.eval(LEDGER_SCRIPTS.exhausted, args) as Promise<Reply[]>,
+      () => undefined,
+    );
+    if (reply === undefined) return [];
+    this.observe(reply[0] as string);
+    // An empty Lua table arrives as an empty object, not an array.
+    const crossed = reply[1];
+    return Array.isArray(crossed) ? (crossed as string[][]).map(toCrossing) : [];
+  }
+
   async collectExpired(): Promise<ExpiredReservation[]> {
     const reports = await this.store.run(
       'collect-expired',
