@@ -128,7 +128,7 @@ describe('AnthropicInstrumentation — messages.create', () => {
       'gen_ai.usage.input_tokens': billed.inputTokens,
       'gen_ai.usage.output_tokens': billed.outputTokens,
       'gen_ai.usage.cache_read.input_tokens': 6,
-      'gen_ai.usage.cache_write.input_tokens': 4,
+      'gen_ai.usage.cache_creation.input_tokens': 4,
       'tollgate.gate.decision': 'allowed',
       'tollgate.usage.source': 'provider',
       'tollgate.price.model': 'claude-haiku-4-5',

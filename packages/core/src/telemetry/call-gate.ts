@@ -389,7 +389,7 @@ function setUsageAttributes(span: Span, usage: TokenUsage): void {
     [semconv.ATTR_GEN_AI_USAGE_INPUT_TOKENS]: usage.inputTokens,
     [semconv.ATTR_GEN_AI_USAGE_OUTPUT_TOKENS]: usage.outputTokens,
     [semconv.ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS]: usage.cacheReadInputTokens,
-    [semconv.ATTR_GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS]: usage.cacheWriteInputTokens,
+    [semconv.ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS]: usage.cacheWriteInputTokens,
     [semconv.ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS]: usage.reasoningOutputTokens,
   });
 }

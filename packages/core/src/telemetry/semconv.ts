@@ -1,6 +1,7 @@
 /*
  * Attribute and metric names. The `gen_ai.*` names follow the OpenTelemetry GenAI
- * semantic conventions, which are still in Development status: they are copied here
+ * semantic conventions v1.40 (Development status; the names are those of the incubating
+ * entry point of @opentelemetry/semantic-conventions 1.40–1.45): they are copied here
  * (not imported from the incubating entry point) so a rename upstream is a deliberate
  * change in this file. Everything Tollgate adds lives under `tollgate.*`.
  */
@@ -17,7 +18,7 @@ export const ATTR_GEN_AI_RESPONSE_FINISH_REASONS = 'gen_ai.response.finish_reaso
 export const ATTR_GEN_AI_USAGE_INPUT_TOKENS = 'gen_ai.usage.input_tokens';
 export const ATTR_GEN_AI_USAGE_OUTPUT_TOKENS = 'gen_ai.usage.output_tokens';
 export const ATTR_GEN_AI_USAGE_CACHE_READ_INPUT_TOKENS = 'gen_ai.usage.cache_read.input_tokens';
-export const ATTR_GEN_AI_USAGE_CACHE_WRITE_INPUT_TOKENS = 'gen_ai.usage.cache_write.input_tokens';
+export const ATTR_GEN_AI_USAGE_CACHE_CREATION_INPUT_TOKENS = 'gen_ai.usage.cache_creation.input_tokens';
 export const ATTR_GEN_AI_USAGE_REASONING_OUTPUT_TOKENS = 'gen_ai.usage.reasoning.output_tokens';
 export const ATTR_GEN_AI_TOKEN_TYPE = 'gen_ai.token.type';
 export const ATTR_SERVER_ADDRESS = 'server.address';
