@@ -71,7 +71,6 @@ export class CallGate {
     options?: CallOptions,
   ): Promise<GuardedCall> {
     const { descriptor } = request;
-    const startedAt = performance.now();
     const attributes: Attributes = {
       [semconv.ATTR_GEN_AI_PROVIDER_NAME]: descriptor.provider,
       [semconv.ATTR_GEN_AI_OPERATION_NAME]:
@@ -203,7 +202,8 @@ export class CallGate {
       metricAttributes,
       gateAttributes,
       gateKey,
-      startedAt,
+      // The operation starts once admitted: time queued at the gate is tollgate.gate.wait.duration.
+      performance.now(),
     );
   }
 }
@@ -229,6 +229,7 @@ export class GuardedCall {
     private readonly gateAttributes: Attributes,
     /** `attributesKey(gateAttributes)`, computed once per call. */
     private readonly gateKey: string,
+    /** When the call was admitted: the provider operation's durations count from here. */
     private readonly startedAt: number,
   ) {
     this.context = withGuardedCall(spanContext, this);

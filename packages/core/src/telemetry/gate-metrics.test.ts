@@ -1,8 +1,10 @@
+import type { DataPoint, Histogram } from '@opentelemetry/sdk-metrics';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { createGuard, type Guard } from '../guard/guard';
 import { withScope } from '../scope/with-scope';
+import { CallGate } from './call-gate';
 import { GateMetrics } from './gate-metrics';
 import { telemetryHarness } from './telemetry-harness';
 
@@ -95,5 +97,39 @@ describe('guard gauges through the metrics SDK', () => {
     const closed = await harness.metricPoints('tollgate.circuit.open');
     expect(closed).toHaveLength(1);
     expect(closed[0]!.value).toBe(0);
+  });
+});
+
+describe('operation duration through the metrics SDK', () => {
+  it('counts from admission: time queued at the gate is the wait histogram, not the operation', async () => {
+    const harness = telemetryHarness();
+    const guard = createGuard({
+      rateLimits: [
+        { provider: 'openai', model: 'gpt-4o-mini', rpm: 120, burstRequests: 1, maxWaitMillis: 5_000 },
+      ],
+    });
+    try {
+      const gate = new CallGate(
+        guard,
+        harness.tracerProvider.getTracer('test'),
+        harness.meterProvider.getMeter('test'),
+      );
+      const request = { descriptor: chat, streaming: false };
+      (await gate.begin(request)).complete(undefined);
+      // The bucket is empty: the second call queues ~0.5 s before it is admitted.
+      const queued = await gate.begin(request);
+      queued.complete(undefined);
+      await sleep(20);
+      const [wait] = (await harness.metricPoints('tollgate.gate.wait.duration')) as DataPoint<Histogram>[];
+      expect(wait!.value.max).toBeGreaterThan(0.3);
+      const [duration] = (await harness.metricPoints(
+        'gen_ai.client.operation.duration',
+      )) as DataPoint<Histogram>[];
+      expect(duration!.value.count).toBe(2);
+      expect(duration!.value.max).toBeLessThan(0.1);
+    } finally {
+      await guard.close();
+      await harness.shutdown();
+    }
   });
 });

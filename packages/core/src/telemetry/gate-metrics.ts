@@ -55,7 +55,8 @@ export class GateMetrics {
       advice: { explicitBucketBoundaries: TOKEN_USAGE_BUCKETS },
     });
     this.operationDuration = meter.createHistogram(METRIC_GEN_AI_CLIENT_OPERATION_DURATION, {
-      description: 'Duration of LLM calls, including any wait at the gate',
+      description:
+        'Duration of LLM calls from admission (time queued at the gate is tollgate.gate.wait.duration)',
       unit: 's',
       advice: { explicitBucketBoundaries: DURATION_BUCKETS_SECONDS },
     });
