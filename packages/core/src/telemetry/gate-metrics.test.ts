@@ -115,10 +115,10 @@ describe('operation duration through the metrics SDK', () => {
         harness.meterProvider.getMeter('test'),
       );
       const request = { descriptor: chat, streaming: false };
-      (await gate.begin(request)).complete(undefined);
+      (await gate.begin(request)).complete({ inputTokens: 5, outputTokens: 3 }, 'provider');
       // The bucket is empty: the second call queues ~0.5 s before it is admitted.
       const queued = await gate.begin(request);
-      queued.complete(undefined);
+      queued.complete({ inputTokens: 5, outputTokens: 3 }, 'provider');
       await sleep(20);
       const [wait] = (await harness.metricPoints('tollgate.gate.wait.duration')) as DataPoint<Histogram>[];
       expect(wait!.value.max).toBeGreaterThan(0.3);
