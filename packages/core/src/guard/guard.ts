@@ -371,14 +371,17 @@ class GuardImpl implements Guard {
 
     let permit: LimiterPermit;
     try {
-      permit = await this.limiter.acquire({
-        provider: call.provider,
-        model: call.model,
-        canonicalModel: estimate.pricedModel,
-        tenant: scope.tenant,
-        weightTokens: estimate.worstCaseTokens,
-        priority: scope.priority ?? 'interactive',
-      }, signal);
+      permit = await this.limiter.acquire(
+        {
+          provider: call.provider,
+          model: call.model,
+          canonicalModel: estimate.pricedModel,
+          tenant: scope.tenant,
+          weightTokens: estimate.worstCaseTokens,
+          priority: scope.priority ?? 'interactive',
+        },
+        signal,
+      );
       // Aborted during the last step of the wait: nothing goes out, so the capacity goes back.
       if (signal?.aborted) {
         permit.refund();

@@ -274,7 +274,8 @@ export class PermitLease {
     const ceiling = remaining - this.unusedWeight + this.owedWeight;
     // The bucket will hold at most the ceiling: a lower bound read before stays one if lowered to it,
     // and a read in flight (started before the cap) must not raise it again.
-    if (this.lastKnownReservoir !== undefined) this.lastKnownReservoir = Math.min(this.lastKnownReservoir, ceiling);
+    if (this.lastKnownReservoir !== undefined)
+      this.lastKnownReservoir = Math.min(this.lastKnownReservoir, ceiling);
     this.readGeneration++;
     return ceiling;
   }

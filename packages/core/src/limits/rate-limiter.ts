@@ -1,10 +1,10 @@
 import Bottleneck from 'bottleneck';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import type { CallPriority } from '../scope/scope';
+import { abortable, abortableSleep, abortReason, withinMillis } from './bounded-wait';
 import { ConcurrencySlots } from './concurrency-slots';
 import type { LimiterDatastore } from './limiter-datastore';
 import type { LimiterUpdateFailure } from './limiter-update-failure';
-import { abortable, abortableSleep, abortReason, withinMillis } from './bounded-wait';
 import { DEADLINE_GRACE_MILLIS, PermitLease } from './permit-lease';
 import type { ProviderFeedback } from './provider-feedback';
 import type { RateLimitConfig } from './rate-limit-config';
@@ -76,6 +76,9 @@ const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 }
 
 /** Told when a bucket update (give-back, refund, provider-feedback shrink) could not be applied. */
 export type LimiterUpdateFailureReporter = (failure: LimiterUpdateFailure) => void;
+
+/** A local bucket's increase interval as a fraction of its heartbeat: tolerates beats that fire a little early. */
+const LOCAL_INCREASE_INTERVAL_FRACTION = 0.8;
 
 /** Unique bottleneck job ids, so a queued job's status can be looked up at its deadline. */
 let jobCounter = 0;
@@ -314,7 +317,8 @@ export class RateLimiter {
   private async shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> {
     if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return;
     // Nothing this process holds can be above the bucket size plus its lease: nothing to cap.
-    if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0)) return;
+    if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0))
+      return;
     // Whole permits only: a shared (Redis) reservoir must stay an integer.
     const whole = Math.floor(remaining);
     // Synchronous: the lease's share is settled before any other reply can interleave.
@@ -325,7 +329,13 @@ export class RateLimiter {
       else capLocalReservoir(limiter, ceiling);
     } catch (error) {
       this.noteStoreError(bucket, limiter, error, false);
-      this.reportUpdateFailure({ limiterKey: bucket.key, bucket: bucket.name, operation: 'shrink', weight: ceiling, error });
+      this.reportUpdateFailure({
+        limiterKey: bucket.key,
+        bucket: bucket.name,
+        operation: 'shrink',
+        weight: ceiling,
+        error,
+      });
     }
   }
 
@@ -691,10 +701,15 @@ export class RateLimiter {
    * whole permits: the largest whole amount one tick holds (at least 1), every
    * `amount / rate` milliseconds rounded up — never faster than the configured rate.
    */
-  private refillStep(ratePerMs: number): Pick<Bottleneck.ConstructorOptions, 'reservoirIncreaseInterval' | 'reservoirIncreaseAmount'> {
+  private refillStep(
+    ratePerMs: number,
+  ): Pick<Bottleneck.ConstructorOptions, 'reservoirIncreaseInterval' | 'reservoirIncreaseAmount'> {
     if (!this.datastore) {
       return {
-        reservoirIncreaseInterval: this.refillIntervalMillis,
+        // bottleneck's local heartbeat compares each beat with the previous one's time; a beat that
+        // fires a millisecond early would skip its refill (halving the rate under timer jitter).
+        // Beats are a full tick apart, so the looser interval still adds at most one step per tick.
+        reservoirIncreaseInterval: this.refillIntervalMillis * LOCAL_INCREASE_INTERVAL_FRACTION,
         reservoirIncreaseAmount: ratePerMs * this.refillIntervalMillis,
       };
     }

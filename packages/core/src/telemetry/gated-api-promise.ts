@@ -90,7 +90,8 @@ type AbortErrorClass = new () => unknown;
 /** The SDK's `APIUserAbortError` (a static of its client class), what the SDK itself throws on abort. */
 function sdkAbortError(options: GatedAPIPromiseOptions<APIPromiseParts>, signal: AbortSignal): unknown {
   if (options.abortError) return options.abortError();
-  const ClientClass = (options.client as { constructor?: { APIUserAbortError?: unknown } } | null)?.constructor;
+  const ClientClass = (options.client as { constructor?: { APIUserAbortError?: unknown } } | null)
+    ?.constructor;
   const ErrorClass = ClientClass?.APIUserAbortError;
   if (typeof ErrorClass === 'function') return new (ErrorClass as AbortErrorClass)();
   return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');

@@ -138,9 +138,13 @@ return reservoir
 type CapReservoirCommand = (key: string, ceiling: number, nowMs: number) => Promise<number | null>;
 
 /** The cap as one Lua script on the bucket's settings hash (bottleneck's key `b_<id>_settings`). */
-function defineCapReservoir(client: Redis | Cluster): (limiterId: string, ceiling: number) => Promise<number | null> {
+function defineCapReservoir(
+  client: Redis | Cluster,
+): (limiterId: string, ceiling: number) => Promise<number | null> {
   client.defineCommand('tollgateCapReservoir', { numberOfKeys: 1, lua: CAP_RESERVOIR_SCRIPT });
-  const command = (client as unknown as { tollgateCapReservoir: CapReservoirCommand }).tollgateCapReservoir.bind(client);
+  const command = (
+    client as unknown as { tollgateCapReservoir: CapReservoirCommand }
+  ).tollgateCapReservoir.bind(client);
   return (limiterId, ceiling) => {
     if (!Number.isSafeInteger(ceiling)) {
       // HINCRBY in bottleneck's scripts needs a whole reservoir.
@@ -157,7 +161,10 @@ function defineCapReservoir(client: Redis | Cluster): (limiterId: string, ceilin
  * options is false") each becomes an unhandled rejection, which kills a Node process without
  * a handler. The same steps, with every failure reported instead.
  */
-function unsubscribeReporting(connection: Bottleneck.IORedisConnection, report: (error: unknown) => void): void {
+function unsubscribeReporting(
+  connection: Bottleneck.IORedisConnection,
+  report: (error: unknown) => void,
+): void {
   const internals = connection as unknown as {
     terminated: boolean;
     subscriber: { unsubscribe(channel: string): Promise<unknown> };
