@@ -84,7 +84,7 @@ describe('a call aborted while it waits for rate-limit capacity (openai SDK)', (
   it('rejects an already-aborted call without queueing', async () => {
     setup({
       rateLimits: [
-        { provider: 'openai', model: 'gpt-4o-mini', rpm: 60, burstRequests: 1, maxWaitMillis: 5_000 },
+        { provider: 'openai', model: 'gpt-4o-mini', rpm: 60, burstRequests: 1, maxWaitMillis: 200 },
       ],
     });
     const error = await client.chat.completions
@@ -102,7 +102,24 @@ describe('provider feedback from concurrent replies (openai SDK)', () => {
     // The provider allows 1,000 a minute; the local limit is 100,000. Every reply says ~990 remain.
     mock.configure({ rateLimit: { limitRequests: 1_000, limitTokens: 30_000_000, enforce: false } });
     setup({ rateLimits: [{ provider: 'openai', model: 'gpt-4o-mini', rpm: 100_000, maxWaitMillis: 300 }] });
-    await Promise.all(Array.from({ length: 16 }, () => client.chat.completions.create(chatParams)));
+    // The 16 replies reach the SDK in the same turn of the event loop, as they do from a busy
+    // provider: each response is held until all have arrived, then all are handed over at once.
+    const held: (() => void)[] = [];
+    const together: typeof fetch = async (input, init) => {
+      const response = await fetch(input, init);
+      await new Promise<void>((release) => {
+        held.push(release);
+        if (held.length === 16) for (const each of held) each();
+      });
+      return response;
+    };
+    const concurrent = new OpenAI({
+      apiKey: 'test-key',
+      baseURL: mock.openaiBaseUrl,
+      maxRetries: 0,
+      fetch: together,
+    });
+    await Promise.all(Array.from({ length: 16 }, () => concurrent.chat.completions.create(chatParams)));
     await mock.whenIdle();
     await new Promise((resolve) => setTimeout(resolve, 20));
     // A bucket driven below zero would refuse every call for minutes.
