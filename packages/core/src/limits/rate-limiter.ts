@@ -1,3 +1,4 @@
+import { diag } from '@opentelemetry/api';
 import Bottleneck from 'bottleneck';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import type { CallPriority } from '../scope/scope';
@@ -849,7 +850,10 @@ function describeWeight(weight: number, bucket: Bucket, set: LimiterSet): string
 async function disconnectQuietly(limiter: Bottleneck): Promise<void> {
   try {
     await limiter.disconnect(false);
-  } catch {
-    // Already disconnected, or the store is gone: nothing left to stop.
+  } catch (error) {
+    // Already disconnected, or the store is gone: nothing left to stop, but worth a line when debugging a shutdown.
+    diag.debug(
+      `tollgate: a rate limiter did not disconnect cleanly: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
 }
