@@ -45,6 +45,7 @@ export type { BudgetInstanceState } from './guard/budget-instances';
 export type { CallEstimate } from './guard/call-estimate';
 // Decision events
 export type {
+  AbortedEvent,
   AllowedEvent,
   BudgetExceededEvent,
   BudgetTouched,
@@ -56,6 +57,7 @@ export type {
   DecisionHook,
   DecisionType,
   LeaseExpiredEvent,
+  LimiterUpdateFailedEvent,
   ModelFallbackEvent,
   PolicyRejectedEvent,
   PriceTableStaleEvent,
@@ -69,6 +71,7 @@ export type {
 } from './guard/decision-events';
 export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard/guard';
 export { createGuard } from './guard/guard';
+export type { LimiterUpdateFailure, LimiterUpdateOperation } from './limits/limiter-update-failure';
 export type { ProviderFeedback } from './limits/provider-feedback';
 // Provider feedback
 export { parseRateLimitHeaders } from './limits/provider-feedback';

@@ -54,10 +54,12 @@ export function gatedCreate(
     return gatedAPIPromise({
       APIPromise,
       client,
-      admit: () =>
+      signal: (options as { signal?: AbortSignal } | undefined)?.signal,
+      admit: (callOptions) =>
         callGate.begin(
           { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
           context.active(),
+          callOptions,
         ),
       send: (call) =>
         settings.sdkSpans === 'suppress'

@@ -50,10 +50,12 @@ export function gatedCreate(
     return gatedAPIPromise({
       APIPromise,
       client,
-      admit: () =>
+      signal: (options as { signal?: AbortSignal } | undefined)?.signal,
+      admit: (callOptions) =>
         callGate.begin(
           { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
           context.active(),
+          callOptions,
         ),
       // A fallback rule may have chosen a cheaper model: send that one.
       send: (call) =>

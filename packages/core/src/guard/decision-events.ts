@@ -1,5 +1,6 @@
 import type { BudgetUnit } from '../budgets/budget-config';
 import type { RateLimitReason } from '../errors/rate-limited-error';
+import type { LimiterUpdateOperation } from '../limits/limiter-update-failure';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallScope, ScopeValues } from '../scope/scope';
 import type { TokenEstimateMethod } from '../tokens/estimate-input-tokens';
@@ -177,6 +178,28 @@ export interface PolicyRejectedEvent extends CallDecisionBase {
   retryAfterMs: number;
 }
 
+/**
+ * The rate limiter could not apply an update to a bucket: a give-back or refund of unused
+ * capacity, or a shrink to what the provider says remains (e.g. the shared store was
+ * unreachable). Also logged through `diag`. A failed give-back or refund leaves the bucket
+ * holding less than it should until it refills; a failed shrink leaves it holding more.
+ */
+export interface LimiterUpdateFailedEvent {
+  type: 'limiter-update-failed';
+  timestampMs: number;
+  limiterKey: string;
+  bucket: 'requests' | 'tokens';
+  operation: LimiterUpdateOperation;
+  /** Permits returned (`give-back`, `refund`), or the ceiling that was to be set (`shrink`). */
+  weight: number;
+  error: unknown;
+}
+
+/** The caller's `AbortSignal` aborted the call while it waited at the gate: nothing was reserved or sent. */
+export interface AbortedEvent extends CallDecisionBase {
+  type: 'aborted';
+}
+
 /** The bundled price table is older than `priceTableMaxAgeDays`. */
 export interface PriceTableStaleEvent {
   type: 'price-table-stale';
@@ -200,7 +223,9 @@ export type DecisionEvent =
   | CircuitOpenEvent
   | CircuitStateEvent
   | ModelFallbackEvent
-  | PolicyRejectedEvent;
+  | PolicyRejectedEvent
+  | LimiterUpdateFailedEvent
+  | AbortedEvent;
 
 export type DecisionType = DecisionEvent['type'];
 

@@ -18,6 +18,8 @@ import { TollgateConfigError } from '../errors/config-error';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
+import { abortReason } from '../limits/bounded-wait';
+import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import type { ProviderFeedback } from '../limits/provider-feedback';
 import { type LimiterPermit, RateLimiter } from '../limits/rate-limiter';
 import { type CallFailure, CircuitBreakers, type CircuitStatus } from '../policies/circuit-breaker';
@@ -54,6 +56,11 @@ export interface CallOptions {
   scope?: CallScope;
   /** Shorthand for `scope.priority`. */
   priority?: CallPriority;
+  /**
+   * Abandons the call: aborted before or while it waits for rate-limit capacity, `admit()`
+   * rejects at once with the signal's reason, leaves the queue and reserves nothing.
+   */
+  signal?: AbortSignal;
 }
 
 /** The outcome of settling a call. */
@@ -250,7 +257,9 @@ class GuardImpl implements Guard {
         config.leaseExpiry,
       );
     }
-    this.limiter = new RateLimiter(this.config.rateLimits, config.limiter);
+    this.limiter = new RateLimiter(this.config.rateLimits, config.limiter, (failure) =>
+      this.reportLimiterUpdateFailure(failure),
+    );
     this.plan = new BudgetPlan(this.config.budgets);
     this.splitDimensions = [
       ...new Set<ScopeDimension>([
@@ -292,6 +301,8 @@ class GuardImpl implements Guard {
   }
 
   async admit(call: LlmCallDescriptor, options: CallOptions = {}): Promise<Admission> {
+    const signal = options.signal;
+    signal?.throwIfAborted();
     const callId = randomUUID();
     const requestedModel = call.model;
     const scope = mergeScopes(
@@ -364,16 +375,26 @@ class GuardImpl implements Guard {
 
     let permit: LimiterPermit;
     try {
-      permit = await this.limiter.acquire({
-        provider: call.provider,
-        model: call.model,
-        canonicalModel: estimate.pricedModel,
-        tenant: scope.tenant,
-        weightTokens: estimate.worstCaseTokens,
-        priority: scope.priority ?? 'interactive',
-      });
+      permit = await this.limiter.acquire(
+        {
+          provider: call.provider,
+          model: call.model,
+          canonicalModel: estimate.pricedModel,
+          tenant: scope.tenant,
+          weightTokens: estimate.worstCaseTokens,
+          priority: scope.priority ?? 'interactive',
+        },
+        signal,
+      );
+      // Aborted during the last step of the wait: nothing goes out, so the capacity goes back.
+      if (signal?.aborted) {
+        permit.refund();
+        throw abortReason(signal);
+      }
     } catch (error) {
-      if (RateLimitedError.isInstance(error)) {
+      if (signal?.aborted) {
+        this.events.emit({ ...base, type: 'aborted', waitMillis: Date.now() - base.timestampMs });
+      } else if (RateLimitedError.isInstance(error)) {
         this.events.emit({
           ...base,
           type: 'rate-limited',
@@ -539,7 +560,24 @@ class GuardImpl implements Guard {
 
   applyProviderFeedback(feedback: ProviderFeedback): void {
     const canonical = this.prices.resolve(feedback.model)?.model ?? feedback.model.toLowerCase();
-    void this.limiter.applyFeedback({ ...feedback, model: canonical }).catch(() => {});
+    // The limiter reports its own store failures; anything else is a bug to surface, never to swallow.
+    void this.limiter.applyFeedback({ ...feedback, model: canonical }).catch((error: unknown) => {
+      diag.error(`tollgate: applying provider feedback for ${feedback.provider}:${canonical} failed`, error);
+    });
+  }
+
+  /** A bucket update the limiter could not apply: a `diag` warning and a `limiter-update-failed` event. */
+  private reportLimiterUpdateFailure(failure: LimiterUpdateFailure): void {
+    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    const consequence =
+      failure.operation === 'shrink'
+        ? 'it may admit more than the provider allows until it refills'
+        : 'it holds less than it should until it refills';
+    diag.warn(
+      `tollgate: rate limiter "${failure.limiterKey}" (${failure.bucket}) could not ${failure.operation} ` +
+        `${failure.weight}: ${message}; ${consequence}`,
+    );
+    this.events.emit({ type: 'limiter-update-failed', timestampMs: Date.now(), ...failure });
   }
 
   async budgetStatus(

@@ -1,3 +1,5 @@
+import { abortReason } from './bounded-wait';
+
 interface SlotWaiter {
   readonly priority: number;
   resolve(): void;
@@ -32,23 +34,37 @@ export class ConcurrencySlots {
     return true;
   }
 
-  /** Waits for a slot until `deadlineMs`, then rejects with `timedOut()`. */
-  take(priority: number, deadlineMs: number, timedOut: () => Error): Promise<void> {
+  /**
+   * Waits for a slot until `deadlineMs`, then rejects with `timedOut()`; an abort of `signal`
+   * leaves the queue at once and rejects with the signal's reason.
+   */
+  take(priority: number, deadlineMs: number, timedOut: () => Error, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     if (this.tryTake()) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
-      const waiter: SlotWaiter = { priority, resolve, reject, timer: undefined };
+      const leave = (error: unknown) => {
+        const at = this.waiters.indexOf(waiter);
+        if (at < 0) return;
+        this.waiters.splice(at, 1);
+        clearTimeout(waiter.timer);
+        signal?.removeEventListener('abort', onAbort);
+        reject(error);
+      };
+      const onAbort = () => leave(abortReason(signal!));
+      const waiter: SlotWaiter = {
+        priority,
+        resolve: () => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve();
+        },
+        reject,
+        timer: undefined,
+      };
       let index = this.waiters.length;
       while (index > 0 && this.waiters[index - 1]!.priority > priority) index--;
       this.waiters.splice(index, 0, waiter);
-      waiter.timer = setTimeout(
-        () => {
-          const at = this.waiters.indexOf(waiter);
-          if (at < 0) return;
-          this.waiters.splice(at, 1);
-          reject(timedOut());
-        },
-        Math.max(0, deadlineMs - Date.now()),
-      );
+      signal?.addEventListener('abort', onAbort, { once: true });
+      waiter.timer = setTimeout(() => leave(timedOut()), Math.max(0, deadlineMs - Date.now()));
     });
   }
 

@@ -29,8 +29,25 @@ export interface LimiterDatastore {
   keyTtlMillis: number;
   /** Bound on a bucket's answer to a new call; past it the store counts as unavailable. */
   commandTimeoutMillis: number;
-  /** Whether Redis is connected now; when it is not, calls do not wait on it. */
+  /**
+   * Whether Redis is connected and answering now. False until the connection has been ready
+   * at least once: a store that never connected is not available.
+   */
   isAvailable(): boolean;
+  /**
+   * Resolves `true` once the store is available, or `false` when it is not within
+   * `timeoutMillis` (at once during a known outage). Without it, an unavailable store fails
+   * the call at once.
+   */
+  whenAvailable?(timeoutMillis: number): Promise<boolean>;
+  /**
+   * Sets a bucket's reservoir to `min(current, ceiling)` in one atomic step (a Lua script),
+   * after applying the refills due: concurrent provider replies can each cap the bucket,
+   * never drive it below the smallest ceiling.
+   * @param limiterId the bucket's bottleneck id (`${idPrefix}{limiterKey}:requests`).
+   * @returns the reservoir after the cap, or `null` when the bucket has no state in Redis.
+   */
+  capReservoir(limiterId: string, ceiling: number): Promise<number | null>;
   /**
    * Turns a failure to reach the store into the error the caller gets, or returns
    * `undefined` to let the call through without the shared limit (fail-open).

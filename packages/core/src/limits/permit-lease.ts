@@ -1,4 +1,5 @@
 import Bottleneck from 'bottleneck';
+import { abortReason, withinMillis } from './bounded-wait';
 
 /**
  * Unused leased permits are handed back after this long without a draw. Short, so a
@@ -24,6 +25,13 @@ export const LEASE_MAX_UNUSED_FRACTION = 0.05;
 
 /** A leased bucket is "not binding" while, after our last lease, at least this fraction of it was left. */
 const SLACK_FRACTION = 0.5;
+
+/**
+ * How far past a waiter's deadline the lease may still look for a lease job that is about to
+ * run (bottleneck admits through a few asynchronous steps). Past it the waiter gets its
+ * answer whatever the store does: no wait exceeds `maxWaitMillis` by more than this.
+ */
+export const DEADLINE_GRACE_MILLIS = 100;
 
 /** What a lease needs to know about the bottleneck bucket it draws from. */
 export interface LeasedBucket {
@@ -54,6 +62,11 @@ export interface LeaseHandlers {
   storeAvailable?(): boolean;
   /** How often a waiter re-checks that the store still answers. */
   readonly storeCheckMillis?: number;
+  /**
+   * Permits could not be handed back to the bucket (store unreachable, script error): the
+   * bucket holds less than it should until it refills. Reported, never thrown.
+   */
+  giveBackFailed(operation: 'give-back' | 'refund', weight: number, error: unknown): void;
 }
 
 /** How a lease admitted a waiter: from leased permits, or unmetered after a store failure (fail-open). */
@@ -207,19 +220,31 @@ export class PermitLease {
     this.lease(Math.max(this.owedWeight, withPrefetch), priority);
   }
 
-  /** Queues for `weight` until `deadlineMs`; rejects with the handlers' errors. */
-  take(weight: number, priority: number, deadlineMs: number): Promise<LeaseGrant> {
+  /**
+   * Queues for `weight` until `deadlineMs`; rejects with the handlers' errors. An abort of
+   * `signal` takes the waiter out of the queue at once and rejects with the signal's reason.
+   */
+  take(weight: number, priority: number, deadlineMs: number, signal?: AbortSignal): Promise<LeaseGrant> {
     if (this.closed) return Promise.reject(new Bottleneck.BottleneckError('The limiter was closed'));
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<LeaseGrant>((resolve, reject) => {
+      const onAbort = () => this.remove(waiter, abortReason(signal!));
       const waiter: Waiter = {
         weight,
         priority,
         sequence: ++waiterCounter,
         deadlineMs,
-        resolve,
-        reject,
+        resolve: (grant) => {
+          signal?.removeEventListener('abort', onAbort);
+          resolve(grant);
+        },
+        reject: (error) => {
+          signal?.removeEventListener('abort', onAbort);
+          reject(error);
+        },
         timer: undefined,
       };
+      signal?.addEventListener('abort', onAbort, { once: true });
       this.enqueue(waiter);
       this.queuedWeight += weight;
       waiter.timer = setTimeout(() => this.onDeadline(waiter), Math.max(0, deadlineMs - Date.now()));
@@ -229,22 +254,30 @@ export class PermitLease {
 
   /** A drawn permit was never used (the call was not sent): it goes back to the bucket. */
   refund(weight: number): void {
-    this.giveBack(weight);
+    this.giveBack(weight, this.bucket.limiter, 'refund');
   }
 
   /**
-   * The provider says less remains than this process thinks: unused permits are dropped
-   * first (not returned — they are gone), and the rest is taken from the bucket.
-   * @returns the weight still to take from the bucket itself.
+   * The provider says only `remaining` more calls (or tokens) may go now. Leased permits
+   * beyond that are dropped (not returned — they are gone); what is left of `remaining`
+   * after the permits this process still holds is the most the bucket itself may keep.
+   * Synchronous, so concurrent replies each compute the same ceiling, never a sum of excesses.
+   * @returns the ceiling for the bucket's reservoir: `remaining − unused + owed`, never negative.
    */
-  shrink(excess: number): number {
-    const dropped = Math.min(this.unusedWeight, excess);
-    this.consume(dropped);
-    // What we last read of the bucket (or are reading now) is no longer what it holds.
-    this.lastKnownReservoir = undefined;
+  ceilingFor(remaining: number): number {
+    // Permits owed are already spent by admitted calls; the bucket pays them when collected.
+    const tooMany = this.unusedWeight - (remaining + this.owedWeight);
+    if (tooMany > 0) {
+      this.consume(tooMany);
+      if (this.unusedWeight === 0) this.chunks.length = 0;
+    }
+    const ceiling = remaining - this.unusedWeight + this.owedWeight;
+    // The bucket will hold at most the ceiling: a lower bound read before stays one if lowered to it,
+    // and a read in flight (started before the cap) must not raise it again.
+    if (this.lastKnownReservoir !== undefined)
+      this.lastKnownReservoir = Math.min(this.lastKnownReservoir, ceiling);
     this.readGeneration++;
-    if (this.unusedWeight === 0) this.chunks.length = 0;
-    return excess - dropped;
+    return ceiling;
   }
 
   /** Stops timers and fails queued callers; unused permits are returned. */
@@ -431,16 +464,24 @@ export class PermitLease {
     const pending = this.pending;
     if (pending && index === 0) {
       // bottleneck admits through a few asynchronous steps: a lease that would run now is not waiting for capacity.
-      void pending.limiter.check(pending.weight).then(
+      // The check itself is bounded: on a store that never answers it would never settle.
+      const grace = Math.max(1, waiter.deadlineMs + DEADLINE_GRACE_MILLIS - Date.now());
+      void withinMillis(pending.limiter.check(pending.weight), grace).then(
         (wouldRun) => {
-          if (wouldRun && this.pending === pending)
+          if (wouldRun && this.pending === pending && Date.now() < waiter.deadlineMs + DEADLINE_GRACE_MILLIS)
             waiter.timer = setTimeout(() => this.onDeadline(waiter), 2);
           else this.giveUp(waiter);
         },
         (error: unknown) => {
-          if (this.handlers.storeFailed && this.waiters.includes(waiter))
+          if (this.handlers.storeFailed && this.waiters.includes(waiter)) {
+            // The lease job cannot be trusted to come back either: stop waiting for it.
+            if (this.pending === pending) {
+              pending.abandoned = true;
+              this.pending = undefined;
+              this.stopStallWatch(pending);
+            }
             this.failWaiters(error, pending.limiter);
-          else this.giveUp(waiter);
+          } else this.giveUp(waiter);
         },
       );
       return;
@@ -453,10 +494,18 @@ export class PermitLease {
     if (index < 0) return;
     let ahead = 0;
     for (let position = 0; position <= index; position++) ahead += this.waiters[position]!.weight;
+    this.remove(waiter, this.handlers.timedOut(waiter.weight, ahead));
+  }
+
+  /** Takes a waiter out of the queue (deadline or abort) and rejects it; the callers behind it move up. */
+  private remove(waiter: Waiter, error: unknown): void {
+    const index = this.waiters.indexOf(waiter);
+    if (index < 0) return;
     this.waiters.splice(index, 1);
     this.queuedWeight -= waiter.weight;
-    waiter.reject(this.handlers.timedOut(waiter.weight, ahead));
-    // A lease already asked for on its behalf still lands in the pool; idle return hands it back.
+    clearTimeout(waiter.timer);
+    waiter.reject(error);
+    // A lease already asked for on its behalf still lands in the pool, for the next in line; idle return hands back the rest.
     this.pump();
   }
 
@@ -496,7 +545,7 @@ export class PermitLease {
     }
     if (expired > 0) {
       this.unusedWeight -= expired;
-      this.giveBack(expired);
+      this.giveBack(expired, this.bucket.limiter, 'give-back');
     }
   }
 
@@ -516,7 +565,7 @@ export class PermitLease {
       const unused = this.unusedWeight;
       this.chunks.length = 0;
       this.unusedWeight = 0;
-      this.giveBack(unused);
+      this.giveBack(unused, this.bucket.limiter, 'give-back');
     }
     this.armReturn(nowMs);
   }
@@ -525,7 +574,11 @@ export class PermitLease {
    * Hands permits back to the bucket, never filling it past its size: a refill may have
    * topped it up while they were out, and bottleneck's `incrementReservoir` does not cap.
    */
-  private giveBack(weight: number, limiter: Bottleneck = this.bucket.limiter): void {
+  private giveBack(
+    weight: number,
+    limiter: Bottleneck = this.bucket.limiter,
+    operation: 'give-back' | 'refund' = 'give-back',
+  ): void {
     if (weight <= 0) return;
     this.permitsReturned += weight;
     const capacity = this.bucket.capacity;
@@ -535,8 +588,9 @@ export class PermitLease {
         const back = current === null ? weight : Math.min(weight, capacity - current);
         return back > 0 ? limiter.incrementReservoir(back) : undefined;
       })
-      .catch(() => {
-        // The store is unreachable: the permits are lost, which only ever admits less.
+      .catch((error: unknown) => {
+        // The permits are lost, which only ever admits less; but it is reported, not swallowed.
+        this.handlers.giveBackFailed(operation, weight, error);
       });
   }
 }

@@ -353,3 +353,88 @@ describe('RateLimiter leases', () => {
     expect(most).toBe(3);
   });
 });
+
+describe('RateLimiter provider feedback', () => {
+  it('caps the bucket once, however many replies carrying remaining counts arrive at once', async () => {
+    const rate = limiter({ rpm: 100_000, maxWaitMillis: 200 });
+    const permits = await Promise.all(Array.from({ length: 16 }, () => rate.acquire(call())));
+    for (const permit of permits) permit.release();
+    const appliedMs = Date.now();
+    // The provider allows far less than the local limit: each of 16 replies says about 1,000 remain.
+    await Promise.all(
+      Array.from({ length: 16 }, (_, index) =>
+        rate.applyFeedback({ provider: 'openai', model: 'gpt-4o-mini', remainingRequests: 1_000 - index }),
+      ),
+    );
+    const state = (await rate.inspect('openai:gpt-4o-mini'))!.requests!;
+    const canAdmit = state.reservoir! + state.leasedUnused - state.owed;
+    // min over the replies, not the sum of 16 excesses (which drove a real bucket to −1.3 M).
+    expect(canAdmit).toBeGreaterThanOrEqual(0);
+    // Plus what the bucket refilled meanwhile (100,000 a minute).
+    expect(canAdmit).toBeLessThanOrEqual(
+      985 + Math.ceil(((Date.now() - appliedMs + 250) * 100_000) / 60_000),
+    );
+    // The next call is admitted, not refused for minutes.
+    await expect(rate.acquire(call())).resolves.toBeDefined();
+  });
+
+  it('caps the token bucket the same way', async () => {
+    const rate = limiter({ tpm: 1_000_000, maxWaitMillis: 200 });
+    (await rate.acquire(call({ weightTokens: 100 }))).release();
+    await Promise.all(
+      Array.from({ length: 16 }, () =>
+        rate.applyFeedback({ provider: 'openai', model: 'gpt-4o-mini', remainingTokens: 50_000 }),
+      ),
+    );
+    const state = (await rate.inspect('openai:gpt-4o-mini'))!.tokens!;
+    expect(state.reservoir! + state.leasedUnused - state.owed).toBeGreaterThanOrEqual(0);
+    // Plus at most a refill tick or so (1,000,000 a minute is ~4,200 per 250 ms).
+    expect(state.reservoir! + state.leasedUnused - state.owed).toBeLessThanOrEqual(55_000);
+    await expect(rate.acquire(call({ weightTokens: 100 }))).resolves.toBeDefined();
+  });
+});
+
+describe('RateLimiter aborts', () => {
+  it('rejects an aborted waiter at once with the signal reason and gives its place to the next caller', async () => {
+    const rate = limiter({ rpm: 60, burstRequests: 1, maxWaitMillis: 5_000 }); // one permit a second
+    const started = Date.now();
+    (await rate.acquire(call())).release();
+    const controller = new AbortController();
+    const aborted = rate.acquire(call(), controller.signal).catch((error: unknown) => error);
+    const next = rate.acquire(call()).then(() => Date.now() - started);
+    await sleep(100);
+    const abortedAt = Date.now();
+    controller.abort();
+    const error = await aborted;
+    expect(Date.now() - abortedAt).toBeLessThan(50);
+    expect((error as Error).name).toBe('AbortError');
+    // The next caller takes the first refill, not the one after it.
+    expect(await next).toBeLessThan(1_700);
+    // Nothing was taken on the aborted call's behalf: the bucket is empty only of the two admitted calls.
+    await expect(rate.acquire(call({}), AbortSignal.abort())).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('leaves the concurrency queue at once when aborted', async () => {
+    const rate = limiter({ maxConcurrent: 1, maxWaitMillis: 5_000 });
+    const first = await rate.acquire(call());
+    const controller = new AbortController();
+    const aborted = rate.acquire(call(), controller.signal);
+    const next = rate.acquire(call());
+    controller.abort(new Error('user went away'));
+    await expect(aborted).rejects.toThrow('user went away');
+    first.release();
+    const permit = await next;
+    expect(permit.waitMillis).toBeLessThan(1_000);
+    expect((await rate.inspect('openai:gpt-4o-mini'))?.running).toBe(1);
+  });
+
+  it('ends a provider back-off wait at once when aborted', async () => {
+    const rate = limiter({ rpm: 6_000, maxWaitMillis: 5_000 });
+    await rate.applyFeedback({ provider: 'openai', model: 'gpt-4o-mini', retryAfterMillis: 2_000 });
+    const controller = new AbortController();
+    const started = Date.now();
+    setTimeout(() => controller.abort(), 50);
+    await expect(rate.acquire(call(), controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+    expect(Date.now() - started).toBeLessThan(200);
+  });
+});

@@ -1,9 +1,12 @@
+import { diag } from '@opentelemetry/api';
 import Bottleneck from 'bottleneck';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import type { CallPriority } from '../scope/scope';
+import { abortable, abortableSleep, abortReason, withinMillis } from './bounded-wait';
 import { ConcurrencySlots } from './concurrency-slots';
 import type { LimiterDatastore } from './limiter-datastore';
-import { PermitLease } from './permit-lease';
+import type { LimiterUpdateFailure } from './limiter-update-failure';
+import { DEADLINE_GRACE_MILLIS, PermitLease } from './permit-lease';
 import type { ProviderFeedback } from './provider-feedback';
 import type { RateLimitConfig } from './rate-limit-config';
 
@@ -71,6 +74,12 @@ export interface BucketSnapshot {
 }
 
 const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 };
+
+/** Told when a bucket update (give-back, refund, provider-feedback shrink) could not be applied. */
+export type LimiterUpdateFailureReporter = (failure: LimiterUpdateFailure) => void;
+
+/** A local bucket's increase interval as a fraction of its heartbeat: tolerates beats that fire a little early. */
+const LOCAL_INCREASE_INTERVAL_FRACTION = 0.8;
 
 /** Unique bottleneck job ids, so a queued job's status can be looked up at its deadline. */
 let jobCounter = 0;
@@ -147,6 +156,8 @@ export class RateLimiter {
   constructor(
     private readonly rules: readonly NormalizedRateLimit[],
     options: RateLimiterOptions = {},
+    /** Where failed bucket updates are reported (the guard turns them into an event and a `diag` warning). */
+    private readonly reportUpdateFailure: LimiterUpdateFailureReporter = () => {},
   ) {
     this.datastore = options.datastore;
     this.refillIntervalMillis =
@@ -159,9 +170,12 @@ export class RateLimiter {
   /**
    * Waits for capacity in every bucket that applies to the call, or rejects with
    * `RateLimitedError`: at once when the call can never fit or the provider asked to back
-   * off longer than the call may wait, otherwise after `maxWaitMillis` in the queue.
+   * off longer than the call may wait, otherwise after `maxWaitMillis` in the queue. An abort
+   * of `signal` while waiting rejects at once with the signal's reason, takes the call out of
+   * every queue and returns whatever it already took.
    */
-  async acquire(request: LimiterRequest): Promise<LimiterPermit> {
+  async acquire(request: LimiterRequest, signal?: AbortSignal): Promise<LimiterPermit> {
+    signal?.throwIfAborted();
     const startedMs = Date.now();
     let sets = this.setsFor(request);
     const backoffKey = `${request.provider}:${request.canonicalModel ?? request.model}`;
@@ -186,10 +200,21 @@ export class RateLimiter {
       }
     }
     if (this.datastore && sets.length > 0 && !this.datastore.isAvailable()) {
-      // Not connected: decide now rather than queue behind a store that cannot answer.
-      const failure = this.datastore.onStoreFailure(new Error('not connected to Redis'), sets[0]!.key);
-      if (failure) throw failure;
-      sets = [];
+      // Not connected: wait for the connection only within the store's bound (and the call's
+      // own wait), then decide, rather than queue behind a store that cannot answer.
+      const datastore = this.datastore;
+      const boundMs = Math.min(datastore.commandTimeoutMillis, maxWaitMillis);
+      const connected = datastore.whenAvailable
+        ? await abortable(datastore.whenAvailable(boundMs), signal)
+        : false;
+      if (!connected) {
+        const failure = datastore.onStoreFailure(
+          new Error(`not connected to Redis (waited up to ${boundMs} ms)`),
+          sets[0]!.key,
+        );
+        if (failure) throw failure;
+        sets = [];
+      }
     }
     if (backoffMs > 0) {
       if (backoffMs > maxWaitMillis) {
@@ -200,7 +225,7 @@ export class RateLimiter {
           `the provider asked clients to wait ${backoffMs} ms, longer than maxWaitMillis (${maxWaitMillis})`,
         );
       }
-      await sleep(backoffMs);
+      await abortableSleep(backoffMs, signal);
     }
 
     const deadlineMs = startedMs + maxWaitMillis;
@@ -211,16 +236,18 @@ export class RateLimiter {
       // Each step is synchronous when this process already holds the permits; it only awaits when it must queue.
       for (const set of sets) {
         if (!set.tokens) continue;
-        const slot = this.takeFrom(set, set.tokens, request.weightTokens, priority, deadlineMs);
+        const slot = this.takeFrom(set, set.tokens, request.weightTokens, priority, deadlineMs, signal);
         held.push(slot instanceof Promise ? await slot : slot);
       }
       for (const set of sets) {
         if (!set.requests) continue;
-        const slot = this.takeFrom(set, set.requests, 1, priority, deadlineMs);
+        signal?.throwIfAborted();
+        const slot = this.takeFrom(set, set.requests, 1, priority, deadlineMs, signal);
         held.push(slot instanceof Promise ? await slot : slot);
       }
       for (const set of sets) {
         if (!set.slots) continue;
+        signal?.throwIfAborted();
         const slots = set.slots;
         if (!slots.tryTake()) {
           await slots.take(
@@ -233,10 +260,13 @@ export class RateLimiter {
                 set.rule.maxWaitMillis,
                 `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) for one of ${slots.maxConcurrent} concurrent slots`,
               ),
+            signal,
           );
         }
         held.push(concurrencySlot(slots));
       }
+      // Aborted while the last step resolved: the call goes nowhere, so nothing stays taken.
+      signal?.throwIfAborted();
     } catch (error) {
       for (const slot of held) slot.refund();
       throw error;
@@ -272,8 +302,41 @@ export class RateLimiter {
     }
     const request = { provider: feedback.provider, model: feedback.model, tenant: feedback.tenant };
     for (const set of this.existingSetsFor(request)) {
-      await shrinkTo(set.requests, feedback.remainingRequests);
-      await shrinkTo(set.tokens, feedback.remainingTokens);
+      await Promise.all([
+        this.shrinkTo(set.requests, feedback.remainingRequests),
+        this.shrinkTo(set.tokens, feedback.remainingTokens),
+      ]);
+    }
+  }
+
+  /**
+   * Caps a bucket at what the provider says remains, less the permits this process holds:
+   * one atomic "set the reservoir to min(current, remaining − held)". Concurrent replies each
+   * set the same kind of ceiling, so however many arrive at once the bucket never goes below
+   * the smallest (a relative decrement per reply would subtract the excess once per reply).
+   */
+  private async shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> {
+    if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return;
+    // Nothing this process holds can be above the bucket size plus its lease: nothing to cap.
+    if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0))
+      return;
+    // Whole permits only: a shared (Redis) reservoir must stay an integer.
+    const whole = Math.floor(remaining);
+    // Synchronous: the lease's share is settled before any other reply can interleave.
+    const ceiling = bucket.lease ? bucket.lease.ceilingFor(whole) : whole;
+    const limiter = bucket.limiter;
+    try {
+      if (this.datastore) await this.datastore.capReservoir(limiter.id, ceiling);
+      else capLocalReservoir(limiter, ceiling);
+    } catch (error) {
+      this.noteStoreError(bucket, limiter, error, false);
+      this.reportUpdateFailure({
+        limiterKey: bucket.key,
+        bucket: bucket.name,
+        operation: 'shrink',
+        weight: ceiling,
+        error,
+      });
     }
   }
 
@@ -326,13 +389,14 @@ export class RateLimiter {
     weight: number,
     priority: number,
     deadlineMs: number,
+    signal: AbortSignal | undefined,
   ): Slot | Promise<Slot> {
     bucket.lastUsedMs = Date.now();
     const lease = bucket.lease;
-    if (!lease) return this.take(set, bucket, weight, priority, deadlineMs, true);
+    if (!lease) return this.take(set, bucket, weight, priority, deadlineMs, true, signal);
     if (lease.tryTake(weight, priority)) return leasedSlot(lease, weight);
     return lease
-      .take(weight, priority, deadlineMs)
+      .take(weight, priority, deadlineMs, signal)
       .then((grant) => (grant === 'leased' ? leasedSlot(lease, weight) : NO_SLOT));
   }
 
@@ -344,22 +408,35 @@ export class RateLimiter {
     priority: number,
     deadlineMs: number,
     holdUntilRelease: boolean,
+    signal: AbortSignal | undefined,
   ): Promise<Slot> {
     const datastore = this.datastore;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<Slot>((resolve, reject) => {
       let state: 'queued' | 'admitted' | 'abandoned' = 'queued';
       let finish: () => void = () => {};
       bucket.queuedWeight += weight;
-      const giveBack = () => {
-        if (bucket.ratePerMs !== undefined) void bucket.limiter.incrementReservoir(weight).catch(() => {});
+      const giveBack = (operation: 'give-back' | 'refund') => {
+        if (bucket.ratePerMs === undefined) return;
+        const limiter = bucket.limiter;
+        void limiter.incrementReservoir(weight).catch((error: unknown) => {
+          this.noteStoreError(bucket, limiter, error, false);
+          this.reportUpdateFailure({ limiterKey: set.key, bucket: bucket.name, operation, weight, error });
+        });
       };
       const jobId = `tollgate-${++jobCounter}`;
       const onDeadline = () => {
         if (state !== 'queued') return;
         const status = bucket.limiter.jobStatus(jobId);
         if (status !== 'RECEIVED' && status !== 'QUEUED') return;
-        // bottleneck admits through a few asynchronous steps: a job that would run now is not waiting for capacity.
-        void bucket.limiter.check(weight).then(
+        // bottleneck admits through a few asynchronous steps: a job that would run now is not waiting
+        // for capacity. Both the check and the retries are bounded: a store that never answers gets no longer.
+        const graceMs = deadlineMs + DEADLINE_GRACE_MILLIS - Date.now();
+        if (graceMs <= 0) {
+          giveUp();
+          return;
+        }
+        void withinMillis(bucket.limiter.check(weight), graceMs).then(
           (wouldRun) => (wouldRun ? retryShortly() : giveUp()),
           (error: unknown) => (datastore ? storeFailed(error) : giveUp()),
         );
@@ -373,6 +450,8 @@ export class RateLimiter {
         const status = bucket.limiter.jobStatus(jobId);
         if (status !== 'RECEIVED' && status !== 'QUEUED') return;
         state = 'abandoned';
+        clearTimeout(stallTimer);
+        signal?.removeEventListener('abort', onAbort);
         bucket.queuedWeight -= weight;
         reject(
           new RateLimitedError(
@@ -389,12 +468,23 @@ export class RateLimiter {
         state = 'abandoned';
         clearTimeout(timer);
         clearTimeout(stallTimer);
+        signal?.removeEventListener('abort', onAbort);
         bucket.queuedWeight -= weight;
         this.noteStoreError(bucket, bucket.limiter, error, false);
         const failure = datastore.onStoreFailure(error, set.key);
         if (failure) reject(failure);
         else resolve(NO_SLOT);
       };
+      /** The caller gave up: out of the queue now; bottleneck hands the job's capacity back when it comes up. */
+      const onAbort = () => {
+        if (state !== 'queued') return;
+        state = 'abandoned';
+        clearTimeout(timer);
+        clearTimeout(stallTimer);
+        bucket.queuedWeight -= weight;
+        reject(abortReason(signal!));
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
       let timer = setTimeout(onDeadline, Math.max(0, deadlineMs - Date.now()));
       // While a call waits, the store is checked every command timeout: a queue that is only
       // slow keeps waiting (up to maxWaitMillis), one behind a store that stopped answering fails now.
@@ -412,16 +502,17 @@ export class RateLimiter {
       bucket.limiter
         .schedule({ id: jobId, priority, weight, ...expiration }, () => {
           if (state === 'abandoned') {
-            // bottleneck cannot cancel a queued job; when a timed-out one comes up, it returns its capacity at once.
-            giveBack();
+            // bottleneck cannot cancel a queued job; when a timed-out or aborted one comes up, it returns its capacity at once.
+            giveBack('give-back');
             return Promise.resolve();
           }
           clearTimeout(timer);
           clearTimeout(stallTimer);
+          signal?.removeEventListener('abort', onAbort);
           state = 'admitted';
           bucket.queuedWeight -= weight;
           if (!holdUntilRelease) {
-            resolve({ release() {}, refund: giveBack });
+            resolve({ release() {}, refund: () => giveBack('refund') });
             return Promise.resolve();
           }
           return new Promise<void>((done) => {
@@ -437,7 +528,7 @@ export class RateLimiter {
               refund: () => {
                 if (!ended) {
                   ended = true;
-                  giveBack();
+                  giveBack('refund');
                   done();
                 }
               },
@@ -453,6 +544,7 @@ export class RateLimiter {
           }
           clearTimeout(timer);
           clearTimeout(stallTimer);
+          signal?.removeEventListener('abort', onAbort);
           state = 'abandoned';
           reject(error);
         });
@@ -541,6 +633,10 @@ export class RateLimiter {
             this.estimateWait(bucket, aheadWeight, set.rule.maxWaitMillis),
             `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) without capacity for ${describeWeight(weight, bucket, set)}`,
           ),
+        giveBackFailed: (operation, weight, error) => {
+          this.noteStoreError(bucket, bucket.limiter, error, false);
+          this.reportUpdateFailure({ limiterKey: set.key, bucket: bucket.name, operation, weight, error });
+        },
         ...(datastore
           ? {
               storeFailed: (error: unknown, limiter: Bottleneck) => {
@@ -573,8 +669,7 @@ export class RateLimiter {
       reservoir = {
         reservoir: capacity,
         reservoirIncreaseMaximum: capacity,
-        reservoirIncreaseInterval: this.refillIntervalMillis,
-        reservoirIncreaseAmount: ratePerMs * this.refillIntervalMillis,
+        ...this.refillStep(ratePerMs),
       };
     }
     const options = {
@@ -598,6 +693,29 @@ export class RateLimiter {
     };
     bucket.limiter = this.newLimiter(bucket);
     return bucket;
+  }
+
+  /**
+   * How the bucket refills. A local bucket adds `rate × tick` every tick, fractions and all.
+   * bottleneck's Redis scripts change the reservoir with `HINCRBY`, which fails for good once
+   * the stored value has a fraction ("hash value is not an integer"), so a shared bucket adds
+   * whole permits: the largest whole amount one tick holds (at least 1), every
+   * `amount / rate` milliseconds rounded up — never faster than the configured rate.
+   */
+  private refillStep(
+    ratePerMs: number,
+  ): Pick<Bottleneck.ConstructorOptions, 'reservoirIncreaseInterval' | 'reservoirIncreaseAmount'> {
+    if (!this.datastore) {
+      return {
+        // bottleneck's local heartbeat compares each beat with the previous one's time; a beat that
+        // fires a millisecond early would skip its refill (halving the rate under timer jitter).
+        // Beats are a full tick apart, so the looser interval still adds at most one step per tick.
+        reservoirIncreaseInterval: this.refillIntervalMillis * LOCAL_INCREASE_INTERVAL_FRACTION,
+        reservoirIncreaseAmount: ratePerMs * this.refillIntervalMillis,
+      };
+    }
+    const amount = Math.max(1, Math.floor(ratePerMs * this.refillIntervalMillis));
+    return { reservoirIncreaseInterval: Math.ceil(amount / ratePerMs), reservoirIncreaseAmount: amount };
   }
 
   /** A local bottleneck, or one whose state lives in the datastore under the bucket's id. */
@@ -710,18 +828,18 @@ function limiterKey(rule: NormalizedRateLimit, model: string, tenant: string | u
   return rule.perTenant ? `${base}:tenant=${tenant ?? '(none)'}` : base;
 }
 
-async function shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> {
-  if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return;
-  // Nothing this process holds can be above the bucket size plus its lease: skip the read.
-  if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0)) return;
-  const current = await bucket.limiter.currentReservoir();
-  if (current === null) return;
-  // Leased permits are still ours to use; permits owed for admitted calls are already spent.
-  const held = bucket.lease ? bucket.lease.unused - bucket.lease.owed : 0;
-  const excess = current + held - remaining;
-  if (excess <= 0) return;
-  const rest = bucket.lease ? bucket.lease.shrink(excess) : excess;
-  if (rest > 0) await bucket.limiter.incrementReservoir(-rest);
+/**
+ * `reservoir = min(reservoir, ceiling)` on a process-local bottleneck, in one synchronous step.
+ * bottleneck offers no conditional update, and its own calls each yield to the event loop
+ * between a read and a write; its local store keeps the reservoir in `storeOptions`.
+ */
+function capLocalReservoir(limiter: Bottleneck, ceiling: number): void {
+  const store = (limiter as unknown as { _store?: { storeOptions?: { reservoir?: number | null } } })._store;
+  const options = store?.storeOptions;
+  if (!options || typeof options.reservoir !== 'number') {
+    throw new Error('bottleneck local store has no numeric reservoir (unsupported bottleneck version?)');
+  }
+  if (ceiling < options.reservoir) options.reservoir = ceiling;
 }
 
 function describeWeight(weight: number, bucket: Bucket, set: LimiterSet): string {
@@ -732,11 +850,10 @@ function describeWeight(weight: number, bucket: Bucket, set: LimiterSet): string
 async function disconnectQuietly(limiter: Bottleneck): Promise<void> {
   try {
     await limiter.disconnect(false);
-  } catch {
-    // Already disconnected, or the store is gone: nothing left to stop.
+  } catch (error) {
+    // Already disconnected, or the store is gone: nothing left to stop, but worth a line when debugging a shutdown.
+    diag.debug(
+      `tollgate: a rate limiter did not disconnect cleanly: ${error instanceof Error ? error.message : String(error)}`,
+    );
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }

@@ -120,7 +120,7 @@ export class CallGate {
     try {
       admission = await context.with(spanContext, () => this.guard.admit(descriptor, options));
     } catch (error) {
-      const decision = decisionOf(error);
+      const decision = options?.signal?.aborted ? 'aborted' : decisionOf(error);
       span.setAttribute(semconv.ATTR_TOLLGATE_GATE_DECISION, decision);
       if (RateLimitedError.isInstance(error)) {
         span.setAttribute(semconv.ATTR_TOLLGATE_GATE_REASON, error.reason);

@@ -1,4 +1,5 @@
 import { context } from '@opentelemetry/api';
+import type { CallOptions } from '../guard/guard';
 import type { GuardedCall } from './call-gate';
 
 /**
@@ -20,8 +21,23 @@ export interface GatedAPIPromiseOptions<P extends APIPromiseParts> {
   /** The SDK's own `APIPromise` class, from the same copy of the SDK as the resource. */
   APIPromise: APIPromiseConstructor<P>;
   client: unknown;
-  /** Admits the call (`CallGate.begin`); rejects with the typed error when the gate refuses. */
-  admit: () => Promise<GuardedCall>;
+  /**
+   * The caller's abort signal: the SDK request options' `signal`. An abort while the call
+   * waits at the gate rejects it at once with the SDK's own abort error; nothing is reserved
+   * or sent, and its place in the rate-limit queue goes to the next caller.
+   */
+  signal?: AbortSignal | null | undefined;
+  /**
+   * The error an aborted wait rejects with.
+   * @default the SDK's `APIUserAbortError`, found as a static of the client's class (both
+   * Stainless SDKs have it); the signal's reason when the client has none
+   */
+  abortError?: () => unknown;
+  /**
+   * Admits the call (`CallGate.begin`, passing `options` on); rejects with the typed error
+   * when the gate refuses.
+   */
+  admit: (options: CallOptions) => Promise<GuardedCall>;
   /** Starts the SDK's original request; runs inside the admitted call's context. */
   send: (call: GuardedCall) => APIPromiseParts;
   /** Sees the parsed result (object or stream) and settles the call, returning what the caller gets. */
@@ -37,7 +53,12 @@ export interface GatedAPIPromiseOptions<P extends APIPromiseParts> {
 export function gatedAPIPromise<P extends APIPromiseParts>(options: GatedAPIPromiseOptions<P>): P {
   let inner: APIPromiseParts | undefined;
   let call: GuardedCall | undefined;
-  const responsePromise = options.admit().then((admitted) => {
+  const signal = options.signal ?? undefined;
+  const admitted = options.admit(signal ? { signal } : {}).catch((error: unknown) => {
+    // The gate rejects an aborted wait with the signal's reason; the caller expects the SDK's own error.
+    throw signal?.aborted ? sdkAbortError(options, signal) : error;
+  });
+  const responsePromise = admitted.then((admitted) => {
     call = admitted;
     try {
       inner = context.with(admitted.context, () => options.send(admitted));
@@ -62,4 +83,16 @@ export function gatedAPIPromise<P extends APIPromiseParts>(options: GatedAPIProm
       },
     );
   return new options.APIPromise(options.client, responsePromise, parseResponse);
+}
+
+type AbortErrorClass = new () => unknown;
+
+/** The SDK's `APIUserAbortError` (a static of its client class), what the SDK itself throws on abort. */
+function sdkAbortError(options: GatedAPIPromiseOptions<APIPromiseParts>, signal: AbortSignal): unknown {
+  if (options.abortError) return options.abortError();
+  const ClientClass = (options.client as { constructor?: { APIUserAbortError?: unknown } } | null)
+    ?.constructor;
+  const ErrorClass = ClientClass?.APIUserAbortError;
+  if (typeof ErrorClass === 'function') return new (ErrorClass as AbortErrorClass)();
+  return signal.reason ?? new DOMException('This operation was aborted', 'AbortError');
 }

@@ -68,6 +68,20 @@ export class StoreAvailability {
     }
   }
 
+  /**
+   * Whether the client is connected, waiting at most `timeoutMillis` for it: the first wait
+   * of an outage (or of a connection that has yet to come up) may last the bound; during a
+   * known outage the answer is `false` at once.
+   */
+  async waitForConnection(timeoutMillis: number): Promise<boolean> {
+    try {
+      await this.connected(Date.now() + timeoutMillis);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
   /** Records a failure seen elsewhere (the limiter) and returns the typed error. */
   failure(operation: StoreOperation, error: unknown, limiterKey?: string): GuardStoreUnavailableError {
     if (GuardStoreUnavailableError.isInstance(error)) return error;

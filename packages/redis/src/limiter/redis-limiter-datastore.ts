@@ -1,6 +1,7 @@
+import { diag } from '@opentelemetry/api';
 import type { GuardConfig } from '@tollgate/core';
 import Bottleneck from 'bottleneck';
-import { Redis as IORedis } from 'ioredis';
+import { type Cluster, Redis as IORedis, type Redis } from 'ioredis';
 import type { RedisConnectionOptions } from '../connection/redis-connection-options';
 import {
   closeClient,
@@ -71,12 +72,15 @@ export function createRedisLimiterDatastore(options: RedisLimiterOptions = {}): 
   } as Bottleneck.IORedisConnectionOptions);
   const tracker = new ScriptTracker(timeout);
   wrapScripts(connection, tracker, () => store.succeeded('rate-limit'));
+  unsubscribeReporting(connection, (error) =>
+    // Nothing is lost: a subscription ends with its connection. Worth a line when debugging a shutdown.
+    diag.debug(
+      `tollgate: a rate-limit bucket could not unsubscribe from Redis while closing: ${error instanceof Error ? error.message : String(error)}`,
+    ),
+  );
+  // Connection errors reach callers through the availability checks and the typed error, not here.
   connection.on('error', () => {});
-
-  let connectedOnce = client.status === 'ready';
-  client.once('ready', () => {
-    connectedOnce = true;
-  });
+  const capReservoir = defineCapReservoir(client);
   let closed = false;
   return {
     datastore: 'ioredis',
@@ -86,9 +90,11 @@ export function createRedisLimiterDatastore(options: RedisLimiterOptions = {}): 
     jobExpirationMillis: jobExpiration,
     keyTtlMillis: keyTtl,
     commandTimeoutMillis: timeout,
-    // Before the first connection, calls wait for it (bounded by the stall timeout); after
-    // it, a lost connection fails calls at once instead of queueing them.
-    isAvailable: () => (store.isConnected() && tracker.responsive()) || !connectedOnce,
+    // A connection that has never been ready is not available: calls wait for it only within
+    // the bound (`whenAvailable`), then get the policy's answer — never an unbounded wait.
+    isAvailable: () => store.isConnected() && tracker.responsive(),
+    whenAvailable: (timeoutMillis) => store.waitForConnection(Math.min(timeoutMillis, timeout)),
+    capReservoir: (limiterId, ceiling) => capReservoir(limiterId, ceiling),
     onStoreFailure: (error, limiterKey) => {
       const failure = store.failure('rate-limit', error, limiterKey);
       return store.policy === 'fail-open' ? undefined : failure;
@@ -101,6 +107,83 @@ export function createRedisLimiterDatastore(options: RedisLimiterOptions = {}): 
       await connection.disconnect(false);
       if (base.owned) await closeClient(base.client, timeout);
     },
+  };
+}
+
+/** Sets a bucket's reservoir to min(current, ceiling) after the refills due; see `LimiterDatastore.capReservoir`. */
+const CAP_RESERVOIR_SCRIPT = `
+local settings = redis.call('hmget', KEYS[1], 'reservoir', 'reservoirIncreaseInterval',
+  'reservoirIncreaseAmount', 'reservoirIncreaseMaximum', 'lastReservoirIncrease')
+local reservoir = tonumber(settings[1])
+if reservoir == nil then return nil end
+local ceiling = tonumber(ARGV[1])
+local now = tonumber(ARGV[2])
+local interval = tonumber(settings[2])
+local amount = tonumber(settings[3])
+local maximum = tonumber(settings[4])
+local last = tonumber(settings[5])
+-- The refills bottleneck would add on its next tick, added the same way, so the cap applies to what the bucket holds now.
+if interval ~= nil and amount ~= nil and last ~= nil and now >= last + interval then
+  local intervals = math.floor((now - last) / interval)
+  local increase = amount * intervals
+  if maximum ~= nil then increase = math.min(increase, maximum - reservoir) end
+  if increase > 0 then reservoir = reservoir + increase end
+  redis.call('hset', KEYS[1], 'lastReservoirIncrease', last + intervals * interval)
+end
+if ceiling < reservoir then reservoir = ceiling end
+redis.call('hset', KEYS[1], 'reservoir', reservoir)
+return reservoir
+`;
+
+type CapReservoirCommand = (key: string, ceiling: number, nowMs: number) => Promise<number | null>;
+
+/** The cap as one Lua script on the bucket's settings hash (bottleneck's key `b_<id>_settings`). */
+function defineCapReservoir(
+  client: Redis | Cluster,
+): (limiterId: string, ceiling: number) => Promise<number | null> {
+  client.defineCommand('tollgateCapReservoir', { numberOfKeys: 1, lua: CAP_RESERVOIR_SCRIPT });
+  const command = (
+    client as unknown as { tollgateCapReservoir: CapReservoirCommand }
+  ).tollgateCapReservoir.bind(client);
+  return (limiterId, ceiling) => {
+    if (!Number.isSafeInteger(ceiling)) {
+      // HINCRBY in bottleneck's scripts needs a whole reservoir.
+      return Promise.reject(new TypeError(`a reservoir ceiling must be a whole number, got ${ceiling}`));
+    }
+    // bottleneck stamps its scripts with the client's clock, so this one does too.
+    return command(`b_${limiterId}_settings`, ceiling, Date.now());
+  };
+}
+
+/**
+ * bottleneck's `__removeLimiter__` unsubscribes from its channels in fire-and-forget async
+ * callbacks: with the connection down ("Stream isn't writeable and enableOfflineQueue
+ * options is false") each becomes an unhandled rejection, which kills a Node process without
+ * a handler. The same steps, with every failure reported instead.
+ */
+function unsubscribeReporting(
+  connection: Bottleneck.IORedisConnection,
+  report: (error: unknown) => void,
+): void {
+  const internals = connection as unknown as {
+    terminated: boolean;
+    subscriber: { unsubscribe(channel: string): Promise<unknown> };
+    limiters: Record<string, unknown>;
+    __removeLimiter__(instance: { channel(): string; channel_client(): string }): unknown;
+  };
+  internals.__removeLimiter__ = (instance) => {
+    const channels = [instance.channel(), instance.channel_client()];
+    return Promise.all(
+      channels.map(async (channel) => {
+        try {
+          if (!internals.terminated) await internals.subscriber.unsubscribe(channel);
+        } catch (error) {
+          report(error);
+        } finally {
+          delete internals.limiters[channel];
+        }
+      }),
+    );
   };
 }
 
