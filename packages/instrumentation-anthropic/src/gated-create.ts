@@ -55,7 +55,11 @@ export function gatedCreate(
     // Started inside the call's context, the SDK's span (when the client emits one) is a child of ours.
     // A fallback rule may have chosen a cheaper model: send that one (with the reserved output cap, if the caller set none).
     const send = (model: string, cap: number | undefined) =>
-      original.call(this, withOutputCap(descriptor, model === params.model ? params : { ...params, model }, cap), options);
+      original.call(
+        this,
+        withOutputCap(descriptor, model === params.model ? params : { ...params, model }, cap),
+        options,
+      );
 
     return gatedAPIPromise({
       APIPromise,

@@ -135,9 +135,9 @@ export class MemoryLedger implements BudgetLedger {
         `settle(${reservationId}) got ${actualAmounts.length} amounts for ${reservation.amounts.length} lines`,
       );
     }
-    actualAmounts.forEach((amount, index) =>
-      checkAmount(`settle(${reservationId}) amount`, amount, reservation.counters[index]!.key),
-    );
+    actualAmounts.forEach((amount, index) => {
+      checkAmount(`settle(${reservationId}) amount`, amount, reservation.counters[index]!.key);
+    });
     return this.finish(reservation, actualAmounts, 'settled');
   }
 

@@ -973,7 +973,9 @@ function checkFallbackTargets(raw: GuardConfig, config: NormalizedGuardConfig, p
     for (const [from, to] of Object.entries(rule.models)) {
       if (prices.resolve(to)) continue;
       const target = to.toLowerCase();
-      const budgets = usdBudgets.filter((budget) => !budget.match.model || budget.match.model.includes(target));
+      const budgets = usdBudgets.filter(
+        (budget) => !budget.match.model || budget.match.model.includes(target),
+      );
       if (budgets.length === 0) continue;
       throw new TollgateConfigError(
         `policies[${index}].models.${from}`,
