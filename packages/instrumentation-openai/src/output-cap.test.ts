@@ -130,6 +130,12 @@ describe.each([
       expect((request.body as Record<string, unknown>)[CAP_FIELD[api]]).toBe(1_000);
       expect(request.billed.outputTokens).toBeLessThanOrEqual(1_000);
     }
+    // The span describes the request as sent.
+    const allowed = harness.spans
+      .getFinishedSpans()
+      .filter((span) => span.attributes['tollgate.gate.decision'] === 'allowed');
+    expect(allowed).toHaveLength(admitted);
+    for (const span of allowed) expect(span.attributes['gen_ai.request.max_tokens']).toBe(1_000);
     const billed = mock.billed();
     const spent = await tokensSpent();
     expect(spent).toBe(billed.inputTokens + billed.outputTokens);
