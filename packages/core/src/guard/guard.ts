@@ -685,8 +685,12 @@ class GuardImpl implements Guard {
     const costUsd = actualCostUsd(effective, admission.estimate);
     judge(costUsd ?? 0);
     const actual: LedgerAmounts = {
-      // Nothing reported: charge exactly what was reserved rather than a recomputation that could differ by rounding.
-      usd: usage === undefined ? -1 : ledgerAmount(Math.round((costUsd ?? 0) * NANO_USD_PER_USD)),
+      // Nothing reported (or no cost computable from it): charge exactly what was reserved
+      // rather than a recomputation that could differ by rounding.
+      usd:
+        usage === undefined || Number.isNaN(costUsd)
+          ? -1
+          : ledgerAmount(Math.round((costUsd ?? 0) * NANO_USD_PER_USD)),
       tokens: ledgerAmount(effective.inputTokens + effective.outputTokens),
       requests: 1,
     };
@@ -882,11 +886,11 @@ class GuardAdmission implements Admission {
     readonly probe: boolean,
   ) {}
 
-  /** The model the call's circuit is keyed by. */
   get outputCapToSend(): number | undefined {
     return this.estimate.outputCapToSend;
   }
 
+  /** The model the call's circuit is keyed by. */
   get circuitModel(): string {
     return this.estimate.pricedModel ?? this.model.toLowerCase();
   }
@@ -935,10 +939,13 @@ class GuardAdmission implements Admission {
   }
 }
 
-/** Ledger amounts are exact integers: anything larger than a double holds exactly is clamped (and then refused by any limit). */
+/**
+ * Ledger amounts are exact non-negative integers: a figure beyond what a double holds exactly
+ * (or not a number at all) is clamped to the largest one, which any limit then refuses.
+ */
 function ledgerAmount(value: number): number {
   if (Number.isNaN(value)) return Number.MAX_SAFE_INTEGER;
-  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, value));
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(value)));
 }
 
 /** How a call refused for its size could reserve less, when its output reservation is the reason. */
