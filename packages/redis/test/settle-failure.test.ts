@@ -28,7 +28,7 @@ describe.skipIf(skip)('a settlement Redis cannot take in time', () => {
 
   it('is reported (settle-failed event), never thrown into the app, and the reservation still ends', async () => {
     const keyPrefix = 'settle-failure';
-    const ledger = createRedisLedger({ url: server.url, keyPrefix, commandTimeoutMillis: 200 });
+    const ledger = createRedisLedger({ url: server.url, keyPrefix, commandTimeoutMillis: 500 });
     const events: DecisionEvent[] = [];
     const guard = createGuard({
       ledger,
@@ -37,9 +37,20 @@ describe.skipIf(skip)('a settlement Redis cannot take in time', () => {
       onDecision: (event) => void events.push(event),
     });
     try {
+      // Connected and scripts loaded first, so only the settle meets the stall.
+      await expect
+        .poll(
+          () =>
+            guard.budgetStatus('day').then(
+              () => true,
+              () => false,
+            ),
+          { timeout: 5_000 },
+        )
+        .toBe(true);
       const admission = await guard.admit(chat);
       // Redis stops answering every client for a while: the settle times out.
-      await admin.call('CLIENT', 'PAUSE', '1500', 'ALL');
+      await admin.call('CLIENT', 'PAUSE', '2500', 'ALL');
       const settlement = await admission.settle({ inputTokens: 9, outputTokens: 20 });
       expect(settlement.applied).toBe(false);
       expect(events.find((event) => event.type === 'settle-failed')).toMatchObject({
@@ -51,7 +62,7 @@ describe.skipIf(skip)('a settlement Redis cannot take in time', () => {
       // Once Redis answers again the reservation is ended — by the settle that landed late,
       // or by its lease — and never left behind.
       await expect
-        .poll(async () => (await guard.budgetStatus('day'))[0]!.reserved, { timeout: 8_000, interval: 200 })
+        .poll(async () => (await guard.budgetStatus('day'))[0]!.reserved, { timeout: 10_000, interval: 200 })
         .toBe(0);
       expect(await admin.zcard(`{${keyPrefix}}:leases`)).toBe(0);
       const spent = (await guard.budgetStatus('day'))[0]!.spent;
@@ -59,5 +70,5 @@ describe.skipIf(skip)('a settlement Redis cannot take in time', () => {
     } finally {
       await guard.close();
     }
-  }, 20_000);
+  }, 30_000);
 });
