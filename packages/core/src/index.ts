@@ -40,9 +40,10 @@ export type { RateLimitReason } from './errors/rate-limited-error';
 export { RateLimitedError } from './errors/rate-limited-error';
 // Errors
 export { TollgateError } from './errors/tollgate-error';
+export { UnboundedOutputError } from './errors/unbounded-output-error';
 export { UnknownModelPriceError } from './errors/unknown-model-price-error';
 export type { BudgetInstanceState } from './guard/budget-instances';
-export type { CallEstimate } from './guard/call-estimate';
+export type { CallEstimate, OutputBound } from './guard/call-estimate';
 // Decision events
 export type {
   AbortedEvent,
@@ -64,8 +65,10 @@ export type {
   RateLimitedEvent,
   ReleasedEvent,
   SettledEvent,
+  SettleFailedEvent,
   ThresholdCrossedEvent,
   ThrottledEvent,
+  UnboundedOutputEvent,
   UnpricedModelEvent,
   UsageSource,
 } from './guard/decision-events';
@@ -123,7 +126,10 @@ export type {
 export {
   countTextTokens,
   estimateInputTokens,
+  outputCapField,
   preloadTokenizer,
   requestedChoiceCount,
   requestedMaxOutputTokens,
+  withOutputCap,
 } from './tokens/estimate-input-tokens';
+export type { OutputCapField } from './tokens/request-output-limits';

@@ -1,5 +1,11 @@
 import { context } from '@opentelemetry/api';
-import { type CallGate, endpointOf, gatedAPIPromise, type LlmCallDescriptor } from '@tollgate/core';
+import {
+  type CallGate,
+  endpointOf,
+  gatedAPIPromise,
+  type LlmCallDescriptor,
+  withOutputCap,
+} from '@tollgate/core';
 import type { APIPromiseConstructor, APIPromiseLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';
@@ -47,9 +53,13 @@ export function gatedCreate(
       body: params,
     };
     // Started inside the call's context, the SDK's span (when the client emits one) is a child of ours.
-    // A fallback rule may have chosen a cheaper model: send that one.
-    const send = (model: string) =>
-      original.call(this, model === params.model ? body : { ...params, model }, options);
+    // A fallback rule may have chosen a cheaper model: send that one (with the reserved output cap, if the caller set none).
+    const send = (model: string, cap: number | undefined) =>
+      original.call(
+        this,
+        withOutputCap(descriptor, model === params.model ? params : { ...params, model }, cap),
+        options,
+      );
 
     return gatedAPIPromise({
       APIPromise,
@@ -63,8 +73,8 @@ export function gatedCreate(
         ),
       send: (call) =>
         settings.sdkSpans === 'suppress'
-          ? withoutSdkSpans(client, () => send(call.admission.model))
-          : send(call.admission.model),
+          ? withoutSdkSpans(client, () => send(call.admission.model, call.admission.outputCapToSend))
+          : send(call.admission.model, call.admission.outputCapToSend),
       observe: (parsed, call) => observeResult(parsed, call),
     });
   };

@@ -1,5 +1,5 @@
 import { context } from '@opentelemetry/api';
-import { type CallGate, gatedAPIPromise, type LlmCallDescriptor } from '@tollgate/core';
+import { type CallGate, gatedAPIPromise, type LlmCallDescriptor, withOutputCap } from '@tollgate/core';
 import type { APIPromiseConstructor, APIPromiseLike, ResourceLike } from './internal-types';
 import { type OpenAIOperation, observeResult } from './result-observers';
 import type { OpenAIInstrumentationConfig } from './types';
@@ -57,11 +57,16 @@ export function gatedCreate(
           context.active(),
           callOptions,
         ),
-      // A fallback rule may have chosen a cheaper model: send that one.
+      // A fallback rule may have chosen a cheaper model: send that one. The output cap the
+      // reservation assumed goes into the request when the caller set none.
       send: (call) =>
         original.call(
           this,
-          call.admission.model === params.model ? sentBody : { ...sentBody, model: call.admission.model },
+          withOutputCap(
+            descriptor,
+            call.admission.model === params.model ? sentBody : { ...sentBody, model: call.admission.model },
+            call.admission.outputCapToSend,
+          ),
           options,
         ),
       observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),

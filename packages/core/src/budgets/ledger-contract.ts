@@ -94,6 +94,50 @@ export function describeLedgerContract(name: string, contract: LedgerContractOpt
       ).rejects.toThrow(/already used/);
     });
 
+    it('refuses a settle with a bad amount before changing anything: the reservation stays whole', async () => {
+      const { ledger, openReservations } = await contract.create({});
+      const first = calendarLine('a', 1_000, 60);
+      const second = calendarLine('b', 1_000, 40);
+      await ledger.reserve({ reservationId: 'r1', lines: [first, second], leaseMillis: 60_000 });
+      const bad: number[][] = [
+        [10, 10.5],
+        [10, -1],
+        [10, Number.NaN],
+        [10, Number.POSITIVE_INFINITY],
+        [10, 2 ** 53 + 2],
+        [10],
+        [10, 10, 10],
+      ];
+      for (const amounts of bad) {
+        await expect(ledger.settle('r1', amounts), `settle ${amounts}`).rejects.toThrow();
+        expect(await ledger.peek([first, second])).toMatchObject([
+          { spent: 0, reserved: 60 },
+          { spent: 0, reserved: 40 },
+        ]);
+        expect(await openReservations()).toBe(1);
+      }
+      // Still open: a valid settle ends it as if nothing had happened.
+      expect(await ledger.settle('r1', [25, 5])).toMatchObject({ status: 'settled', applied: true });
+      expect(await ledger.peek([first, second])).toMatchObject([
+        { spent: 25, reserved: 0 },
+        { spent: 5, reserved: 0 },
+      ]);
+      expect(await openReservations()).toBe(0);
+    });
+
+    it('refuses a reservation with a bad amount and changes nothing', async () => {
+      const { ledger, openReservations } = await contract.create({});
+      const good = calendarLine('a', 1_000, 10);
+      for (const amount of [1.5, -2, Number.NaN, Number.POSITIVE_INFINITY]) {
+        const bad = calendarLine('b', 1_000, amount);
+        await expect(
+          ledger.reserve({ reservationId: `bad-${amount}`, lines: [good, bad], leaseMillis: 60_000 }),
+        ).rejects.toThrow();
+      }
+      expect((await ledger.peek([good]))[0]).toMatchObject({ spent: 0, reserved: 0 });
+      expect(await openReservations()).toBe(0);
+    });
+
     it('charges an expired lease in full under charge-reserved', async () => {
       const { ledger, advance, openReservations } = await contract.create({});
       const line = calendarLine('a', 100, 70);

@@ -104,6 +104,11 @@ export class MemoryLedger implements BudgetLedger {
     if (this.open.has(request.reservationId) || this.outcomes.has(request.reservationId)) {
       throw new Error(`Reservation id "${request.reservationId}" was already used`);
     }
+    // Checked before anything changes: a bad figure must not leave a counter half-updated.
+    for (const line of request.lines) {
+      checkAmount(`reserve(${request.reservationId}) amount`, line.amount, line.key);
+      checkAmount(`reserve(${request.reservationId}) limit`, line.limit, line.key);
+    }
     const counters = request.lines.map((line) => this.counterFor(line, nowMs));
     for (let index = 0; index < counters.length; index++) {
       const counter = counters[index]!;
@@ -126,11 +131,16 @@ export class MemoryLedger implements BudgetLedger {
   async settle(reservationId: string, actualAmounts: readonly number[]): Promise<SettleResult> {
     const reservation = this.open.get(reservationId);
     if (!reservation) return this.repeated(reservationId);
+    // Every amount is checked before anything changes, so a refused settle leaves the
+    // reservation open and whole: a later settle, a release or its lease still ends it.
     if (actualAmounts.length !== reservation.amounts.length) {
-      throw new Error(
+      throw new RangeError(
         `settle(${reservationId}) got ${actualAmounts.length} amounts for ${reservation.amounts.length} lines`,
       );
     }
+    actualAmounts.forEach((amount, index) => {
+      checkAmount(`settle(${reservationId}) amount`, amount, reservation.counters[index]!.key);
+    });
     return this.finish(reservation, actualAmounts, 'settled');
   }
 
@@ -186,11 +196,6 @@ export class MemoryLedger implements BudgetLedger {
     const crossed: ThresholdCrossing[] = [];
     reservation.counters.forEach((counter, index) => {
       const actual = actualAmounts[index]!;
-      if (!Number.isInteger(actual) || actual < 0) {
-        throw new Error(
-          `settle(${reservation.id}) amount ${actual} for ${counter.key} is not a non-negative integer`,
-        );
-      }
       this.advance(counter, nowMs);
       counter.reserved -= reservation.amounts[index]!;
       counter.holders--;
@@ -318,6 +323,13 @@ export class MemoryLedger implements BudgetLedger {
       crossed.push({ line, key: counter.key, threshold, spent: counter.spent, limit: counter.limit });
     }
     return crossed;
+  }
+}
+
+/** Ledger figures are exact integers; anything else is refused before it can change a counter. */
+function checkAmount(what: string, value: number, key: string): void {
+  if (!Number.isSafeInteger(value) || value < 0) {
+    throw new RangeError(`${what} ${value} for ${key} is not a non-negative safe integer`);
   }
 }
 

@@ -13,6 +13,12 @@ import type { TokenEstimatorOptions } from '../tokens/estimate-input-tokens';
 export interface FallbackPrice {
   input: number;
   output: number;
+  /**
+   * The most output tokens one response can have: reserved for a call that sets no cap.
+   * Without it, such a call under a token or USD budget is refused with `UnboundedOutputError`
+   * (unless `defaultMaxOutputTokens` sends a cap).
+   */
+  maxOutputTokens?: number;
 }
 
 /** Configuration of `createGuard()`. Every field is optional; invalid values throw `TollgateConfigError` naming the field. */
@@ -31,14 +37,23 @@ export interface GuardConfig {
   prices?: { overrides?: Readonly<Record<string, ModelPriceOverride>>; file?: string };
   /**
    * Calls to a model with no price, when a USD budget applies: `'reject'` throws
-   * `UnknownModelPriceError` before the request is sent; `{ fallback }` charges the given prices.
+   * `UnknownModelPriceError` before the request is sent; `{ fallback }` charges the given prices
+   * (and reserves `fallback.maxOutputTokens` for a call that sets no cap).
    * @default 'reject'
    */
   unknownModel?: 'reject' | { fallback: FallbackPrice };
   /**
-   * Output tokens reserved when the request sets no `max_tokens` / `max_completion_tokens` /
-   * `max_output_tokens`; capped by the model's maximum output.
-   * @default 4096
+   * What a call whose request sets no output cap (`max_tokens` / `max_completion_tokens` /
+   * `max_output_tokens`) reserves, so that the reservation always bounds what the provider
+   * can bill:
+   * - unset: the model's maximum output from the price table; the request is sent unchanged.
+   * - a number: that many output tokens (capped by the model's maximum), and the instrumentation
+   *   sends it as the request's cap (`max_completion_tokens` for OpenAI chat, `max_tokens` for
+   *   other OpenAI-compatible chat and Anthropic, `max_output_tokens` for Responses), so the
+   *   provider stops there. Calls through `guard.admit()`/`guard.run()` must send
+   *   `admission.outputCapToSend` themselves (see `withOutputCap()`).
+   * A request that sets its own cap reserves that cap and is never changed.
+   * @default undefined (reserve the model's maximum output)
    */
   defaultMaxOutputTokens?: number;
   /** How long a reservation may stay open before it expires. @default 600_000 (10 minutes) */

@@ -45,7 +45,8 @@ export interface NormalizedGuardConfig {
   priceOverrides: Readonly<Record<string, unknown>> | undefined;
   pricesFile: string | undefined;
   unknownModel: 'reject' | { fallback: FallbackPrice };
-  defaultMaxOutputTokens: number;
+  /** Undefined: reserve the model's maximum output for calls that set no cap. */
+  defaultMaxOutputTokens: number | undefined;
   leaseMillis: number;
   leaseExpiry: LeaseExpiryPolicy;
   priceTableMaxAgeDays: number;
@@ -152,9 +153,10 @@ export function normalizeGuardConfig(
     priceOverrides,
     pricesFile,
     unknownModel: normalizeUnknownModel(root.unknownModel),
-    defaultMaxOutputTokens:
-      optionalNumber(root.defaultMaxOutputTokens, 'defaultMaxOutputTokens', { integer: true, min: 1 }) ??
-      4096,
+    defaultMaxOutputTokens: optionalNumber(root.defaultMaxOutputTokens, 'defaultMaxOutputTokens', {
+      integer: true,
+      min: 1,
+    }),
     leaseMillis: optionalNumber(root.leaseMillis, 'leaseMillis', { integer: true, min: 1000 }) ?? 600_000,
     leaseExpiry:
       root.leaseExpiry === undefined
@@ -302,9 +304,13 @@ function normalizeUnknownModel(value: unknown): 'reject' | { fallback: FallbackP
   const policy = expectRecord(value, 'unknownModel');
   expectKnownKeys(policy, 'unknownModel', ['fallback']);
   const fallback = expectRecord(policy.fallback, 'unknownModel.fallback');
-  expectKnownKeys(fallback, 'unknownModel.fallback', ['input', 'output']);
+  expectKnownKeys(fallback, 'unknownModel.fallback', ['input', 'output', 'maxOutputTokens']);
   const input = optionalNumber(fallback.input, 'unknownModel.fallback.input', { min: 0 });
   const output = optionalNumber(fallback.output, 'unknownModel.fallback.output', { min: 0 });
+  const maxOutputTokens = optionalNumber(fallback.maxOutputTokens, 'unknownModel.fallback.maxOutputTokens', {
+    integer: true,
+    min: 1,
+  });
   if (input === undefined || output === undefined) {
     throw new TollgateConfigError(
       'unknownModel.fallback',
@@ -312,7 +318,7 @@ function normalizeUnknownModel(value: unknown): 'reject' | { fallback: FallbackP
       value,
     );
   }
-  return { fallback: { input, output } };
+  return { fallback: maxOutputTokens === undefined ? { input, output } : { input, output, maxOutputTokens } };
 }
 
 function normalizePolicies(value: unknown, budgets: readonly NormalizedBudget[]): DegradationRule[] {

@@ -18,6 +18,11 @@ export interface BudgetExceededDetails {
   requested: number;
   /** When the window that refused the call ends (epoch ms); for rolling windows, the earliest time headroom returns. */
   resetAtMs: number;
+  /**
+   * How the call could reserve less, e.g. "set max_completion_tokens on the request …",
+   * when its output reservation is what made it too big. Appended to the message.
+   */
+  advice?: string | undefined;
 }
 
 /**
@@ -39,6 +44,7 @@ export class BudgetExceededError extends TollgateError implements BudgetExceeded
   readonly reserved: number;
   readonly requested: number;
   readonly resetAtMs: number;
+  readonly advice: string | undefined;
   /** Milliseconds until `resetAtMs`, never negative. */
   readonly retryAfterMs: number;
 
@@ -49,7 +55,8 @@ export class BudgetExceededError extends TollgateError implements BudgetExceeded
       `Budget "${details.budgetId}"${describeScope(details.scope)} would be exceeded: ` +
         `requested ${format(details.requested)} ${label}, limit ${format(details.limit)}, ` +
         `spent ${format(details.spent)}, reserved ${format(details.reserved)}; ` +
-        `resets at ${new Date(details.resetAtMs).toISOString()}. The request was not sent.`,
+        `resets at ${new Date(details.resetAtMs).toISOString()}. The request was not sent.` +
+        (details.advice ? ` ${details.advice}` : ''),
     );
     this.budgetId = details.budgetId;
     this.scope = details.scope;
@@ -59,6 +66,7 @@ export class BudgetExceededError extends TollgateError implements BudgetExceeded
     this.reserved = details.reserved;
     this.requested = details.requested;
     this.resetAtMs = details.resetAtMs;
+    this.advice = details.advice;
     this.retryAfterMs = Math.max(0, details.resetAtMs - nowMs);
   }
 

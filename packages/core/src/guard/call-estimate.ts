@@ -5,6 +5,7 @@ import type { ModelPrice, PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import {
   estimateInputTokens,
+  outputCapField,
   requestedChoiceCount,
   requestedMaxOutputTokens,
   type TokenEstimateMethod,
@@ -15,8 +16,20 @@ import {
 export interface CallEstimate {
   estimatedInputTokens: number;
   estimateMethod: TokenEstimateMethod;
-  /** Output tokens reserved per choice: the request's own cap, or the configured default, capped by the model. */
+  /**
+   * Output tokens reserved per choice, capped by the model's maximum output: the request's own
+   * cap; else the guard's `defaultMaxOutputTokens`, which is then sent with the request; else
+   * the model's maximum output. With `outputBound: 'none'` it is a nominal figure that only
+   * weighs the call for rate limits.
+   */
   maxOutputTokens: number;
+  /** Where `maxOutputTokens` comes from, and so whether it bounds what the provider can bill (all but `'none'` do). */
+  outputBound: OutputBound;
+  /**
+   * The cap the request must carry for the reservation to hold: set when the request names
+   * none and the guard's `defaultMaxOutputTokens` was reserved instead.
+   */
+  outputCapToSend: number | undefined;
   choices: number;
   /** Input plus maximum output over every choice: the call's weight in token budgets and TPM limits. */
   worstCaseTokens: number;
@@ -28,9 +41,27 @@ export interface CallEstimate {
   worstCaseUsd: number | undefined;
 }
 
+/**
+ * Why a call's output reservation bounds what the provider can bill for it:
+ * - `request`: the request's own `max_tokens` / `max_completion_tokens` / `max_output_tokens`
+ *   (or the API's default, 16 for legacy completions; 0 for embeddings);
+ * - `sent`: the guard's `defaultMaxOutputTokens`, written into the request before it is sent;
+ * - `model-max`: the model's maximum output from the price table (or `unknownModel.fallback`);
+ * - `none`: no cap and no known maximum — nothing bounds the output. Such a call is refused
+ *   under a token or USD budget.
+ */
+export type OutputBound = 'request' | 'sent' | 'model-max' | 'none';
+
+/**
+ * Output weight of a call whose output nothing bounds, for rate limits only: it is never
+ * reserved against a token or USD budget (such calls are refused).
+ */
+export const UNBOUNDED_OUTPUT_WEIGHT_TOKENS = 4096;
+
 export interface EstimateSettings {
   prices: PriceTable;
-  defaultMaxOutputTokens: number;
+  /** Cap sent with requests that set none; undefined: reserve the model's maximum output instead. */
+  defaultMaxOutputTokens: number | undefined;
   unknownModel: 'reject' | { fallback: FallbackPrice };
   estimator: TokenEstimatorOptions | undefined;
 }
@@ -41,17 +72,16 @@ export function estimateCall(call: LlmCallDescriptor, settings: EstimateSettings
   const resolved = settings.prices.resolve(call.model);
   const fallback = typeof settings.unknownModel === 'object' ? settings.unknownModel.fallback : undefined;
   const price: ModelPrice | undefined = resolved?.price ?? fallback;
-  const modelMax = resolved?.price.maxOutputTokens;
-  const requested = requestedMaxOutputTokens(call);
-  const maxOutputTokens =
-    call.operation === 'embeddings'
-      ? 0
-      : Math.min(requested ?? settings.defaultMaxOutputTokens, modelMax ?? Number.POSITIVE_INFINITY);
+  const modelMax = resolved ? resolved.price.maxOutputTokens : fallback?.maxOutputTokens;
+  const output = outputReservation(call, settings.defaultMaxOutputTokens, modelMax);
+  const maxOutputTokens = output.maxOutputTokens;
   const choices = requestedChoiceCount(call);
   return {
     estimatedInputTokens: input.estimatedInputTokens,
     estimateMethod: input.method,
     maxOutputTokens,
+    outputBound: output.bound,
+    outputCapToSend: output.bound === 'sent' ? maxOutputTokens : undefined,
     choices,
     worstCaseTokens: input.estimatedInputTokens + maxOutputTokens * choices,
     pricedModel: resolved?.model,
@@ -61,6 +91,23 @@ export function estimateCall(call: LlmCallDescriptor, settings: EstimateSettings
       ? worstCaseCostUsd(price, { inputTokens: input.estimatedInputTokens, maxOutputTokens, choices })
       : undefined,
   };
+}
+
+/** Picks the output tokens to reserve per choice, and what makes them a bound. */
+function outputReservation(
+  call: LlmCallDescriptor,
+  defaultMaxOutputTokens: number | undefined,
+  modelMax: number | undefined,
+): { maxOutputTokens: number; bound: OutputBound } {
+  if (call.operation === 'embeddings') return { maxOutputTokens: 0, bound: 'request' };
+  const ceiling = modelMax ?? Number.POSITIVE_INFINITY;
+  const requested = requestedMaxOutputTokens(call);
+  // A cap above the model's maximum is refused by the provider, so the maximum still bounds the bill.
+  if (requested !== undefined) return { maxOutputTokens: Math.min(requested, ceiling), bound: 'request' };
+  if (defaultMaxOutputTokens !== undefined && outputCapField(call) !== undefined)
+    return { maxOutputTokens: Math.min(defaultMaxOutputTokens, ceiling), bound: 'sent' };
+  if (modelMax !== undefined) return { maxOutputTokens: modelMax, bound: 'model-max' };
+  return { maxOutputTokens: UNBOUNDED_OUTPUT_WEIGHT_TOKENS, bound: 'none' };
 }
 
 /** Usage with every unknown count replaced by the pre-call worst case, so nothing unreported is charged as zero. */

@@ -84,6 +84,15 @@ export interface UnpricedModelEvent extends CallDecisionBase {
   budgetIds: readonly string[];
 }
 
+/**
+ * The call was refused because its request sets no output cap, the model's maximum output is
+ * unknown, and a token or USD budget applies: nothing would bound what the provider bills.
+ */
+export interface UnboundedOutputEvent extends CallDecisionBase {
+  type: 'unbounded-output';
+  budgetIds: readonly string[];
+}
+
 export interface SettledEvent extends CallDecisionBase {
   type: 'settled';
   reservationId: string;
@@ -105,6 +114,23 @@ export interface ReleasedEvent extends CallDecisionBase {
   reservationId: string;
   reason: string;
   applied: boolean;
+}
+
+/**
+ * The ledger failed to settle or release a call's reservation (e.g. the store was
+ * unreachable). The reservation is not lost: it stays held until its lease runs out, and a
+ * `lease-expired` event then reports what the expiry policy charged for it.
+ */
+export interface SettleFailedEvent extends CallDecisionBase {
+  type: 'settle-failed';
+  reservationId: string;
+  operation: 'settle' | 'release';
+  /** Usage the settlement tried to charge (normalised); undefined for a release. */
+  usage: TokenUsage | undefined;
+  /** The ledger's error message. */
+  error: string;
+  /** What the lease's expiry will charge: the ledger's policy. */
+  leaseExpiry: 'charge-reserved' | 'release' | undefined;
 }
 
 export interface ThresholdCrossedEvent {
@@ -215,8 +241,10 @@ export type DecisionEvent =
   | RateLimitedEvent
   | BudgetExceededEvent
   | UnpricedModelEvent
+  | UnboundedOutputEvent
   | SettledEvent
   | ReleasedEvent
+  | SettleFailedEvent
   | ThresholdCrossedEvent
   | LeaseExpiredEvent
   | PriceTableStaleEvent

@@ -17,6 +17,7 @@ import { CircuitOpenError } from '../errors/circuit-open-error';
 import { TollgateConfigError } from '../errors/config-error';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
+import { UnboundedOutputError } from '../errors/unbounded-output-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
 import { abortReason } from '../limits/bounded-wait';
 import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
@@ -25,11 +26,12 @@ import { type LimiterPermit, RateLimiter } from '../limits/rate-limiter';
 import { type CallFailure, CircuitBreakers, type CircuitStatus } from '../policies/circuit-breaker';
 import { classifyFailure } from '../policies/classify-failure';
 import { evaluateRules } from '../policies/degradation';
+import { normalizeUsage } from '../pricing/normalize-usage';
 import { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope, ScopeDimension } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
-import { countTextTokens } from '../tokens/estimate-input-tokens';
+import { countTextTokens, outputCapField } from '../tokens/estimate-input-tokens';
 import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from './budget-instances';
 import {
   BudgetPlan,
@@ -70,7 +72,11 @@ export interface Settlement {
   actualCostUsd: number | undefined;
   /** `actualCostUsd − estimatedCostUsd`. */
   costDeltaUsd: number | undefined;
-  /** False when the reservation had already ended (lease expired, or settled before). */
+  /**
+   * False when the reservation had already ended (lease expired, or settled before), or when
+   * the ledger failed to settle it: a `settle-failed` event then reports it, and the
+   * reservation stays held until its lease expires under the ledger's expiry policy.
+   */
   applied: boolean;
   /** Least headroom left over the budgets the call touched, as a fraction of the limit; undefined without budgets. */
   minHeadroomRatio: number | undefined;
@@ -84,6 +90,13 @@ export interface Admission {
   /** The model the caller asked for. */
   readonly requestedModel: string;
   readonly estimate: Readonly<CallEstimate>;
+  /**
+   * The output cap the request must carry for the reservation to bound it: the guard's
+   * `defaultMaxOutputTokens`, when the request sets no cap of its own; otherwise undefined.
+   * The instrumentations send it; with `admit()`/`run()`, write it into the body with
+   * `withOutputCap(call, body, admission.outputCapToSend)`.
+   */
+  readonly outputCapToSend: number | undefined;
   readonly scope: Readonly<CallScope>;
   readonly waitMillis: number;
   /** Budget instances the call reserved against. */
@@ -96,7 +109,9 @@ export interface Admission {
   readonly minHeadroomRatio: number | undefined;
   /**
    * Charges the call's actual usage and frees the rest of its reservation. Unknown counts
-   * (`undefined`) are charged at their pre-call worst case.
+   * (`undefined`) are charged at their pre-call worst case; counts that are not finite,
+   * non-negative integers are normalised first (see `normalizeUsage`). Never rejects: a ledger
+   * failure is reported as a `settle-failed` event and `applied: false`.
    */
   settle(
     usage: TokenUsage | undefined,
@@ -181,6 +196,8 @@ const MAX_EXHAUSTION_NOTES = 1_000;
 
 interface PlannedCall {
   estimate: CallEstimate;
+  /** The output-cap field of the request's shape, for advice in refusals. */
+  capField: string | undefined;
   base: CallDecisionBase;
   subject: BudgetSubject;
   budgets: NormalizedBudget[];
@@ -243,6 +260,7 @@ class GuardImpl implements Guard {
       throw new TollgateConfigError('estimator', (error as Error).message, config.estimator);
     }
     this.prices = loadPrices(this.config);
+    checkFallbackTargets(config, this.config, this.prices);
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
     // The lease policy lives in the ledger; a guard setting that disagrees with it would be silently ignored.
     if (
@@ -368,7 +386,7 @@ class GuardImpl implements Guard {
       );
       if (failed >= 0) {
         this.releaseProbe(planned, probe);
-        throw this.budgetExceeded(planned.base, lines[failed]!, states[failed]!);
+        throw this.budgetExceeded(planned, lines[failed]!, states[failed]!);
       }
     }
     const { estimate, base, subject, budgets, amounts } = planned;
@@ -434,7 +452,7 @@ class GuardImpl implements Guard {
       if (!result.ok) {
         permit.refund();
         this.releaseProbe(planned, probe);
-        throw this.budgetExceeded(base, lines[result.failedLine]!, result.state);
+        throw this.budgetExceeded(planned, lines[result.failedLine]!, result.state);
       }
       this.instances.record(lines, result.lines);
       headroom = minHeadroomRatio(result.lines);
@@ -502,12 +520,24 @@ class GuardImpl implements Guard {
         throw new UnknownModelPriceError(call.model, ids);
       }
     }
+    const capField = outputCapField(call);
+    if (estimate.outputBound === 'none') {
+      // Nothing bounds the output: a token or USD reservation would be a guess, not a limit.
+      const bounded = budgets.filter((budget) =>
+        budget.limits.some((limit) => limit.unit === 'usd' || limit.unit === 'tokens'),
+      );
+      if (bounded.length > 0) {
+        const ids = bounded.map((budget) => budget.id);
+        this.events.emit({ ...base, type: 'unbounded-output', budgetIds: ids });
+        throw new UnboundedOutputError(call.model, ids, capField);
+      }
+    }
     const amounts: LedgerAmounts = {
-      usd: Math.ceil((estimate.worstCaseUsd ?? 0) * NANO_USD_PER_USD),
-      tokens: estimate.worstCaseTokens,
+      usd: ledgerAmount(Math.ceil((estimate.worstCaseUsd ?? 0) * NANO_USD_PER_USD)),
+      tokens: ledgerAmount(estimate.worstCaseTokens),
       requests: 1,
     };
-    return { estimate, base, subject, budgets, amounts };
+    return { estimate, capField, base, subject, budgets, amounts };
   }
 
   /** Refuses the call at once when its circuit is open; returns whether it is a half-open probe. */
@@ -648,7 +678,19 @@ class GuardImpl implements Guard {
         latencyMillis: durationMillis,
         costUsd: 0,
       });
-      const result = lines.length > 0 ? await this.ledger.release(admission.callId) : undefined;
+      let result: Awaited<ReturnType<BudgetLedger['release']>> | undefined;
+      try {
+        result = lines.length > 0 ? await this.ledger.release(admission.callId) : undefined;
+      } catch (error) {
+        this.settleFailed(admission, open, 'release', undefined, error);
+        return {
+          usageSource: 'reservation',
+          actualCostUsd: undefined,
+          costDeltaUsd: undefined,
+          applied: false,
+          minHeadroomRatio: undefined,
+        };
+      }
       if (result?.applied) this.instances.record(lines, result.lines);
       if (this.events.wants('released')) {
         this.events.emit({
@@ -668,20 +710,48 @@ class GuardImpl implements Guard {
       };
     }
 
+    if (usage !== undefined) {
+      // One boundary for every source of usage: garbage must neither throw midway through a
+      // settlement nor reach a ledger that only adds exact integers.
+      const normalized = normalizeUsage(usage);
+      usage = normalized.usage;
+      if (normalized.adjustments.length > 0) {
+        diag.warn(
+          `tollgate: usage of call ${admission.callId} (${admission.base.model}) adjusted before settling: ` +
+            normalized.adjustments.join('; '),
+        );
+      }
+    }
     const effective = usageOrWorstCase(usage, admission.estimate);
     const usageSource: UsageSource = usage === undefined ? 'reservation' : source;
     const costUsd = actualCostUsd(effective, admission.estimate);
     judge(costUsd ?? 0);
     const actual: LedgerAmounts = {
-      // Nothing reported: charge exactly what was reserved rather than a recomputation that could differ by rounding.
-      usd: usage === undefined ? -1 : Math.round((costUsd ?? 0) * NANO_USD_PER_USD),
-      tokens: effective.inputTokens + effective.outputTokens,
+      // Nothing reported (or no cost computable from it): charge exactly what was reserved
+      // rather than a recomputation that could differ by rounding.
+      usd:
+        usage === undefined || Number.isNaN(costUsd)
+          ? -1
+          : ledgerAmount(Math.round((costUsd ?? 0) * NANO_USD_PER_USD)),
+      tokens: ledgerAmount(effective.inputTokens + effective.outputTokens),
       requests: 1,
     };
     const amounts = lines.map((planned) =>
       actual[planned.unit] < 0 ? planned.line.amount : actual[planned.unit],
     );
-    const result = lines.length > 0 ? await this.ledger.settle(admission.callId, amounts) : undefined;
+    let result: Awaited<ReturnType<BudgetLedger['settle']>> | undefined;
+    try {
+      result = lines.length > 0 ? await this.ledger.settle(admission.callId, amounts) : undefined;
+    } catch (error) {
+      this.settleFailed(admission, open, 'settle', effective, error);
+      return {
+        usageSource,
+        actualCostUsd: costUsd,
+        costDeltaUsd: undefined,
+        applied: false,
+        minHeadroomRatio: undefined,
+      };
+    }
     const applied = result?.applied ?? true;
     const costDeltaUsd =
       costUsd !== undefined && admission.estimate.worstCaseUsd !== undefined
@@ -718,10 +788,11 @@ class GuardImpl implements Guard {
   }
 
   private budgetExceeded(
-    base: CallDecisionBase,
+    call: PlannedCall,
     planned: PlannedLine,
     state: { limit: number; spent: number; reserved: number; resetAtMs: number },
   ): BudgetExceededError {
+    const base = call.base;
     const details = {
       budgetId: planned.budgetId,
       scope: planned.scope,
@@ -735,7 +806,39 @@ class GuardImpl implements Guard {
     const { scope: budgetScope, ...figures } = details;
     this.events.emit({ ...base, type: 'budget-exceeded', ...figures, budgetScope });
     this.noteExhausted(planned, state.resetAtMs, base.callId);
-    return new BudgetExceededError(details);
+    return new BudgetExceededError({
+      ...details,
+      advice: planned.unit === 'requests' ? undefined : reservationAdvice(call.estimate, call.capField),
+    });
+  }
+
+  /**
+   * The ledger could not end a reservation. It is not lost: the ledger validated before it
+   * changed anything, so the reservation stays held until its lease expires, and the call
+   * stays known here so the `lease-expired` event names it.
+   */
+  private settleFailed(
+    admission: GuardAdmission,
+    open: OpenCall | undefined,
+    operation: 'settle' | 'release',
+    usage: TokenUsage | undefined,
+    error: unknown,
+  ): void {
+    if (open) this.openCalls.set(admission.callId, open);
+    const message = error instanceof Error ? error.message : String(error);
+    diag.error(
+      `tollgate: the ledger failed to ${operation} reservation ${admission.callId} (${admission.base.model}); ` +
+        `it stays held until its lease expires (${this.ledger.leaseExpiry ?? 'store policy'}): ${message}`,
+    );
+    this.events.emit({
+      ...admission.base,
+      type: 'settle-failed',
+      reservationId: admission.callId,
+      operation,
+      usage,
+      error: message,
+      leaseExpiry: this.ledger.leaseExpiry,
+    });
   }
 
   /**
@@ -854,6 +957,10 @@ class GuardAdmission implements Admission {
     readonly probe: boolean,
   ) {}
 
+  get outputCapToSend(): number | undefined {
+    return this.estimate.outputCapToSend;
+  }
+
   /** The model the call's circuit is keyed by. */
   get circuitModel(): string {
     return this.estimate.pricedModel ?? this.model.toLowerCase();
@@ -901,6 +1008,62 @@ class GuardAdmission implements Admission {
   expire(): void {
     this.permit.release();
   }
+}
+
+/**
+ * Ledger amounts are exact non-negative integers: a figure beyond what a double holds exactly
+ * (or not a number at all) is clamped to the largest one, which any limit then refuses.
+ */
+function ledgerAmount(value: number): number {
+  if (Number.isNaN(value)) return Number.MAX_SAFE_INTEGER;
+  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(value)));
+}
+
+/** How a call refused for its size could reserve less, when its output reservation is the reason. */
+function reservationAdvice(estimate: CallEstimate, capField: string | undefined): string | undefined {
+  if (capField === undefined || estimate.maxOutputTokens === 0) return undefined;
+  const reserved = `${estimate.maxOutputTokens} output tokens${estimate.choices > 1 ? ` × ${estimate.choices} choices` : ''}`;
+  switch (estimate.outputBound) {
+    case 'model-max':
+      return (
+        `The request sets no ${capField}, so the call reserved the model's maximum output (${reserved}): ` +
+        `set ${capField} on the request, or the guard's defaultMaxOutputTokens (Tollgate then sends that cap), to reserve less.`
+      );
+    case 'sent':
+      return `The call reserved the guard's defaultMaxOutputTokens (${reserved}); a lower ${capField} on the request, or a lower defaultMaxOutputTokens, reserves less.`;
+    case 'request':
+      return `The call reserved the request's own output cap (${reserved}); a lower cap reserves less.`;
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * A fallback rule fires when money is tight; a target with no price under a USD budget would
+ * then refuse every call it rewrites (`UnknownModelPriceError`). Found now, not then.
+ */
+function checkFallbackTargets(raw: GuardConfig, config: NormalizedGuardConfig, prices: PriceTable): void {
+  if (config.unknownModel !== 'reject') return;
+  const usdBudgets = config.budgets.filter((budget) => budget.limits.some((limit) => limit.unit === 'usd'));
+  if (usdBudgets.length === 0) return;
+  (raw.policies ?? []).forEach((rule, index) => {
+    if (rule.action !== 'fallback') return;
+    for (const [from, to] of Object.entries(rule.models)) {
+      if (prices.resolve(to)) continue;
+      const target = to.toLowerCase();
+      const budgets = usdBudgets.filter(
+        (budget) => !budget.match.model || budget.match.model.includes(target),
+      );
+      if (budgets.length === 0) continue;
+      throw new TollgateConfigError(
+        `policies[${index}].models.${from}`,
+        `names model "${to}", which has no price, while USD budget(s) ${budgets.map((budget) => `"${budget.id}"`).join(', ')} ` +
+          'apply: every call the rule rewrites would be refused. Fix the model name, add it under prices.overrides, ' +
+          'or set unknownModel: { fallback }',
+        to,
+      );
+    }
+  });
 }
 
 function loadPrices(config: NormalizedGuardConfig): PriceTable {

@@ -15,6 +15,7 @@ import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { CircuitOpenError } from '../errors/circuit-open-error';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
+import { UnboundedOutputError } from '../errors/unbounded-output-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
 import type { UsageSource } from '../guard/decision-events';
 import type { Admission, CallOptions, Guard } from '../guard/guard';
@@ -169,7 +170,8 @@ export class CallGate {
     const maxTokensField =
       descriptor.body.max_tokens ??
       descriptor.body.max_completion_tokens ??
-      descriptor.body.max_output_tokens;
+      descriptor.body.max_output_tokens ??
+      admission.outputCapToSend;
     if (typeof maxTokensField === 'number')
       span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MAX_TOKENS, maxTokensField);
     if (estimate.choices > 1) span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_CHOICE_COUNT, estimate.choices);
@@ -399,6 +401,7 @@ function decisionOf(error: unknown): string {
   if (BudgetExceededError.isInstance(error)) return 'budget_exceeded';
   if (RateLimitedError.isInstance(error)) return 'rate_limited';
   if (UnknownModelPriceError.isInstance(error)) return 'unpriced_model';
+  if (UnboundedOutputError.isInstance(error)) return 'unbounded_output';
   if (CircuitOpenError.isInstance(error)) return 'circuit_open';
   if (PolicyRejectedError.isInstance(error)) return error.action === 'defer' ? 'deferred' : 'policy_rejected';
   return 'error';

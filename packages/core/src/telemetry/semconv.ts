@@ -41,7 +41,7 @@ export const DURATION_BUCKETS_SECONDS = [
 ];
 
 // Tollgate's own attributes
-/** The gate's decision: `allowed`, `rate_limited`, `budget_exceeded`, `unpriced_model`, `circuit_open`, `policy_rejected`, `deferred`, `aborted` (the caller's signal, while waiting), `error`. */
+/** The gate's decision: `allowed`, `rate_limited`, `budget_exceeded`, `unpriced_model`, `unbounded_output`, `circuit_open`, `policy_rejected`, `deferred`, `aborted` (the caller's signal, while waiting), `error`. */
 export const ATTR_TOLLGATE_GATE_DECISION = 'tollgate.gate.decision';
 /** Why a limiter refused the call. */
 export const ATTR_TOLLGATE_GATE_REASON = 'tollgate.gate.reason';

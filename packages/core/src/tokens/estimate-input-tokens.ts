@@ -104,6 +104,11 @@ export function estimateInputTokens(
 
 // The tokens module's public surface, re-exported from its main entry point.
 export { countTextTokens, type TokenEstimateMethod } from './count-text-tokens';
-export { requestedChoiceCount, requestedMaxOutputTokens } from './request-output-limits';
+export {
+  outputCapField,
+  requestedChoiceCount,
+  requestedMaxOutputTokens,
+  withOutputCap,
+} from './request-output-limits';
 export type { TokenEstimatorOptions } from './token-estimator-options';
 export { preloadTokenizer } from './tokenizer';

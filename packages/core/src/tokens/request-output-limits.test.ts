@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LlmCallDescriptor, OperationName } from '../call/llm-call';
-import { requestedChoiceCount, requestedMaxOutputTokens } from './request-output-limits';
+import { requestedChoiceCount, requestedMaxOutputTokens, withOutputCap } from './request-output-limits';
 
 function call(operation: OperationName, body: Record<string, unknown>): LlmCallDescriptor {
   return { provider: operation === 'messages' ? 'anthropic' : 'openai', operation, model: 'm', body };
@@ -80,5 +80,42 @@ describe('requestedChoiceCount', () => {
     expect(() => requestedChoiceCount(call(operation, { [field]: value }))).toThrow(
       new RegExp(`^Invalid ${field}: expected an integer >= 1`),
     );
+  });
+});
+
+describe('withOutputCap', () => {
+  const openai = (operation: OperationName) => ({ provider: 'openai', operation });
+
+  it('writes the cap into the field each request shape reads', () => {
+    expect(withOutputCap(openai('chat'), { model: 'gpt-4o' }, 500)).toEqual({
+      model: 'gpt-4o',
+      max_completion_tokens: 500,
+    });
+    expect(withOutputCap({ provider: 'groq', operation: 'chat' }, { model: 'llama' }, 500)).toEqual({
+      model: 'llama',
+      max_tokens: 500,
+    });
+    expect(withOutputCap(openai('responses'), { model: 'gpt-5' }, 500)).toEqual({
+      model: 'gpt-5',
+      max_output_tokens: 500,
+    });
+    expect(withOutputCap({ provider: 'anthropic', operation: 'messages' }, { model: 'claude' }, 500)).toEqual(
+      { model: 'claude', max_tokens: 500 },
+    );
+    expect(withOutputCap(openai('text_completion'), { model: 'gpt-3.5-turbo-instruct' }, 500)).toEqual({
+      model: 'gpt-3.5-turbo-instruct',
+      max_tokens: 500,
+    });
+  });
+
+  it('leaves a body that sets its own cap, an embeddings body, or no cap unchanged (same object)', () => {
+    const own = { model: 'gpt-4o', max_tokens: 20 };
+    expect(withOutputCap(openai('chat'), own, 500)).toBe(own);
+    const responses = { model: 'gpt-5', max_output_tokens: 20 };
+    expect(withOutputCap(openai('responses'), responses, 500)).toBe(responses);
+    const embeddings = { model: 'text-embedding-3-small', input: 'x' };
+    expect(withOutputCap(openai('embeddings'), embeddings, 500)).toBe(embeddings);
+    const none = { model: 'gpt-4o' };
+    expect(withOutputCap(openai('chat'), none, undefined)).toBe(none);
   });
 });

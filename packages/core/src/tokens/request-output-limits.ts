@@ -102,3 +102,71 @@ export function requestedChoiceCount(call: LlmCallDescriptor): number {
       return 1;
   }
 }
+
+/** Output-cap fields Tollgate can write into a request. */
+export type OutputCapField = 'max_completion_tokens' | 'max_tokens' | 'max_output_tokens';
+
+/**
+ * Providers reached through the `openai` SDK that read `max_completion_tokens`. Other
+ * OpenAI-compatible servers (Groq, DeepSeek, Mistral, vLLM behind a known host, …) are sent
+ * the older `max_tokens`, which every one of them reads; OpenAI's reasoning models refuse it.
+ */
+const COMPLETION_TOKENS_PROVIDERS: ReadonlySet<string> = new Set(['openai', 'azure.ai.openai']);
+
+/**
+ * The field a request of this shape carries its output cap in, when Tollgate has to send one.
+ *
+ * - `chat`: `max_completion_tokens` for OpenAI and Azure OpenAI, `max_tokens` for other
+ *   OpenAI-compatible providers.
+ * - `responses`: `max_output_tokens`.
+ * - `text_completion`, `messages` (Anthropic): `max_tokens`.
+ * - `embeddings`: none (no output tokens).
+ *
+ * @param call - The call about to be sent.
+ * @returns The field name, or `undefined` when the shape has no output.
+ */
+export function outputCapField(call: LlmCallDescriptor): OutputCapField | undefined {
+  switch (call.operation) {
+    case 'chat':
+      return COMPLETION_TOKENS_PROVIDERS.has(call.provider) ? 'max_completion_tokens' : 'max_tokens';
+    case 'responses':
+      return 'max_output_tokens';
+    case 'text_completion':
+    case 'messages':
+      return 'max_tokens';
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The request body with `cap` written into the output-cap field its shape uses, so the
+ * provider cannot produce (or bill) more than the gate reserved. A body that already sets a
+ * cap of its own is returned unchanged, as is every body when `cap` is `undefined`.
+ *
+ * @param call - The call as admitted (its provider and operation pick the field).
+ * @param body - The body about to be sent; never modified.
+ * @param cap - Output tokens per choice, usually `admission.outputCapToSend`.
+ * @returns `body`, or a shallow copy of it with the cap set.
+ * @example
+ * withOutputCap({ provider: 'openai', operation: 'responses', model: 'gpt-5', body }, body, 2048);
+ * // { ...body, max_output_tokens: 2048 }
+ */
+export function withOutputCap<T extends Readonly<Record<string, unknown>>>(
+  call: Pick<LlmCallDescriptor, 'provider' | 'operation'>,
+  body: T,
+  cap: number | undefined,
+): T {
+  if (cap === undefined) return body;
+  const descriptor: LlmCallDescriptor = { ...call, model: '', body };
+  const field = outputCapField(descriptor);
+  if (field === undefined || setsOwnOutputCap(descriptor)) return body;
+  return { ...body, [field]: cap };
+}
+
+/** Whether the body names an output cap itself (legacy completions' implicit default of 16 does not count). */
+function setsOwnOutputCap(call: LlmCallDescriptor): boolean {
+  if (call.operation !== 'text_completion') return requestedMaxOutputTokens(call) !== undefined;
+  const value = bodyOf(call).max_tokens;
+  return value !== undefined && value !== null;
+}
