@@ -55,14 +55,17 @@ export interface SettlementRetriedEvent {
 
 /**
  * A failed settle or release will not be retried: the retry queue was full (the oldest entry
- * is dropped) or the ledger was closed. The reservation ends at its lease, per `leaseExpiry`.
+ * is dropped), the ledger was closed, or Redis rejected the script itself. The reservation
+ * ends at its lease, per `leaseExpiry`.
  */
 export interface SettlementDroppedEvent {
   type: 'settlement-dropped';
   timestampMs: number;
   operation: 'settle' | 'release';
   reservationId: string;
-  reason: 'queue-full' | 'closed';
+  reason: 'queue-full' | 'closed' | 'rejected';
+  /** The script's error, for `rejected`. */
+  error?: Error;
 }
 
 export type RedisStoreEvent =

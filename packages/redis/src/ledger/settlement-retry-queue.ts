@@ -1,5 +1,5 @@
 import type { ReservationStatus } from '@tollgate/core';
-import type { RedisStoreEvent } from '../connection/redis-store-events';
+import type { RedisStoreEvent, SettlementDroppedEvent } from '../connection/redis-store-events';
 
 /** A settle or release that could not reach Redis, kept to be sent again. */
 export interface PendingSettlement {
@@ -14,6 +14,9 @@ export interface RetryAnswer {
   applied: boolean;
   status: ReservationStatus;
 }
+
+/** Errors the ledger's scripts raise on purpose (bad arguments). */
+const SCRIPT_ERROR = /TOLLGATE_/;
 
 /** How many retries are in flight at once; the rest wait for the next batch. */
 const BATCH_SIZE = 64;
@@ -92,6 +95,12 @@ export class SettlementRetryQueue {
       answers.forEach((answer, index) => {
         const entry = batch[index]!;
         if (answer.status === 'rejected') {
+          // Redis refused the script itself (a bug, not an outage): sending it again cannot help.
+          if (answer.reason instanceof Error && SCRIPT_ERROR.test(answer.reason.message)) {
+            this.pending.delete(entry.reservationId);
+            this.drop(entry, 'rejected', answer.reason);
+            return;
+          }
           failed = true;
           return;
         }
@@ -119,13 +128,14 @@ export class SettlementRetryQueue {
     this.timer.unref();
   }
 
-  private drop(entry: PendingSettlement, reason: 'queue-full' | 'closed'): void {
+  private drop(entry: PendingSettlement, reason: SettlementDroppedEvent['reason'], error?: Error): void {
     this.emit({
       type: 'settlement-dropped',
       timestampMs: Date.now(),
       operation: entry.mode === 'settled' ? 'settle' : 'release',
       reservationId: entry.reservationId,
       reason,
+      ...(error ? { error } : {}),
     });
   }
 }

@@ -140,6 +140,28 @@ describe.skipIf(skip)('settles that fail while Redis is unavailable', () => {
     await server.start();
   }, 20_000);
 
+  it('drops, and reports, a retried settle that Redis rejects instead of retrying it forever', async () => {
+    const events: RedisStoreEvent[] = [];
+    const store = open(events);
+    await store.reserve({ reservationId: 'bad', lines: [line('k', 10)], leaseMillis: LEASE });
+    await store.reserve({ reservationId: 'good', lines: [line('k', 10)], leaseMillis: LEASE });
+    await server.stop();
+    // Two amounts for a one-line reservation: only the script can tell, once it runs.
+    await store.settle('bad', [1, 2]).catch(() => {});
+    await store.settle('good', [3]).catch(() => {});
+    await server.start();
+    await waitFor('the retries', () =>
+      events.some((event) => event.type === 'settlement-retried' && event.reservationId === 'good'),
+    );
+    await waitFor('the rejected one to be dropped', () =>
+      events.some((event) => event.type === 'settlement-dropped'),
+    );
+    const dropped = events.find((event) => event.type === 'settlement-dropped');
+    expect(dropped).toMatchObject({ reservationId: 'bad', reason: 'rejected' });
+    expect(dropped?.type === 'settlement-dropped' && dropped.error?.message).toMatch(/TOLLGATE_AMOUNTS/);
+    expect((await store.peek([line('k', 0)]))[0]).toMatchObject({ spent: 3, reserved: 10 });
+  }, 20_000);
+
   it('counts an outage from the start of the first failed operation, not from its timeout', async () => {
     const events: RedisStoreEvent[] = [];
     const store = open(events);
