@@ -11,6 +11,8 @@ export type {
   LimiterRecreatedEvent,
   RedisStoreEvent,
   RedisStoreEventHook,
+  SettlementDroppedEvent,
+  SettlementRetriedEvent,
   StoreRecoveredEvent,
   StoreUnavailableEvent,
   UnavailablePolicy,

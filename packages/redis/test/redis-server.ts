@@ -28,7 +28,7 @@ export function skipWithoutRedis(): boolean {
   return true;
 }
 
-/** A throwaway redis-server on a free loopback port, no persistence, in its own temp directory. */
+/** A throwaway redis-server on a free loopback port, in its own temp directory (no persistence unless asked). */
 export interface TestRedisServer {
   readonly port: number;
   readonly url: string;
@@ -40,7 +40,12 @@ export interface TestRedisServer {
   dispose(): Promise<void>;
 }
 
-export async function startRedisServer(): Promise<TestRedisServer> {
+export interface TestRedisServerOptions {
+  /** Keep the data across `stop()` / `start()` (AOF, fsync on every write). @default false */
+  persistent?: boolean;
+}
+
+export async function startRedisServer(options: TestRedisServerOptions = {}): Promise<TestRedisServer> {
   const port = await freePort();
   const dir = mkdtempSync(join(tmpdir(), 'tollgate-redis-'));
   let child: ChildProcess | undefined;
@@ -56,7 +61,9 @@ export async function startRedisServer(): Promise<TestRedisServer> {
         '--save',
         '',
         '--appendonly',
-        'no',
+        options.persistent ? 'yes' : 'no',
+        '--appendfsync',
+        'always',
         '--dir',
         dir,
         '--daemonize',
@@ -92,7 +99,8 @@ export async function startRedisServer(): Promise<TestRedisServer> {
   };
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port, never 6379. */
+export async function freePort(): Promise<number> {
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = createServer();

@@ -1,5 +1,5 @@
 import type { BudgetLedger } from '@tollgate/core';
-import { resolveClient } from '../internal/redis-clients';
+import { resolveLedgerClient } from '../internal/redis-clients';
 import { createRedisLedger, type RedisLedger, type RedisLedgerOptions } from '../ledger/redis-ledger';
 import {
   createRedisLimiterDatastore,
@@ -31,7 +31,7 @@ export interface RedisGuardStore {
  * ```
  */
 export function createRedisGuardStore(options: RedisGuardStoreOptions = {}): RedisGuardStore {
-  const { client, owned } = resolveClient(options);
+  const { client, owned } = resolveLedgerClient(options);
   const shared = { ...options, client };
   const ledger = createRedisLedger(shared);
   const datastore = createRedisLimiterDatastore(shared);

@@ -8,11 +8,18 @@ export interface RedisConnectionOptions {
    * Falls back to the `TOLLGATE_REDIS_URL` environment variable when neither `url` nor `client` is set.
    */
   url?: string;
-  /** An existing ioredis client or Cluster. Tollgate never closes it; it duplicates it for the limiter. */
+  /**
+   * An existing ioredis client or Cluster (ioredis 5 or 6). Tollgate never closes it. The
+   * limiter works on a duplicate that keeps its password, username, TLS and nodes. A
+   * Sentinel client should set `failoverDetector: true`; without it the ledger writes
+   * through a duplicate that does (Tollgate closes that one).
+   */
   client?: Redis | Cluster;
   /**
-   * Namespace of every key. It is also the hash tag: ledger keys are `{keyPrefix}:…`, so
-   * one prefix lives in one Redis Cluster slot. Must not contain `{` or `}`.
+   * Namespace of every key. It is also the hash tag of ledger keys (`{keyPrefix}:…`), so
+   * one prefix's budgets live in one Redis Cluster slot. Rate-limit buckets are tagged with
+   * their limiter key instead, so the same bucket (say `openai:gpt-4o-mini`) under two
+   * prefixes shares a slot. Must not contain `{` or `}`.
    * @default 'tollgate'
    */
   keyPrefix?: string;

@@ -1,3 +1,4 @@
+import type { ReservationStatus } from '@tollgate/core';
 import type { GuardStoreUnavailableError, StoreOperation } from '../errors/guard-store-unavailable-error';
 
 /** What happens to a call when Redis cannot be reached within `commandTimeoutMillis`. */
@@ -36,7 +37,43 @@ export interface LimiterRecreatedEvent {
   reason: string;
 }
 
-export type RedisStoreEvent = StoreUnavailableEvent | StoreRecoveredEvent | LimiterRecreatedEvent;
+/**
+ * A settle or release that could not reach Redis was sent again once Redis answered, so the
+ * reservation is charged its actual amounts instead of its worst case at lease expiry.
+ */
+export interface SettlementRetriedEvent {
+  type: 'settlement-retried';
+  timestampMs: number;
+  operation: 'settle' | 'release';
+  reservationId: string;
+  /** True when the retry ended the reservation; false when it had already ended (its final status is in `status`). */
+  applied: boolean;
+  status: ReservationStatus;
+  /** Time from the first failed attempt to this retry's answer. */
+  delayMillis: number;
+}
+
+/**
+ * A failed settle or release will not be retried: the retry queue was full (the oldest entry
+ * is dropped), the ledger was closed, or Redis rejected the script itself. The reservation
+ * ends at its lease, per `leaseExpiry`.
+ */
+export interface SettlementDroppedEvent {
+  type: 'settlement-dropped';
+  timestampMs: number;
+  operation: 'settle' | 'release';
+  reservationId: string;
+  reason: 'queue-full' | 'closed' | 'rejected';
+  /** The script's error, for `rejected`. */
+  error?: Error;
+}
+
+export type RedisStoreEvent =
+  | StoreUnavailableEvent
+  | StoreRecoveredEvent
+  | LimiterRecreatedEvent
+  | SettlementRetriedEvent
+  | SettlementDroppedEvent;
 
 /** Receives store events. Exceptions are caught and ignored: a hook never breaks a call. */
 export type RedisStoreEventHook = (event: RedisStoreEvent) => void;

@@ -51,15 +51,56 @@ export async function closeClient(client: Redis | Cluster, timeoutMillis: number
   if ((client.status as string) !== 'end') client.disconnect();
 }
 
+/** Whether the client finds its primary through Sentinel. */
+function isSentinel(client: Redis | Cluster): client is Redis {
+  return !client.isCluster && ((client as Redis).options.sentinels?.length ?? 0) > 0;
+}
+
+/**
+ * The client the ledger writes through. A Sentinel client that does not listen for
+ * promotions (`failoverDetector`) keeps writing to a primary that was paused or cut off
+ * until Sentinel demotes it, and every write there is wiped: such a client is replaced by
+ * a duplicate that follows promotions, which Tollgate then owns and closes.
+ */
+export function followingPromotions(resolved: OwnedClient): OwnedClient {
+  const { client } = resolved;
+  if (!isSentinel(client) || client.options.failoverDetector) return resolved;
+  const duplicate = client.duplicate({ failoverDetector: true, lazyConnect: false });
+  duplicate.on('error', () => {});
+  return { client: duplicate, owned: true };
+}
+
+/** `resolveClient`, then `followingPromotions`: the client a ledger uses. */
+export function resolveLedgerClient(options: RedisConnectionOptions): OwnedClient {
+  return followingPromotions(resolveClient(options));
+}
+
 /**
  * A second connection for bottleneck that never queues a command while disconnected and
- * never waits longer than `timeoutMillis` for an answer.
+ * never waits longer than `timeoutMillis` for an answer. It keeps everything else of the
+ * user's client (password, username, TLS, db, Sentinel or Cluster nodes) and, on Sentinel,
+ * follows promotions.
  */
 export function duplicateBounded(client: Redis | Cluster, timeoutMillis: number): Redis | Cluster {
   const bounded = { enableOfflineQueue: false, commandTimeout: timeoutMillis, maxRetriesPerRequest: 1 };
-  const duplicate = client.isCluster
-    ? (client as Cluster).duplicate([], { enableOfflineQueue: false, redisOptions: bounded })
-    : (client as Redis).duplicate({ ...RECONNECT, ...bounded });
+  let duplicate: Redis | Cluster;
+  if (client.isCluster) {
+    const cluster = client as Cluster;
+    // ioredis merges a duplicate's options one level deep: `redisOptions` given here would
+    // replace the user's whole object, and with it the node password, username and TLS.
+    duplicate = cluster.duplicate([], {
+      enableOfflineQueue: false,
+      lazyConnect: false,
+      redisOptions: { ...cluster.options.redisOptions, ...bounded },
+    });
+  } else {
+    duplicate = (client as Redis).duplicate({
+      ...RECONNECT,
+      ...bounded,
+      lazyConnect: false,
+      ...(isSentinel(client) ? { failoverDetector: true } : {}),
+    });
+  }
   duplicate.on('error', () => {});
   return duplicate;
 }

@@ -36,6 +36,8 @@ export class StoreAvailability {
     readonly timeoutMillis: number,
     readonly policy: UnavailablePolicy,
     private readonly hook: RedisStoreEventHook | undefined,
+    /** Told when the first success after failures ends an outage. */
+    private readonly onRecovered?: () => void,
   ) {}
 
   /** Whether the client is connected right now. */
@@ -53,7 +55,8 @@ export class StoreAvailability {
     fallback: () => T,
     onAbandoned?: () => void,
   ): Promise<T> {
-    const deadlineMs = Date.now() + this.timeoutMillis;
+    const startedAtMs = Date.now();
+    const deadlineMs = startedAtMs + this.timeoutMillis;
     try {
       await this.connected(deadlineMs);
       const pending = send();
@@ -62,7 +65,7 @@ export class StoreAvailability {
       return result;
     } catch (error) {
       if (error instanceof Error && SCRIPT_ERROR.test(error.message)) throw error;
-      const failure = this.failure(operation, error);
+      const failure = this.failure(operation, error, undefined, startedAtMs);
       if (this.policy === 'fail-open') return fallback();
       throw failure;
     }
@@ -82,8 +85,17 @@ export class StoreAvailability {
     }
   }
 
-  /** Records a failure seen elsewhere (the limiter) and returns the typed error. */
-  failure(operation: StoreOperation, error: unknown, limiterKey?: string): GuardStoreUnavailableError {
+  /**
+   * Records a failure (also one seen elsewhere, e.g. the limiter) and returns the typed error.
+   * @param startedAtMs when the failed operation began: the outage is counted from there,
+   *   not from the moment its bound ran out.
+   */
+  failure(
+    operation: StoreOperation,
+    error: unknown,
+    limiterKey?: string,
+    startedAtMs: number = Date.now(),
+  ): GuardStoreUnavailableError {
     if (GuardStoreUnavailableError.isInstance(error)) return error;
     const reason = error instanceof StoreTimeout ? error.reason : 'error';
     const failure = new GuardStoreUnavailableError({
@@ -93,7 +105,7 @@ export class StoreAvailability {
       limiterKey,
       cause: error instanceof StoreTimeout ? undefined : error,
     });
-    this.outageStartMs ??= Date.now();
+    this.outageStartMs ??= Math.min(startedAtMs, Date.now());
     this.failedOperations++;
     this.emit({
       type: 'store-unavailable',
@@ -118,6 +130,7 @@ export class StoreAvailability {
     });
     this.outageStartMs = undefined;
     this.failedOperations = 0;
+    this.onRecovered?.();
   }
 
   emit(event: RedisStoreEvent): void {

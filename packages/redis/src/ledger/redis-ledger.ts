@@ -13,10 +13,12 @@ import type {
 import { TollgateConfigError } from '@tollgate/core';
 import type { Cluster, Redis } from 'ioredis';
 import type { RedisConnectionOptions } from '../connection/redis-connection-options';
+import { GuardStoreUnavailableError } from '../errors/guard-store-unavailable-error';
 import { LEDGER_SCRIPTS, type LuaScript } from '../internal/ledger-scripts';
-import { closeClient, keyPrefixOf, positiveMillis, resolveClient } from '../internal/redis-clients';
+import { closeClient, keyPrefixOf, positiveMillis, resolveLedgerClient } from '../internal/redis-clients';
 import { StoreAvailability, withDeadline } from '../internal/store-availability';
 import { TIME_SHIFT } from '../internal/time-shift';
+import { type PendingSettlement, type RetryAnswer, SettlementRetryQueue } from './settlement-retry-queue';
 
 /** Options of `createRedisLedger()`. */
 export interface RedisLedgerOptions extends RedisConnectionOptions {
@@ -34,6 +36,13 @@ export interface RedisLedgerOptions extends RedisConnectionOptions {
   clockSyncIntervalMillis?: number;
   /** Most expired leases one `collectExpired()` ends. @default 500 */
   expiredBatchSize?: number;
+  /**
+   * Most settles and releases kept for a retry while Redis is unavailable (a few hundred
+   * bytes each). Past it the oldest is dropped with a `settlement-dropped` event, and its
+   * lease ends it.
+   * @default 10_000
+   */
+  maxPendingSettlements?: number;
 }
 
 type Reply = string | Reply[];
@@ -53,7 +62,11 @@ export class RedisLedger implements BudgetLedger {
   private readonly staticArgs: string[];
   private readonly batchSize: number;
   private readonly syncTimer: NodeJS.Timeout;
-  private readonly onReady = () => void this.syncClock();
+  private readonly retries: SettlementRetryQueue;
+  private readonly onReady = () => {
+    void this.syncClock();
+    void this.retries.flush();
+  };
   /** Redis `TIME` minus `Date.now()`, measured at the middle of a round trip. */
   private offsetMs = 0;
   private shiftMs = 0;
@@ -74,10 +87,26 @@ export class RedisLedger implements BudgetLedger {
     const outcomeTtl = positiveMillis(options.outcomeTtlMillis, 'outcomeTtlMillis', 3_600_000);
     const syncEvery = positiveMillis(options.clockSyncIntervalMillis, 'clockSyncIntervalMillis', 30_000);
     this.batchSize = Math.floor(positiveMillis(options.expiredBatchSize, 'expiredBatchSize', 500));
-    const { client, owned } = resolveClient(options);
+    const maxPending = Math.floor(
+      positiveMillis(options.maxPendingSettlements, 'maxPendingSettlements', 10_000),
+    );
+    const { client, owned } = resolveLedgerClient(options);
     this.client = client;
     this.owned = owned;
-    this.store = new StoreAvailability(client, timeout, onUnavailable, options.onEvent);
+    this.store = new StoreAvailability(
+      client,
+      timeout,
+      onUnavailable,
+      options.onEvent,
+      () => void this.retries.flush(),
+    );
+    this.retries = new SettlementRetryQueue(
+      maxPending,
+      Math.min(timeout, 1000),
+      () => this.store.isConnected(),
+      (entry) => this.retry(entry),
+      (event) => this.store.emit(event),
+    );
     const base = `{${this.keyPrefix}}:`;
     this.staticKeys = [`${base}leases`];
     this.leaseExpiry = leaseExpiry;
@@ -123,8 +152,17 @@ export class RedisLedger implements BudgetLedger {
       () => undefined,
       // Sent but unanswered in time: the caller is told it failed, so the reservation
       // must not stay if it did land. The release queues behind the reserve on the
-      // same connection, and is harmless if the reserve never ran.
-      () => void this.finishCommand(request.reservationId, 'released', []).catch(() => {}),
+      // same connection, and is harmless if the reserve never ran; if it cannot be sent,
+      // it is retried when Redis answers again.
+      () =>
+        void this.finishCommand(request.reservationId, 'released', []).catch(() =>
+          this.retries.add({
+            reservationId: request.reservationId,
+            mode: 'released',
+            amounts: [],
+            firstFailedAtMs: Date.now(),
+          }),
+        ),
     );
     if (reply === undefined) {
       // Fail-open: admitted unmetered.
@@ -185,12 +223,16 @@ export class RedisLedger implements BudgetLedger {
     return reports.map(parseExpired);
   }
 
-  /** Stops the clock sync and closes the client if Tollgate created it. */
+  /**
+   * Stops the clock sync, makes one last attempt at settlements still waiting for a retry
+   * (reporting those left as `settlement-dropped`), and closes the client if Tollgate created it.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
     clearInterval(this.syncTimer);
     this.client.off('ready', this.onReady);
+    await this.retries.close();
     if (this.owned) await closeClient(this.client, this.store.timeoutMillis);
   }
 
@@ -206,12 +248,23 @@ export class RedisLedger implements BudgetLedger {
     amounts: readonly number[],
   ): Promise<SettleResult> {
     const operation = mode === 'settled' ? 'settle' : 'release';
-    const reply = await this.store.run(
-      operation,
-      () => this.finishCommand(reservationId, mode, amounts),
-      () => undefined,
-    );
-    if (reply === undefined) return { status: 'unknown', applied: false, crossed: [], lines: [] };
+    // Not delivered (or not known to be): kept and sent again once Redis answers.
+    const retryLater = () => this.retries.add({ reservationId, mode, amounts, firstFailedAtMs: Date.now() });
+    let reply: Reply[] | undefined;
+    try {
+      reply = await this.store.run(
+        operation,
+        () => this.finishCommand(reservationId, mode, amounts),
+        () => undefined,
+      );
+    } catch (error) {
+      if (GuardStoreUnavailableError.isInstance(error)) retryLater();
+      throw error;
+    }
+    if (reply === undefined) {
+      retryLater();
+      return { status: 'unknown', applied: false, crossed: [], lines: [] };
+    }
     const [outcome, serverNow, status] = reply as string[];
     this.observe(serverNow!);
     if (outcome === 'gone') {
@@ -225,6 +278,21 @@ export class RedisLedger implements BudgetLedger {
       crossed,
       lines: states.map((state) => toState(state[4]!, state)),
     };
+  }
+
+  /** Sends a pending settlement again, within the bound; rejects if Redis still does not answer. */
+  private async retry(entry: PendingSettlement): Promise<RetryAnswer> {
+    const operation = entry.mode === 'settled' ? 'settle' : 'release';
+    const reply = await withDeadline(
+      this.finishCommand(entry.reservationId, entry.mode, entry.amounts),
+      Date.now() + this.store.timeoutMillis,
+    );
+    this.store.succeeded(operation);
+    const [outcome, serverNow, status] = reply as string[];
+    this.observe(serverNow!);
+    return outcome === 'gone'
+      ? { applied: false, status: status as ReservationStatus }
+      : { applied: true, status: entry.mode };
   }
 
   private finishCommand(

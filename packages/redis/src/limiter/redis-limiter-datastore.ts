@@ -96,7 +96,7 @@ export function createRedisLimiterDatastore(options: RedisLimiterOptions = {}): 
     whenAvailable: (timeoutMillis) => store.waitForConnection(Math.min(timeoutMillis, timeout)),
     capReservoir: (limiterId, ceiling) => capReservoir(limiterId, ceiling),
     onStoreFailure: (error, limiterKey) => {
-      const failure = store.failure('rate-limit', error, limiterKey);
+      const failure = store.failure('rate-limit', error, limiterKey, tracker.failingSinceMs());
       return store.policy === 'fail-open' ? undefined : failure;
     },
     onLimiterRecreated: (limiterKey, reason) =>
@@ -191,6 +191,7 @@ function unsubscribeReporting(
 class ScriptTracker {
   private readonly outstanding = new Map<number, number>();
   private sequence = 0;
+  private lastFailure: { startedAtMs: number; endedAtMs: number } | undefined;
 
   constructor(private readonly timeoutMillis: number) {}
 
@@ -200,8 +201,24 @@ class ScriptTracker {
     return id;
   }
 
-  end(id: number): void {
+  end(id: number, failed = false): void {
+    const startedAtMs = this.outstanding.get(id);
     this.outstanding.delete(id);
+    if (failed && startedAtMs !== undefined) this.lastFailure = { startedAtMs, endedAtMs: Date.now() };
+  }
+
+  /**
+   * When the failure being reported began: the start of the oldest unanswered script, or of
+   * the script that just failed (a timeout is reported only once the bound has passed).
+   */
+  failingSinceMs(): number {
+    const nowMs = Date.now();
+    let since = nowMs;
+    const oldest = this.outstanding.values().next();
+    if (oldest.done !== true) since = Math.min(since, oldest.value);
+    const last = this.lastFailure;
+    if (last && nowMs - last.endedAtMs <= this.timeoutMillis) since = Math.min(since, last.startedAtMs);
+    return since;
   }
 
   /** False when a script has waited longer than the bound: Redis is connected but not answering. */
@@ -232,7 +249,7 @@ function wrapScripts(
       const callback = args.pop() as ScriptCallback;
       const id = tracker.start();
       return run(...args, (error: Error | null, replies: unknown) => {
-        tracker.end(id);
+        tracker.end(id, error !== null && error !== undefined);
         if (!error) onAnswer();
         if (error && PREFIXED_RECOVERABLE.test(error.message)) error.message = error.message.slice(4);
         callback(error, replies);
