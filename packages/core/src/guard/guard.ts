@@ -191,6 +191,8 @@ export interface BudgetStatus {
 
 /** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
 const THROTTLE_REPORT_MILLIS = 20;
+/** How long after its lease a call whose settlement failed stays known, for the `lease-expired` event to name it. */
+const LEASE_REPORT_GRACE_MILLIS = 60_000;
 /** Counters whose exhaustion is remembered at once; past this, the expired ones are dropped. */
 const MAX_EXHAUSTION_NOTES = 1_000;
 
@@ -814,8 +816,10 @@ class GuardImpl implements Guard {
 
   /**
    * The ledger could not end a reservation. It is not lost: the ledger validated before it
-   * changed anything, so the reservation stays held until its lease expires, and the call
-   * stays known here so the `lease-expired` event names it.
+   * changed anything, so the reservation stays held until its lease expires (or until a ledger
+   * that retries, like Redis's, ends it), and the call stays known here so the `lease-expired`
+   * event names it. Once the lease has certainly passed, the entry goes: a retried settlement
+   * never reports back here, and an outage must not grow this map for good.
    */
   private settleFailed(
     admission: GuardAdmission,
@@ -824,7 +828,13 @@ class GuardImpl implements Guard {
     usage: TokenUsage | undefined,
     error: unknown,
   ): void {
-    if (open) this.openCalls.set(admission.callId, open);
+    if (open) {
+      this.openCalls.set(admission.callId, open);
+      setTimeout(
+        () => this.openCalls.delete(admission.callId),
+        this.config.leaseMillis + LEASE_REPORT_GRACE_MILLIS,
+      ).unref();
+    }
     const message = error instanceof Error ? error.message : String(error);
     diag.error(
       `tollgate: the ledger failed to ${operation} reservation ${admission.callId} (${admission.base.model}); ` +
