@@ -12,7 +12,7 @@ export function formatAmount(unit: BudgetUnit, amount: number): string {
 export function formatUsd(amount: number): string {
   if (amount === 0) return '$0';
   if (Math.abs(amount) >= 1) return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
-  return `$${Number(amount.toPrecision(4)).toString()}`;
+  return `$${amount.toLocaleString('en-US', { maximumSignificantDigits: 4 })}`;
 }
 
 export function formatInteger(value: number): string {

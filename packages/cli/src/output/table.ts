@@ -28,9 +28,12 @@ export function renderTable(head: string[], rows: string[][], align?: ('left' | 
     },
   });
   table.push(...rows);
-  return table
+  const lines = table
     .toString()
     .split('\n')
-    .map((line) => line.trimEnd())
-    .join('\n');
+    .map((line) => line.trimEnd());
+  // cli-table3 indents every row by one space even without borders; the table starts at the margin.
+  return (lines.every((line) => line === '' || line.startsWith(' ')) ? lines.map((line) => line.slice(1)) : lines).join(
+    '\n',
+  );
 }
