@@ -72,7 +72,9 @@ export async function statusCommand(
 
   const { nowMs, rows } = await read();
   if (options.json) {
-    write(JSON.stringify({ source: redisUrl ? 'redis' : 'prometheus', nowMs, budgets: rows }, null, 2));
+    // Unknown figures (no window, no projection) are null, so every row has the same fields.
+    const json = { source: redisUrl ? 'redis' : 'prometheus', nowMs, budgets: rows };
+    write(JSON.stringify(json, (_key, value) => (value === undefined ? null : value), 2));
   } else {
     write(colors.dim(source));
     write(renderStatus(rows, nowMs, colors));

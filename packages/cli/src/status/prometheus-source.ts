@@ -67,7 +67,8 @@ async function query(baseUrl: string, promql: string): Promise<VectorSample[]> {
     const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
     body = (await response.json()) as typeof body;
   } catch (error) {
-    const cause = (error as { cause?: { code?: string } }).cause?.code;
+    const detail = (error as { cause?: { code?: string; message?: string } }).cause;
+    const cause = detail?.code ?? detail?.message;
     throw new CliError(`Cannot query Prometheus at ${baseUrl}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
   }
   if (body.status !== 'success' || body.data?.resultType !== 'vector') {
