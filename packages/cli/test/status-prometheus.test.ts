@@ -36,7 +36,7 @@ interface StatusRow {
   resetInMs: number | null;
 }
 
-describe.skipIf(!available)('tollgate status --prometheus', () => {
+describe.skipIf(!available)('tollgate status --prometheus', { timeout: 40_000 }, () => {
   let mock: MockProvider;
   let app: Awaited<ReturnType<typeof startApp>>;
   let prometheus: Awaited<ReturnType<typeof startPrometheus>>;

@@ -50,7 +50,7 @@ interface StatusRow {
   projectedAtWindowEnd?: number;
 }
 
-describe.skipIf(skip)('tollgate status --redis', () => {
+describe.skipIf(skip)('tollgate status --redis', { timeout: 30_000 }, () => {
   let redis: TestRedisServer;
   let guard: Guard;
   let open: Admission;
