@@ -23,7 +23,7 @@ export function buildProgram(colors: Colors, write: (line: string) => void): Com
     .helpOption('-h, --help', 'show help for a command')
     .exitOverride()
     .showHelpAfterError('(run with --help for usage)')
-    .addHelpText('after', EXIT_CODES + '\n\nColours are used only on a terminal; NO_COLOR turns them off.');
+    .addHelpText('after', `${EXIT_CODES}\n\nColours are used only on a terminal; NO_COLOR turns them off.`);
 
   program
     .command('check')
@@ -52,7 +52,10 @@ export function buildProgram(colors: Colors, write: (line: string) => void): Com
     .addOption(new Option('--provider <name>', 'the provider').choices([...PROVIDERS, 'gemini']))
     .addOption(new Option('--operation <name>', 'the API operation').choices([...OPERATIONS]))
     .option('--model <name>', 'the model, instead of the body\'s "model"')
-    .option('--config <file>', 'a TOLLGATE_CONFIG file: price overrides, defaultMaxOutputTokens, unknownModel, estimator')
+    .option(
+      '--config <file>',
+      'a TOLLGATE_CONFIG file: price overrides, defaultMaxOutputTokens, unknownModel, estimator',
+    )
     .option('--json', 'print the estimate as JSON')
     .addHelpText(
       'after',
@@ -72,7 +75,10 @@ export function buildProgram(colors: Colors, write: (line: string) => void): Com
     .argument('[model...]', 'model names to resolve, e.g. gpt-4o-2024-08-06')
     .option('--config <file>', 'a TOLLGATE_CONFIG file whose price overrides apply')
     .option('--json', 'print as JSON')
-    .addHelpText('after', `\nExamples:\n  tollgate prices\n  tollgate prices gpt-4o-2024-08-06 claude-sonnet-4-5-20250929\n${EXIT_CODES}`)
+    .addHelpText(
+      'after',
+      `\nExamples:\n  tollgate prices\n  tollgate prices gpt-4o-2024-08-06 claude-sonnet-4-5-20250929\n${EXIT_CODES}`,
+    )
     .action(async (models: string[], options) => {
       process.exitCode = await pricesCommand(models, options, colors, write);
     });
@@ -86,8 +92,14 @@ export function buildProgram(colors: Colors, write: (line: string) => void): Com
         'Reads the Redis ledger, or Prometheus for apps that keep budgets in memory and export metrics.',
     )
     .option('--redis <url>', 'Redis URL of the ledger (default: $TOLLGATE_REDIS_URL)')
-    .option('--key-prefix <prefix>', 'the ledger\'s keyPrefix (default: @tollgate/redis\'s default, "tollgate")')
-    .option('--prometheus <url>', 'read tollgate_budget_limit/spent/reserved from this Prometheus server instead')
+    .option(
+      '--key-prefix <prefix>',
+      'the ledger\'s keyPrefix (default: @tollgate/redis\'s default, "tollgate")',
+    )
+    .option(
+      '--prometheus <url>',
+      'read tollgate_budget_limit/spent/reserved from this Prometheus server instead',
+    )
     .option('--config <file>', 'a TOLLGATE_CONFIG file: configured limits and windows, budgets not used yet')
     .option('--json', 'print as JSON')
     .option('--watch [seconds]', 'refresh in place every few seconds (default 2) until Ctrl-C')

@@ -50,11 +50,15 @@ guard:
     expect(result.stdout).toContain(`${path} is valid`);
     expect(result.stdout).toContain('daily-spend: $25.00 per day (Asia/Tokyo)');
     // Tokyo midnight, in Tokyo time.
-    expect(result.stdout).toMatch(/this window: \d{4}-\d\d-\d\d 00:00 Asia\/Tokyo → \d{4}-\d\d-\d\d 00:00 Asia\/Tokyo; resets in \d+h \d\dm/);
+    expect(result.stdout).toMatch(
+      /this window: \d{4}-\d\d-\d\d 00:00 Asia\/Tokyo → \d{4}-\d\d-\d\d 00:00 Asia\/Tokyo; resets in \d+h \d\dm/,
+    );
     expect(result.stdout).toContain('tenant-tokens: 2,000,000 tokens per rolling 1h 00m');
     expect(result.stdout).toContain('one instance per tenant');
     expect(result.stdout).toContain('openai (gpt-4o): 500 requests/min, 30,000 tokens/min, per model');
-    expect(result.stdout).toContain('cheaper: when daily-spend is more than 80% used, switch gpt-4o → gpt-4o-mini');
+    expect(result.stdout).toContain(
+      'cheaper: when daily-spend is more than 80% used, switch gpt-4o → gpt-4o-mini',
+    );
     expect(result.stdout).not.toContain('Warnings');
   });
 
@@ -110,7 +114,8 @@ guard:
     expect(result.stdout).toContain('policies[0].models["gpt-4o"]: model "made-up-mini" has no price');
     // Stale from the day after the bundled table was checked (always, except on that very day).
     const stale = PriceTable.bundled().ageDays(Date.now()) >= 1;
-    const staleWarning = /the price table was checked \d+ days ago \(\d{4}-\d\d-\d\d\), more than priceTableMaxAgeDays \(0\.5\)/;
+    const staleWarning =
+      /the price table was checked \d+ days ago \(\d{4}-\d\d-\d\d\), more than priceTableMaxAgeDays \(0\.5\)/;
     if (stale) expect(result.stdout).toMatch(staleWarning);
     else expect(result.stdout).not.toMatch(staleWarning);
     const strict = await runCli(['check', '--strict', path]);

@@ -59,13 +59,26 @@ describe('tollgate estimate', { timeout: 30_000 }, () => {
 
     const text = await runCli(['estimate', path]);
     expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`input tokens\\s+${gate.estimatedInputTokens}\\s+counted with the model's tokenizer \\(o200k_base\\)`));
+    expect(text.stdout).toMatch(
+      new RegExp(
+        `input tokens\\s+${gate.estimatedInputTokens}\\s+counted with the model's tokenizer \\(o200k_base\\)`,
+      ),
+    );
     expect(text.stdout).toMatch(/worst-case cost\s+\$0\.\d+\s+at list price/);
   });
 
   it('reads an Anthropic body from standard input; says when no max_tokens-like field was set', async () => {
-    const body = { model: 'claude-sonnet-4-5', max_tokens: 2048, messages: [{ role: 'user', content: 'Hello' }] };
-    const gate = await gateEstimate({ provider: 'anthropic', operation: 'messages', model: body.model, body });
+    const body = {
+      model: 'claude-sonnet-4-5',
+      max_tokens: 2048,
+      messages: [{ role: 'user', content: 'Hello' }],
+    };
+    const gate = await gateEstimate({
+      provider: 'anthropic',
+      operation: 'messages',
+      model: body.model,
+      body,
+    });
     const result = await runCli(['estimate', '-', '--json'], { input: JSON.stringify(body) });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
@@ -129,9 +142,18 @@ describe('tollgate prices', { timeout: 30_000 }, () => {
   });
 
   it('resolves snapshot names and aliases, and fails on a name with no price', async () => {
-    const result = await runCli(['prices', 'gpt-4o-2024-08-06', 'openai/gpt-4o-mini', 'no-such-model', '--json']);
+    const result = await runCli([
+      'prices',
+      'gpt-4o-2024-08-06',
+      'openai/gpt-4o-mini',
+      'no-such-model',
+      '--json',
+    ]);
     expect(result.code).toBe(1);
-    const listing = JSON.parse(result.stdout) as { currency: string; models: { requested: string; model: string | null }[] };
+    const listing = JSON.parse(result.stdout) as {
+      currency: string;
+      models: { requested: string; model: string | null }[];
+    };
     expect(listing.currency).toBe('USD');
     expect(listing.models.map((entry) => [entry.requested, entry.model])).toEqual([
       ['gpt-4o-2024-08-06', 'gpt-4o'],
@@ -143,7 +165,10 @@ describe('tollgate prices', { timeout: 30_000 }, () => {
 
   it('applies the price overrides of --config', async () => {
     const path = join(dir, 'prices.yaml');
-    writeFileSync(path, 'guard:\n  prices:\n    overrides:\n      my-finetune: { input: 3, output: 12, provider: openai }\n');
+    writeFileSync(
+      path,
+      'guard:\n  prices:\n    overrides:\n      my-finetune: { input: 3, output: 12, provider: openai }\n',
+    );
     const result = await runCli(['prices', 'my-finetune', '--config', path]);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/my-finetune → my-finetune \(model id\)/);

@@ -22,9 +22,9 @@ export function runCli(
   options: { input?: string; env?: NodeJS.ProcessEnv; timeoutMillis?: number } = {},
 ): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const env = { ...process.env, NO_COLOR: '', FORCE_COLOR: '', ...options.env };
-    delete env.TOLLGATE_REDIS_URL;
-    if (options.env?.TOLLGATE_REDIS_URL) env.TOLLGATE_REDIS_URL = options.env.TOLLGATE_REDIS_URL;
+    // Only what the test gives: no TOLLGATE_REDIS_URL or colour settings from the caller's shell.
+    const { TOLLGATE_REDIS_URL: _url, FORCE_COLOR: _force, NO_COLOR: _no, ...inherited } = process.env;
+    const env: NodeJS.ProcessEnv = { ...inherited, ...options.env };
     const child = spawn(process.execPath, [CLI, ...args], { env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -36,7 +36,11 @@ export function runCli(
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new Error(`tollgate ${args.join(' ')} did not exit within ${options.timeoutMillis ?? 20_000} ms\n${stdout}\n${stderr}`));
+      reject(
+        new Error(
+          `tollgate ${args.join(' ')} did not exit within ${options.timeoutMillis ?? 20_000} ms\n${stdout}\n${stderr}`,
+        ),
+      );
     }, options.timeoutMillis ?? 20_000);
     child.once('error', reject);
     child.once('close', (code) => {

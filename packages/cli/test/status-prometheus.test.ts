@@ -9,9 +9,31 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BUDGET_ID, startApp } from '../../../examples/prometheus-alerts/app.mjs';
-import { prometheusAvailable, startPrometheus } from '../../../examples/prometheus-alerts/prometheus-server.mjs';
 import { hasStackTrace, requireBuiltCli, runCli } from './run-cli';
+
+// The example's app and Prometheus launcher, reused as they are (plain JavaScript, typed here).
+const EXAMPLE = new URL('../../../examples/prometheus-alerts/', import.meta.url);
+interface ExampleApp {
+  metricsTarget: string;
+  guard: { budgetInstances(): { budgetId: string; spent: number }[] };
+  spendUntil(fraction: number): Promise<number>;
+  close(): Promise<void>;
+}
+interface PrometheusServer {
+  url: string;
+  query(promql: string): Promise<{ value: [number, string] }[]>;
+  stop(): Promise<void>;
+}
+const { BUDGET_ID, startApp } = (await import(new URL('app.mjs', EXAMPLE).href)) as {
+  BUDGET_ID: string;
+  startApp(options: { openaiBaseUrl: string; budgetUsd: number }): Promise<ExampleApp>;
+};
+const { prometheusAvailable, startPrometheus } = (await import(
+  new URL('prometheus-server.mjs', EXAMPLE).href
+)) as {
+  prometheusAvailable(): boolean;
+  startPrometheus(options: { scrapeTarget: string }): Promise<PrometheusServer>;
+};
 
 const MISSING = 'no `prometheus` binary on PATH: apt-get install -y prometheus';
 const available = prometheusAvailable();
@@ -38,8 +60,8 @@ interface StatusRow {
 
 describe.skipIf(!available)('tollgate status --prometheus', { timeout: 40_000 }, () => {
   let mock: MockProvider;
-  let app: Awaited<ReturnType<typeof startApp>>;
-  let prometheus: Awaited<ReturnType<typeof startPrometheus>>;
+  let app: ExampleApp;
+  let prometheus: PrometheusServer;
   let dir: string;
 
   beforeAll(async () => {
@@ -59,7 +81,9 @@ describe.skipIf(!available)('tollgate status --prometheus', { timeout: 40_000 },
 
   it('shows the spend Prometheus scraped from an app with in-memory budgets', async () => {
     const used = await app.spendUntil(0.3);
-    const guardView = app.guard.budgetInstances().find((b: { budgetId: string }) => b.budgetId === BUDGET_ID)!;
+    const guardView = app.guard
+      .budgetInstances()
+      .find((b: { budgetId: string }) => b.budgetId === BUDGET_ID)!;
     // Wait until Prometheus holds exactly what the guard holds.
     await expect
       .poll(async () => Number((await prometheus.query('tollgate_budget_spent'))[0]?.value[1] ?? -1), {
@@ -88,7 +112,9 @@ describe.skipIf(!available)('tollgate status --prometheus', { timeout: 40_000 },
     const configPath = join(dir, 'tollgate.json');
     writeFileSync(
       configPath,
-      JSON.stringify({ guard: { budgets: [{ id: BUDGET_ID, limit: { usd: 0.05 }, window: 'day', timeZone: 'UTC' }] } }),
+      JSON.stringify({
+        guard: { budgets: [{ id: BUDGET_ID, limit: { usd: 0.05 }, window: 'day', timeZone: 'UTC' }] },
+      }),
     );
     const result = await runCli(['status', '--prometheus', prometheus.url, '--config', configPath, '--json']);
     expect(result.code).toBe(0);

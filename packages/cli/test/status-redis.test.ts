@@ -127,9 +127,13 @@ describe.skipIf(skip)('tollgate status --redis', { timeout: 30_000 }, () => {
     const lines = result.stdout.split('\n');
     const header = lines.findIndex((line) => line.startsWith('budget'));
     expect(lines[header]).toMatch(/budget\s+scope\s+limit\s+spent\s+reserved\s+used\s+resets in/);
-    expect(lines[header + 1]).toMatch(/^hourly-requests\s+\(all\)\s+10 requests\s+4 requests\s+1 requests\s+█{8}▓{2}░{10}\s+50%/);
-    expect(lines[header + 2]).toMatch(/^daily-usd\s+tenant=acme\s+\$1\.00\s+\$0\.0225\s+\$0\s+░+\s+2\.\d%\s+\d+h \d\dm/);
-    expect(result.stdout).not.toMatch(/\x1b\[/); // no colour off a terminal
+    expect(lines[header + 1]).toMatch(
+      /^hourly-requests\s+\(all\)\s+10 requests\s+4 requests\s+1 requests\s+█{8}▓{2}░{10}\s+50%/,
+    );
+    expect(lines[header + 2]).toMatch(
+      /^daily-usd\s+tenant=acme\s+\$1\.00\s+\$0\.0225\s+\$0\s+░+\s+2\.\d%\s+\d+h \d\dm/,
+    );
+    expect(result.stdout).not.toContain('\u001b['); // no colour off a terminal
   });
 
   it('with --config, shows configured budgets nothing has spent from yet', async () => {
@@ -175,43 +179,51 @@ describe.skipIf(skip)('tollgate status --redis', { timeout: 30_000 }, () => {
           expect.fail('tmux is required under CI=true: apt-get install -y tmux');
         });
       } else {
-        console.warn('SKIPPED: tmux is not installed; the `tollgate status --watch` terminal test did not run.');
+        console.warn(
+          'SKIPPED: tmux is not installed; the `tollgate status --watch` terminal test did not run.',
+        );
       }
     }
 
-    it.skipIf(!tmux)('refreshes in place and gives the terminal back on Ctrl-C', async () => {
-      const session = `tollgate-cli-${process.pid}`;
-      const tmuxRun = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
-      const screen = () => tmuxRun('capture-pane', '-p', '-t', session);
-      tmuxRun('new-session', '-d', '-s', session, '-x', '200', '-y', '30', 'bash --norc --noprofile');
-      try {
-        tmuxRun('send-keys', '-t', session, 'clear; echo before-watch', 'Enter');
-        tmuxRun(
-          'send-keys',
-          '-t',
-          session,
-          `NO_COLOR=1 node ${CLI} status --redis ${redis.url} --key-prefix ${PREFIX} --watch 0.5`,
-          'Enter',
-        );
-        const first = await waitForScreen(screen, (text) => /tenant=acme\s+\$1\.00\s+\$0\.0225/.test(text));
-        // In place: the header is on the first line of the (alternate) screen, not scrolled below the prompt.
-        expect(first.split('\n')[0]).toMatch(/^tollgate status\s+Redis/);
-        expect(first).not.toContain('before-watch');
+    it.skipIf(!tmux)(
+      'refreshes in place and gives the terminal back on Ctrl-C',
+      async () => {
+        const session = `tollgate-cli-${process.pid}`;
+        const tmuxRun = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+        const screen = () => tmuxRun('capture-pane', '-p', '-t', session);
+        tmuxRun('new-session', '-d', '-s', session, '-x', '200', '-y', '30', 'bash --norc --noprofile');
+        try {
+          tmuxRun('send-keys', '-t', session, 'clear; echo before-watch', 'Enter');
+          tmuxRun(
+            'send-keys',
+            '-t',
+            session,
+            `NO_COLOR=1 node ${CLI} status --redis ${redis.url} --key-prefix ${PREFIX} --watch 0.5`,
+            'Enter',
+          );
+          const first = await waitForScreen(screen, (text) => /tenant=acme\s+\$1\.00\s+\$0\.0225/.test(text));
+          // In place: the header is on the first line of the (alternate) screen, not scrolled below the prompt.
+          expect(first.split('\n')[0]).toMatch(/^tollgate status\s+Redis/);
+          expect(first).not.toContain('before-watch');
 
-        await spend(guard, 'acme');
-        const refreshed = await waitForScreen(screen, (text) => /tenant=acme\s+\$1\.00\s+\$0\.03\b/.test(text));
-        expect(refreshed.match(/tenant=acme/g)).toHaveLength(1);
+          await spend(guard, 'acme');
+          const refreshed = await waitForScreen(screen, (text) =>
+            /tenant=acme\s+\$1\.00\s+\$0\.03\b/.test(text),
+          );
+          expect(refreshed.match(/tenant=acme/g)).toHaveLength(1);
 
-        tmuxRun('send-keys', '-t', session, 'C-c');
-        tmuxRun('send-keys', '-t', session, 'echo "exit=$?"', 'Enter');
-        const after = await waitForScreen(screen, (text) => text.includes('exit=0'));
-        // The alternate screen is gone: the shell's own screen is back, without the table.
-        expect(after).toContain('before-watch');
-        expect(after).not.toContain('tenant=acme');
-      } finally {
-        tmuxRun('kill-session', '-t', session);
-      }
-    }, 30_000);
+          tmuxRun('send-keys', '-t', session, 'C-c');
+          tmuxRun('send-keys', '-t', session, 'echo "exit=$?"', 'Enter');
+          const after = await waitForScreen(screen, (text) => text.includes('exit=0'));
+          // The alternate screen is gone: the shell's own screen is back, without the table.
+          expect(after).toContain('before-watch');
+          expect(after).not.toContain('tenant=acme');
+        } finally {
+          tmuxRun('kill-session', '-t', session);
+        }
+      },
+      30_000,
+    );
   });
 });
 

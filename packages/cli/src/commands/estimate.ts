@@ -71,15 +71,20 @@ export async function estimateCommand(
     } else {
       write(
         `${colors.bold(`${call.provider} ${call.operation}`)}, model ${call.model}` +
-          (estimate.pricedModel && estimate.pricedModel !== call.model ? ` (priced as ${estimate.pricedModel})` : ''),
+          (estimate.pricedModel && estimate.pricedModel !== call.model
+            ? ` (priced as ${estimate.pricedModel})`
+            : ''),
       );
       write(colors.dim(`  provider from ${detected.providerFrom}; operation: ${detected.operationFrom}`));
       write(
         `  input tokens      ${formatInteger(estimate.estimatedInputTokens)}  ${colors.dim(methodReason(estimate, input.encoding))}`,
       );
       write(`  max output tokens ${formatInteger(estimate.maxOutputTokens)}  ${colors.dim(outputWhy)}`);
-      if (estimate.choices > 1) write(`  choices           ${estimate.choices}  ${colors.dim('output is reserved for each')}`);
-      write(`  worst-case tokens ${formatInteger(estimate.worstCaseTokens)}  ${colors.dim('weight in token budgets and TPM limits')}`);
+      if (estimate.choices > 1)
+        write(`  choices           ${estimate.choices}  ${colors.dim('output is reserved for each')}`);
+      write(
+        `  worst-case tokens ${formatInteger(estimate.worstCaseTokens)}  ${colors.dim('weight in token budgets and TPM limits')}`,
+      );
       write(
         `  worst-case cost   ${
           estimate.worstCaseUsd === undefined
@@ -109,7 +114,9 @@ function readRequest(source: string): unknown {
   try {
     text = readFileSync(source === '-' ? 0 : source, 'utf8');
   } catch (error) {
-    throw new CliError(`Cannot read ${name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    throw new CliError(
+      `Cannot read ${name}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`,
+    );
   }
   try {
     return JSON.parse(text);
@@ -125,7 +132,7 @@ function methodReason(estimate: CallEstimate, encoding: string | undefined): str
     case 'approximation':
       return `Claude: ${encoding ?? 'cl100k_base'} count times a safety factor, capped at the byte length`;
     default:
-      return 'bounded by the text\'s UTF-8 byte length (too large to tokenize cheaply, see estimator.exactCountMaxBytes)';
+      return "bounded by the text's UTF-8 byte length (too large to tokenize cheaply, see estimator.exactCountMaxBytes)";
   }
 }
 

@@ -55,7 +55,9 @@ export async function pricesCommand(
         `Prices in ${table.currency} per 1M tokens, checked ${table.checkedAt} (${table.ageDays(nowMs)} days ago)` +
           (options.config ? `, with the overrides of ${options.config}` : ''),
       );
-      write(colors.dim('Every figure is a copy of a public price list: costs computed from it are estimates.'));
+      write(
+        colors.dim('Every figure is a copy of a public price list: costs computed from it are estimates.'),
+      );
       if (models.length > 0) {
         write('');
         for (const { name, resolved } of found) {
@@ -76,17 +78,29 @@ export async function pricesCommand(
         write('');
         write(
           renderTable(
-            ['model', 'provider', 'kind', 'input', 'cached in', 'cache write', 'output', 'max out', 'context', 'aliases', 'src'].map(
-              (title) => colors.bold(title),
-            ),
+            [
+              'model',
+              'provider',
+              'kind',
+              'input',
+              'cached in',
+              'cache write',
+              'output',
+              'max out',
+              'context',
+              'aliases',
+              'src',
+            ].map((title) => colors.bold(title)),
             rows,
             ['left', 'left', 'left', 'right', 'right', 'right', 'right', 'right', 'right', 'left', 'right'],
           ),
         );
         write('');
-        sources.forEach((source, index) => write(`  [${index + 1}] ${source}`));
+        for (const [index, source] of sources.entries()) write(`  [${index + 1}] ${source}`);
         if (unique.some(({ price }) => price.longContext?.length)) {
-          write('  * long-context tiers: past a number of input tokens the whole request is billed higher (--json lists them)');
+          write(
+            '  * long-context tiers: past a number of input tokens the whole request is billed higher (--json lists them)',
+          );
         }
       }
     }
@@ -130,4 +144,3 @@ function priceRow(model: string, price: ModelPrice, sources: string[]): string[]
     source,
   ];
 }
-

@@ -29,14 +29,16 @@ export async function statusCommand(
   if (options.redis !== undefined && options.prometheus !== undefined) {
     throw usageError('Pass either --redis or --prometheus, not both');
   }
-  const redisUrl = options.prometheus === undefined ? (options.redis ?? process.env.TOLLGATE_REDIS_URL) : undefined;
+  const redisUrl =
+    options.prometheus === undefined ? (options.redis ?? process.env.TOLLGATE_REDIS_URL) : undefined;
   if (options.prometheus === undefined && !redisUrl) {
     throw usageError(
       'No budget source: pass --redis URL (or set TOLLGATE_REDIS_URL) for the Redis ledger, or --prometheus URL',
     );
   }
   const intervalSeconds = watchInterval(options.watch);
-  if (intervalSeconds !== undefined && options.json) throw usageError('--watch and --json do not go together');
+  if (intervalSeconds !== undefined && options.json)
+    throw usageError('--watch and --json do not go together');
 
   let budgets: readonly BudgetConfig[] | undefined;
   let leaseExpiry: 'charge-reserved' | 'release' | undefined;

@@ -84,7 +84,10 @@ export function detectCall(body: unknown, hints: CallHints, prices: PriceTable):
     operationFrom = 'the body has "prompt"';
   } else if ('input' in record) {
     const embedding =
-      priced?.price.kind === 'embedding' || /embed/i.test(model) || 'encoding_format' in record || 'dimensions' in record;
+      priced?.price.kind === 'embedding' ||
+      /embed/i.test(model) ||
+      'encoding_format' in record ||
+      'dimensions' in record;
     operation = embedding ? 'embeddings' : 'responses';
     operationFrom = embedding
       ? 'the body has "input" and the model is an embedding model'

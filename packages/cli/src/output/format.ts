@@ -11,7 +11,8 @@ export function formatAmount(unit: BudgetUnit, amount: number): string {
 /** US dollars with the digits that matter: cents from a dollar up, four significant digits below. */
 export function formatUsd(amount: number): string {
   if (amount === 0) return '$0';
-  if (Math.abs(amount) >= 1) return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
+  if (Math.abs(amount) >= 1)
+    return `$${amount.toLocaleString('en-US', { minimumFractionDigits: 2, maximumFractionDigits: 2 })}`;
   return `$${amount.toLocaleString('en-US', { maximumSignificantDigits: 4 })}`;
 }
 

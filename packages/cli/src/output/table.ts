@@ -33,7 +33,7 @@ export function renderTable(head: string[], rows: string[][], align?: ('left' | 
     .split('\n')
     .map((line) => line.trimEnd());
   // cli-table3 indents every row by one space even without borders; the table starts at the margin.
-  return (lines.every((line) => line === '' || line.startsWith(' ')) ? lines.map((line) => line.slice(1)) : lines).join(
-    '\n',
-  );
+  return (
+    lines.every((line) => line === '' || line.startsWith(' ')) ? lines.map((line) => line.slice(1)) : lines
+  ).join('\n');
 }

@@ -33,7 +33,8 @@ export async function readPrometheusBudgets(
       if (budgetId === undefined || unit === undefined) continue;
       const scope: Record<string, string> = {};
       for (const [label, labelValue] of Object.entries(metric)) {
-        if (!BUDGET_LABELS.has(label) && label.startsWith('tollgate_')) scope[label.slice('tollgate_'.length)] = labelValue;
+        if (!BUDGET_LABELS.has(label) && label.startsWith('tollgate_'))
+          scope[label.slice('tollgate_'.length)] = labelValue;
       }
       if (instances.size > 1 && metric.instance) scope.instance = metric.instance;
       const key = JSON.stringify([budgetId, unit, scope]);
@@ -69,10 +70,14 @@ async function query(baseUrl: string, promql: string): Promise<VectorSample[]> {
   } catch (error) {
     const detail = (error as { cause?: { code?: string; message?: string } }).cause;
     const cause = detail?.code ?? detail?.message;
-    throw new CliError(`Cannot query Prometheus at ${baseUrl}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`);
+    throw new CliError(
+      `Cannot query Prometheus at ${baseUrl}: ${(error as Error).message}${cause ? ` (${cause})` : ''}`,
+    );
   }
   if (body.status !== 'success' || body.data?.resultType !== 'vector') {
-    throw new CliError(`Prometheus at ${baseUrl} refused ${promql}: ${body.error ?? JSON.stringify(body).slice(0, 200)}`);
+    throw new CliError(
+      `Prometheus at ${baseUrl} refused ${promql}: ${body.error ?? JSON.stringify(body).slice(0, 200)}`,
+    );
   }
   return body.data.result ?? [];
 }

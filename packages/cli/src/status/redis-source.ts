@@ -14,7 +14,9 @@ export interface RedisSourceOptions {
  * Reads every budget counter of the current windows from the Redis ledger, at the Redis server's
  * time. With a config, limits are the configured ones (the ledger keeps the last one a guard set).
  */
-export async function readRedisBudgets(options: RedisSourceOptions): Promise<{ nowMs: number; readings: BudgetReading[] }> {
+export async function readRedisBudgets(
+  options: RedisSourceOptions,
+): Promise<{ nowMs: number; readings: BudgetReading[] }> {
   let listing: Awaited<ReturnType<typeof listBudgetCounters>>;
   try {
     listing = await listBudgetCounters({
@@ -23,7 +25,9 @@ export async function readRedisBudgets(options: RedisSourceOptions): Promise<{ n
       leaseExpiry: options.leaseExpiry,
     });
   } catch (error) {
-    throw new CliError(`Cannot read budgets from Redis at ${redactUrl(options.url)}: ${(error as Error).message}`);
+    throw new CliError(
+      `Cannot read budgets from Redis at ${redactUrl(options.url)}: ${(error as Error).message}`,
+    );
   }
   const readings = listing.counters.map((counter): BudgetReading => {
     const configured = options.budgets?.find((budget) => budget.id === counter.budgetId)?.limit[counter.unit];

@@ -6,7 +6,8 @@ import { LEDGER_SCRIPTS } from '../internal/ledger-scripts';
 import { closeClient, keyPrefixOf, positiveMillis, resolveClient } from '../internal/redis-clients';
 
 /** Options of `listBudgetCounters()`. */
-export interface ListBudgetCountersOptions extends Pick<RedisConnectionOptions, 'url' | 'client' | 'keyPrefix'> {
+export interface ListBudgetCountersOptions
+  extends Pick<RedisConnectionOptions, 'url' | 'client' | 'keyPrefix'> {
   /**
    * The guards' `leaseExpiry`: leases past their deadline but not yet collected are shown as
    * ended under it (charged, or released). @default 'charge-reserved'
@@ -49,7 +50,9 @@ const BATCH = 200;
  * rolling windows drop spend that left them and overdue leases count as the next reservation
  * will find them. Rejects with an Error naming the cause when Redis cannot be read in time.
  */
-export async function listBudgetCounters(options: ListBudgetCountersOptions = {}): Promise<BudgetCounterListing> {
+export async function listBudgetCounters(
+  options: ListBudgetCountersOptions = {},
+): Promise<BudgetCounterListing> {
   const prefix = keyPrefixOf(options);
   const policy = options.leaseExpiry ?? 'charge-reserved';
   if (policy !== 'charge-reserved' && policy !== 'release') {
