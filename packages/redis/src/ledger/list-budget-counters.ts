@@ -64,11 +64,23 @@ export async function listBudgetCounters(
   const late = new Promise<never>((_, reject) => {
     timer = setTimeout(() => reject(new Error(`Redis did not answer within ${timeout} ms`)), timeout);
   });
+  // ioredis reports a refused connection only as "max retries"; the socket error says why.
+  let connectError: Error | undefined;
+  const onError = (error: Error) => {
+    connectError = error;
+  };
+  client.on('error', onError);
   const reading = read(client, prefix, policy, options.includeEnded ?? false);
   reading.catch(() => {}); // a late failure after the deadline is not an unhandled rejection
   try {
     return await Promise.race([reading, late]);
+  } catch (error) {
+    if (connectError && client.status !== 'ready') {
+      throw new Error(`Cannot connect to Redis: ${connectError.message}`);
+    }
+    throw error;
   } finally {
+    client.off('error', onError);
     clearTimeout(timer);
     if (owned) await closeClient(client, 1000);
   }
