@@ -1,10 +1,11 @@
 /* `tollgate estimate` and `tollgate prices`, run as a person would: the built binary. */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createGuard, type LlmCallDescriptor } from '@tollgate/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasStackTrace, requireBuiltCli, runCli } from './run-cli';
+import { CLI, hasStackTrace, requireBuiltCli, runCli } from './run-cli';
 
 let dir: string;
 beforeAll(() => {
@@ -100,6 +101,30 @@ describe('tollgate estimate', { timeout: 30_000 }, () => {
     });
   });
 
+  it('with --config, says what share of each budget the call reserves, and exits 1 when the gate would always refuse it', async () => {
+    const budgets = [
+      { id: 'tiny', limit: { usd: 0.01 }, window: 'day' as const },
+      { id: 'tokens', limit: { tokens: 100_000 }, window: 'hour' as const, match: { model: 'gpt-4o' } },
+    ];
+    const path = join(dir, 'budgets.json');
+    writeFileSync(path, JSON.stringify({ guard: { budgets } }));
+    const body = { model: 'gpt-4o', max_tokens: 4000, messages: [{ role: 'user', content: 'Hi' }] };
+    // The gate itself refuses it.
+    const guard = createGuard({ budgets });
+    await expect(
+      guard.admit({ provider: 'openai', operation: 'chat', model: 'gpt-4o', body }),
+    ).rejects.toThrow(/tiny/);
+    await guard.close();
+
+    const result = await runCli(['estimate', '-', '--config', path], { input: JSON.stringify(body) });
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /tiny: \$0\.04\d* of \$0\.01 \(400%\) — more than the whole limit: refused every time/,
+    );
+    expect(result.stdout).toMatch(/tokens: 4,\d{3} tokens of 100,000 tokens \(4\.0%\)/);
+    expect(result.stderr).toContain('more than the whole limit of budget "tiny"');
+  });
+
   it('refuses what it cannot estimate with one clear line: Gemini, unpriced models, bad JSON, unknown provider', async () => {
     const gemini = await runCli(['estimate', '-'], {
       input: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Hi' }] }] }),
@@ -175,3 +200,58 @@ describe('tollgate prices', { timeout: 30_000 }, () => {
     expect(result.stdout).toMatch(/^my-finetune\s+openai\s+\$3\s+\$12/m);
   });
 });
+
+describe('colours', { timeout: 30_000 }, () => {
+  const tmux = hasTmux();
+  if (!tmux && process.env.CI === 'true') {
+    it('has tmux', () => {
+      expect.fail('tmux is required under CI=true: apt-get install -y tmux');
+    });
+  } else if (!tmux) {
+    console.warn('SKIPPED: tmux is not installed; the terminal colour test did not run.');
+  }
+
+  it('never colours output that is not a terminal', async () => {
+    const result = await runCli(['prices', 'gpt-4o']);
+    expect(result.stdout).not.toContain('\u001b[');
+  });
+
+  it.skipIf(!tmux)('colours a terminal, unless NO_COLOR is set', async () => {
+    const session = `tollgate-colour-${process.pid}`;
+    const run = (...args: string[]) => execFileSync('tmux', args, { encoding: 'utf8' });
+    run('new-session', '-d', '-s', session, '-x', '200', '-y', '50', 'bash --norc --noprofile');
+    try {
+      run(
+        'send-keys',
+        '-t',
+        session,
+        `node ${CLI} prices gpt-4o; NO_COLOR=1 node ${CLI} prices gpt-4o; echo done-$?`,
+        'Enter',
+      );
+      let screen = '';
+      for (let i = 0; i < 100 && !screen.includes('done-0'); i++) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        screen = run('capture-pane', '-p', '-e', '-S', '-100', '-t', session);
+      }
+      expect(screen).toContain('done-0');
+      // First run: bold model names on the terminal; second, under NO_COLOR, no escape sequence at all.
+      const second = screen.slice(screen.lastIndexOf('Prices in USD'));
+      const first = screen.slice(screen.indexOf('Prices in USD'), screen.lastIndexOf('Prices in USD'));
+      expect(first).toContain('\u001b[1m'); // bold
+      expect(first).toContain('\u001b[2m'); // dim
+      expect(second).not.toContain('\u001b[1m');
+      expect(second).not.toContain('\u001b[2m');
+    } finally {
+      run('kill-session', '-t', session);
+    }
+  });
+});
+
+function hasTmux(): boolean {
+  try {
+    execFileSync('tmux', ['-V'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}

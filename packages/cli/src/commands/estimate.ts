@@ -1,11 +1,11 @@
 import { readFileSync } from 'node:fs';
-import type { CallEstimate, LlmCallDescriptor } from '@tollgate/core';
+import type { BudgetConfig, CallEstimate, LlmCallDescriptor } from '@tollgate/core';
 import { estimateCall, estimateInputTokens, requestedMaxOutputTokens } from '@tollgate/core';
 import { CliError } from '../cli-error';
 import { loadConfig } from '../config/load-config';
 import { detectCall } from '../estimate/detect-call';
 import type { Colors } from '../output/colors';
-import { formatInteger, formatUsd } from '../output/format';
+import { formatAmount, formatInteger, formatPercent, formatUsd } from '../output/format';
 
 export interface EstimateOptions {
   provider?: string;
@@ -63,6 +63,7 @@ export async function estimateCommand(
             choices: estimate.choices,
             worstCaseTokens: estimate.worstCaseTokens,
             worstCaseUsd: estimate.worstCaseUsd ?? null,
+            budgets: budgetFitJson(config.budgets ?? [], call, estimate),
           },
           null,
           2,
@@ -95,6 +96,17 @@ export async function estimateCommand(
                   : 'at list price: what a USD budget reserves',
               )}`
         }`,
+      );
+    }
+    if (!options.json) {
+      for (const line of budgetFit(config.budgets ?? [], call, estimate)) write(line);
+    }
+    const alwaysRefused = budgetFitJson(config.budgets ?? [], call, estimate).find(
+      (fit) => fit.share > 1 && !fit.ifScopeMatches,
+    );
+    if (alwaysRefused) {
+      throw new CliError(
+        `The worst case is more than the whole limit of budget "${alwaysRefused.budgetId}" (${alwaysRefused.unit}): the gate refuses this call every time; lower its max output tokens or raise the limit`,
       );
     }
     if (unpricedRefused) {
@@ -178,4 +190,65 @@ function requestedField(call: LlmCallDescriptor): string | undefined {
   }
   const name = call.operation === 'responses' ? 'max_output_tokens' : 'max_tokens';
   return typeof body[name] === 'number' ? name : undefined;
+}
+
+/** What one call takes of a budget whose `match` names this provider and model (or nothing). */
+interface BudgetFit {
+  budgetId: string;
+  unit: 'usd' | 'tokens' | 'requests';
+  limit: number;
+  worstCase: number;
+  share: number;
+  /** The budget also matches on tenant, user or feature, which a request body does not tell. */
+  ifScopeMatches: boolean;
+}
+
+function budgetFitJson(
+  budgets: readonly BudgetConfig[],
+  call: LlmCallDescriptor,
+  estimate: CallEstimate,
+): BudgetFit[] {
+  const fits: BudgetFit[] = [];
+  for (const budget of budgets) {
+    const match = budget.match ?? {};
+    const names = (value: string | readonly string[] | undefined) =>
+      value === undefined ? undefined : [value].flat().map((name) => name.toLowerCase());
+    const providers = names(match.provider);
+    const models = names(match.model);
+    if (providers && !providers.includes(call.provider)) continue;
+    if (models && !models.includes((estimate.pricedModel ?? call.model).toLowerCase())) continue;
+    for (const [unit, limit] of Object.entries(budget.limit) as [BudgetFit['unit'], number][]) {
+      const worstCase =
+        unit === 'usd' ? estimate.worstCaseUsd : unit === 'tokens' ? estimate.worstCaseTokens : 1;
+      if (worstCase === undefined || limit === undefined) continue;
+      fits.push({
+        budgetId: budget.id,
+        unit,
+        limit,
+        worstCase,
+        share: limit > 0 ? worstCase / limit : Number.POSITIVE_INFINITY,
+        ifScopeMatches: match.tenant !== undefined || match.user !== undefined || match.feature !== undefined,
+      });
+    }
+  }
+  return fits;
+}
+
+/** Lines saying how much of each configured budget the call reserves; one over its whole limit is always refused. */
+function budgetFit(
+  budgets: readonly BudgetConfig[],
+  call: LlmCallDescriptor,
+  estimate: CallEstimate,
+): string[] {
+  const fits = budgetFitJson(budgets, call, estimate);
+  if (fits.length === 0) return [];
+  return [
+    '  budgets it reserves against:',
+    ...fits.map(
+      (fit) =>
+        `    ${fit.budgetId}: ${formatAmount(fit.unit, fit.worstCase)} of ${formatAmount(fit.unit, fit.limit)} (${formatPercent(fit.share)})` +
+        (fit.ifScopeMatches ? ' (for the tenant, user or feature it matches)' : '') +
+        (fit.share > 1 ? ' — more than the whole limit: refused every time' : ''),
+    ),
+  ];
 }
