@@ -2,6 +2,7 @@ import type {
   BudgetConfig,
   BudgetUnit,
   CircuitBreakerConfig,
+  DecisionEvent,
   DegradationRule,
   GuardConfig,
   PriceTable,
@@ -193,13 +194,13 @@ function unpricedModelWarnings(config: GuardConfig, prices: PriceTable): string[
     .map(({ where, model }) => `${where}: model "${model}" has no price; ${consequence}`);
 }
 
-function staleWarnings(events: readonly { type: string }[]): string[] {
-  return events.flatMap((event) => {
-    if (event.type !== 'price-table-stale') return [];
-    const stale = event as unknown as { checkedAt: string; ageDays: number; maxAgeDays: number };
-    return [
-      `the price table was checked ${stale.ageDays} days ago (${stale.checkedAt}), more than ` +
-        `priceTableMaxAgeDays (${stale.maxAgeDays}): provider prices may have changed`,
-    ];
-  });
+function staleWarnings(events: readonly DecisionEvent[]): string[] {
+  return events.flatMap((event) =>
+    event.type === 'price-table-stale'
+      ? [
+          `the price table was checked ${event.ageDays} days ago (${event.checkedAt}), more than ` +
+            `priceTableMaxAgeDays (${event.maxAgeDays}): provider prices may have changed`,
+        ]
+      : [],
+  );
 }

@@ -49,7 +49,7 @@ export async function statusCommand(
     leaseExpiry = loaded.guardConfig.leaseExpiry;
   }
   const source = redisUrl
-    ? `Redis ${redactUrl(redisUrl)} (prefix ${options.keyPrefix ?? 'default'})`
+    ? `Redis ${redactUrl(redisUrl)} (${options.keyPrefix ? `prefix ${options.keyPrefix}` : 'default prefix'})`
     : `Prometheus ${options.prometheus}`;
 
   const read = async (): Promise<{ nowMs: number; rows: BudgetRow[] }> => {

@@ -1,4 +1,4 @@
-import type { BudgetConfig, BudgetUnit, ScopeValues } from '@tollgate/core';
+import type { BudgetConfig, BudgetUnit } from '@tollgate/core';
 import { calendarWindowAt } from '@tollgate/core';
 
 /** One budget instance as a source reports it, in the budget's unit. */
@@ -94,4 +94,3 @@ export function unusedBudgets(
   return missing;
 }
 
-export type { ScopeValues };
