@@ -5,6 +5,14 @@ import { CliError, EXIT_PROBLEM, EXIT_USAGE } from './cli-error';
 import { colorsFor } from './output/colors';
 import { buildProgram } from './program';
 
+// `tollgate prices | head`: a reader that stops early is not an error worth a stack trace.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+    throw error;
+  });
+}
+
 const colors = colorsFor(process.stdout);
 const errorColors = colorsFor(process.stderr);
 const write = (line: string) => void process.stdout.write(`${line}\n`);

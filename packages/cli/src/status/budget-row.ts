@@ -93,4 +93,3 @@ export function unusedBudgets(
   }
   return missing;
 }
-
