@@ -43,7 +43,10 @@ export { TollgateError } from './errors/tollgate-error';
 export { UnboundedOutputError } from './errors/unbounded-output-error';
 export { UnknownModelPriceError } from './errors/unknown-model-price-error';
 export type { BudgetInstanceState } from './guard/budget-instances';
-export type { CallEstimate, OutputBound } from './guard/call-estimate';
+// Counter keys and ledger units, for tools that read a ledger directly (the `tollgate` CLI)
+export { counterKey, parseCounterKey, toDisplayUnits } from './guard/budget-plan';
+export type { CallEstimate, EstimateSettings, OutputBound } from './guard/call-estimate';
+export { estimateCall } from './guard/call-estimate';
 // Decision events
 export type {
   AbortedEvent,

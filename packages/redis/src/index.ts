@@ -25,6 +25,12 @@ export type {
 } from './errors/guard-store-unavailable-error';
 export { GuardStoreUnavailableError } from './errors/guard-store-unavailable-error';
 // Budget ledger
+export type {
+  BudgetCounterListing,
+  BudgetCounterState,
+  ListBudgetCountersOptions,
+} from './ledger/list-budget-counters';
+export { listBudgetCounters } from './ledger/list-budget-counters';
 export type { RedisLedgerOptions } from './ledger/redis-ledger';
 export { createRedisLedger, RedisLedger } from './ledger/redis-ledger';
 // Shared rate limits
