@@ -149,6 +149,15 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     expect(spans[0]!.resource['service.name']).toBe('in-code-app');
   });
 
+  it('a CommonJS app run with --import charges withScope() tenants to their own budgets', async () => {
+    const { stdout } = await runApp(['--import', '@tollgate/node/register', 'tenant-app.cjs'], {
+      TOLLGATE_CONFIG: join(fixtures, 'tenant.yaml'),
+    });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+      calls: ['acme:allowed', 'acme:BudgetExceededError', 'beta:allowed'],
+    });
+  });
+
   it('refuses an invalid config file at startup, naming the field', async () => {
     const error = (await runApp(['--import', '@tollgate/node/register', 'app.mjs'], {
       TOLLGATE_CONFIG: join(fixtures, 'bad.yaml'),
