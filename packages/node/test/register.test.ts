@@ -85,7 +85,7 @@ afterAll(async () => {
 async function runApp(args: string[], env: Record<string, string>) {
   const receiver = await startReceiver();
   try {
-    const { stdout } = await run(process.execPath, args, {
+    const { stdout, stderr } = await run(process.execPath, args, {
       cwd: fixtures,
       timeout: 30_000,
       env: {
@@ -96,7 +96,7 @@ async function runApp(args: string[], env: Record<string, string>) {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       },
     });
-    return { stdout, received: receiver.received };
+    return { stdout, stderr, received: receiver.received };
   } finally {
     receiver.server.close();
   }
@@ -156,6 +156,35 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
       calls: ['acme:allowed', 'acme:BudgetExceededError', 'beta:allowed'],
     });
+  });
+
+  const lastLine = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
+  const gated = { calls: ['allowed', 'BudgetExceededError', 'allowed'] };
+
+  it('an ES module app that calls register() in a module imported before the SDKs is gated from its first call', async () => {
+    const { stdout, stderr, received } = await runApp(['static-app.mjs'], {});
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).not.toContain('NOT gated');
+    const names = spansIn(received)
+      .filter((span) => span.attributes['tollgate.gate.decision'])
+      .map((span) => span.name);
+    expect(names).toEqual(['chat gpt-4o-mini', 'chat gpt-4o', 'chat claude-haiku-4-5']);
+  });
+
+  it('an ES module app that calls register() above the SDK imports in the same file is gated from its first call', async () => {
+    const { stdout, stderr } = await runApp(['same-file-app.mjs'], {});
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).not.toContain('NOT gated');
+  });
+
+  it('a CommonJS app that required the SDKs before register() is gated from then on, with a warning', async () => {
+    const { stdout, stderr } = await runApp(['late-app.cjs'], {});
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).toContain('[TOLLGATE_SDK_PATCHED_LATE]');
+    expect(stderr).toMatch(/openai \d+\.\d+\.\d+ at .* \(CommonJS\) was loaded before Tollgate started/);
+    expect(stderr).toMatch(
+      /@anthropic-ai\/sdk \d+\.\d+\.\d+ at .* \(CommonJS\) was loaded before Tollgate started/,
+    );
   });
 
   it('refuses an invalid config file at startup, naming the field', async () => {

@@ -136,9 +136,13 @@ export class GateMetrics {
  * reports each threshold crossing once.
  */
 const GUARDS_WITH_METRICS_KEY = Symbol.for('tollgate.core.guards-with-metrics.v1');
-const guardsWithMetrics: WeakSet<Guard> = ((globalThis as Record<symbol, WeakSet<Guard> | undefined>)[
-  GUARDS_WITH_METRICS_KEY
-] ??= new WeakSet<Guard>());
+const guardsWithMetrics = sharedGuardSet();
+
+function sharedGuardSet(): WeakSet<Guard> {
+  const registry = globalThis as Record<symbol, WeakSet<Guard> | undefined>;
+  registry[GUARDS_WITH_METRICS_KEY] ??= new WeakSet<Guard>();
+  return registry[GUARDS_WITH_METRICS_KEY];
+}
 
 /** Budget gauges, circuit state and threshold crossings: one set per guard. */
 function registerGuardInstruments(meter: Meter, guard: Guard): void {
