@@ -4,6 +4,7 @@ import { AnthropicInstrumentation, SUPPORTED_ANTHROPIC_RANGE } from '@tollgate/i
 import { OpenAIInstrumentation, SUPPORTED_OPENAI_RANGE } from '@tollgate/instrumentation-openai';
 import { patchLoadedSdks, type SdkPatcher } from './loaded-sdks';
 import type { RegisterOptions } from './register-options';
+import { watchForUngatedCalls } from './ungated-call-watch';
 
 /**
  * Tollgate's instrumentations bound to `guard`, for an app that already runs its own
@@ -44,6 +45,7 @@ export function tollgateInstrumentations(
     });
   }
   patchLoadedSdks(patchers);
+  watchForUngatedCalls();
   return instrumentations;
 }
 

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -185,6 +187,32 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     expect(stderr).toMatch(
       /@anthropic-ai\/sdk \d+\.\d+\.\d+ at .* \(CommonJS\) was loaded before Tollgate started/,
     );
+  });
+
+  it('a call from an SDK copy Tollgate cannot patch is not silent: a TOLLGATE_UNGATED_CALL warning names it', async () => {
+    const vendored = mkdtempSync(join(tmpdir(), 'tollgate-vendored-'));
+    try {
+      const sdk = realpathSync(join(fixtures, '..', '..', 'node_modules', 'openai'));
+      // The runnable files only: sources, declarations and maps would make this copy slow.
+      cpSync(sdk, join(vendored, 'openai'), {
+        recursive: true,
+        filter: (source) => !/(\/src$|\.d\.m?ts$|\.map$)/.test(source),
+      });
+      const { stdout, stderr } = await runApp(['vendored-app.mjs'], {
+        VENDORED_OPENAI_URL: pathToFileURL(join(vendored, 'openai', 'index.mjs')).href,
+      });
+      expect(lastLine(stdout)).toEqual({ calls: ['allowed'] });
+      expect(stderr).toMatch(
+        /\[TOLLGATE_UNGATED_CALL\] .*a call by openai \d+\.\d+\.\d+ \(POST \/v1\/chat\/completions\) was sent WITHOUT passing Tollgate's gate/,
+      );
+    } finally {
+      rmSync(vendored, { recursive: true, force: true });
+    }
+  });
+
+  it('gated calls raise no TOLLGATE_UNGATED_CALL warning', async () => {
+    const { stderr } = await runApp(['static-app.mjs'], {});
+    expect(stderr).not.toContain('TOLLGATE_UNGATED_CALL');
   });
 
   it('refuses an invalid config file at startup, naming the field', async () => {
