@@ -29,8 +29,9 @@ export function watchForUngatedCalls(): void {
       request: { method?: string; path?: string; getHeader?: (name: string) => unknown };
     };
     check(request.method, request.path, () => {
+      // node-fetch (openai 4) sets headers as arrays of values.
       const value = request.getHeader?.('user-agent');
-      return typeof value === 'string' ? value : undefined;
+      return Array.isArray(value) ? value.join(', ') : typeof value === 'string' ? value : undefined;
     });
   });
 }
