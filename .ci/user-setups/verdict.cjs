@@ -14,7 +14,9 @@ function exercise(OpenAI) {
   const first = outcome(client.chat.completions.create({ model: 'gpt-4o-mini', max_tokens: 20, messages }));
   return (async () => {
     const calls = [await first];
-    calls.push(await outcome(client.chat.completions.create({ model: 'gpt-4o', max_tokens: 4000, messages })));
+    calls.push(
+      await outcome(client.chat.completions.create({ model: 'gpt-4o', max_tokens: 4000, messages })),
+    );
     const gated = calls[0] === 'allowed' && calls[1] === 'BudgetExceededError';
     print(gated ? 'gated' : 'ungated', calls);
   })();
