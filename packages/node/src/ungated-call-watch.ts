@@ -1,4 +1,5 @@
 import { subscribe } from 'node:diagnostics_channel';
+import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
 import { activeGuardedCall } from '@tollgate/core';
 import { warnOnce } from './tollgate-warning';
 
@@ -43,7 +44,7 @@ function check(
 ): void {
   if (method !== 'POST' || !path || !GATED_PATH.test(path)) return;
   const sdk = SDK_AGENT.exec(userAgent() ?? '');
-  if (!sdk || activeGuardedCall()) return;
+  if (!sdk || activeGuardedCall() || !contextPropagates()) return;
   const name = sdk[1] === 'OpenAI' ? 'openai' : '@anthropic-ai/sdk';
   warnOnce(
     'TOLLGATE_UNGATED_CALL',
@@ -53,6 +54,17 @@ function check(
       'Tollgate cannot reach it (bundled into the app, or resolved from another directory than the app entry), its ' +
       'version is unsupported, or it was used before Tollgate started. See @tollgate/node README, "What gets gated".',
   );
+}
+
+const PROBE_KEY = createContextKey('tollgate.node.context-probe');
+
+/**
+ * Whether an OpenTelemetry context manager carries context here. Without one no call is ever
+ * seen as gated, and the gate reports that itself (TOLLGATE_NO_CONTEXT_MANAGER).
+ */
+function contextPropagates(): boolean {
+  const probe = ROOT_CONTEXT.setValue(PROBE_KEY, true);
+  return context.with(probe, () => context.active()) === probe;
 }
 
 /** A header of an undici request: `headers` is a flat [name, value, ...] array, or "name: value\r\n" text in older undici. */

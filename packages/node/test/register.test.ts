@@ -179,6 +179,17 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     expect(stderr).not.toContain('NOT gated');
   });
 
+  it('without require() of ES modules, the in-place patch lands after the static graph runs: the first call is ungated and both warnings say so', async () => {
+    const { stdout, stderr, received } = await runApp(['--no-experimental-require-module', 'static-app.mjs'], {});
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).toContain('[TOLLGATE_SDK_PATCHED_LATE]');
+    expect(stderr).toMatch(/\[TOLLGATE_UNGATED_CALL\] .*openai .*\(POST \/v1\/chat\/completions\)/);
+    const names = spansIn(received)
+      .filter((span) => span.attributes['tollgate.gate.decision'])
+      .map((span) => span.name);
+    expect(names).toEqual(['chat gpt-4o', 'chat claude-haiku-4-5']);
+  });
+
   it('a CommonJS app that required the SDKs before register() is gated from then on, with a warning', async () => {
     const { stdout, stderr } = await runApp(['late-app.cjs'], {});
     expect(lastLine(stdout)).toEqual(gated);
