@@ -180,7 +180,10 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
   });
 
   it('without require() of ES modules, the in-place patch lands after the static graph runs: the first call is ungated and both warnings say so', async () => {
-    const { stdout, stderr, received } = await runApp(['--no-experimental-require-module', 'static-app.mjs'], {});
+    const { stdout, stderr, received } = await runApp(
+      ['--no-experimental-require-module', 'static-app.mjs'],
+      {},
+    );
     expect(lastLine(stdout)).toEqual(gated);
     expect(stderr).toContain('[TOLLGATE_SDK_PATCHED_LATE]');
     expect(stderr).toMatch(/\[TOLLGATE_UNGATED_CALL\] .*openai .*\(POST \/v1\/chat\/completions\)/);
