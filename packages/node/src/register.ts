@@ -34,10 +34,11 @@ export interface TollgateHandle {
  * ```
  */
 export function register(options: RegisterOptions = {}): TollgateHandle {
+  // Configuration is validated before anything is patched.
   const guard = createGuard(options.guard ?? {});
+  const intervalMillis = options.metricExportIntervalMillis ?? envInterval();
   const instrumentations = [...tollgateInstrumentations(guard, options), ...(options.instrumentations ?? [])];
   ensureLoaderHook(instrumentedModules(instrumentations));
-  const intervalMillis = options.metricExportIntervalMillis ?? envInterval();
   const sdk = new NodeSDK({
     ...(options.serviceName ? { serviceName: options.serviceName } : {}),
     // Replicas of one service must not write the same series; OTEL_RESOURCE_ATTRIBUTES can still set the id.
