@@ -1,12 +1,16 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { Guard } from '@tollgate/core';
-import { AnthropicInstrumentation } from '@tollgate/instrumentation-anthropic';
-import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
+import { AnthropicInstrumentation, SUPPORTED_ANTHROPIC_RANGE } from '@tollgate/instrumentation-anthropic';
+import { OpenAIInstrumentation, SUPPORTED_OPENAI_RANGE } from '@tollgate/instrumentation-openai';
+import { patchLoadedSdks, type SdkPatcher } from './loaded-sdks';
 import type { RegisterOptions } from './register-options';
+import { watchForUngatedCalls } from './ungated-call-watch';
 
 /**
  * Tollgate's instrumentations bound to `guard`, for an app that already runs its own
- * OpenTelemetry `NodeSDK`: pass them to its `instrumentations` option.
+ * OpenTelemetry `NodeSDK`: pass them to its `instrumentations` option. SDK copies already
+ * loaded at this point (a CommonJS `require`, or the ES module the app's entry imports) are
+ * patched in place at once; see the package README for what that covers.
  *
  * @example
  * ```ts
@@ -18,10 +22,48 @@ export function tollgateInstrumentations(
   guard: Guard,
   options: Pick<RegisterOptions, 'openai' | 'anthropic'> = {},
 ): Instrumentation[] {
-  const { enabled: openaiEnabled = true, ...openai } = options.openai ?? {};
   const instrumentations: Instrumentation[] = [];
-  if (openaiEnabled) instrumentations.push(new OpenAIInstrumentation({ ...openai, guard }));
+  const patchers: SdkPatcher[] = [];
+  const { enabled: openaiEnabled = true, ...openai } = options.openai ?? {};
+  if (openaiEnabled) {
+    const instrumentation = new OpenAIInstrumentation({ ...openai, guard });
+    instrumentations.push(instrumentation);
+    patchers.push({
+      packageName: 'openai',
+      supportedRange: SUPPORTED_OPENAI_RANGE,
+      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
+    });
+  }
   const { enabled: anthropicEnabled = true, ...anthropic } = options.anthropic ?? {};
-  if (anthropicEnabled) instrumentations.push(new AnthropicInstrumentation({ ...anthropic, guard }));
+  if (anthropicEnabled) {
+    const instrumentation = new AnthropicInstrumentation({ ...anthropic, guard });
+    instrumentations.push(instrumentation);
+    patchers.push({
+      packageName: '@anthropic-ai/sdk',
+      supportedRange: SUPPORTED_ANTHROPIC_RANGE,
+      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
+    });
+  }
+  patchLoadedSdks(patchers);
+  watchForUngatedCalls();
   return instrumentations;
+}
+
+/**
+ * Names of the modules `instrumentations` hook (nested lists, as `getNodeAutoInstrumentations()`
+ * returns, are flattened): the ESM loader hook intercepts only these.
+ */
+export function instrumentedModules(
+  instrumentations: ReadonlyArray<Instrumentation | Instrumentation[]>,
+): string[] {
+  const names = new Set<string>();
+  for (const instrumentation of instrumentations.flat()) {
+    // Part of InstrumentationBase, not of the Instrumentation interface: other implementations may lack it.
+    const { getModuleDefinitions } = instrumentation as {
+      getModuleDefinitions?: () => ReadonlyArray<{ name: string }>;
+    };
+    if (typeof getModuleDefinitions !== 'function') continue;
+    for (const definition of getModuleDefinitions.call(instrumentation)) names.add(definition.name);
+  }
+  return [...names];
 }

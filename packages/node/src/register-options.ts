@@ -28,8 +28,11 @@ export interface RegisterOptions {
    * @default OTLP/HTTP every `metricExportIntervalMillis`, or what `OTEL_METRICS_EXPORTER` names
    */
   metricReaders?: IMetricReader[];
-  /** More instrumentations to register alongside Tollgate's (e.g. HTTP). @default [] */
-  instrumentations?: Instrumentation[];
+  /**
+   * More instrumentations to register alongside Tollgate's (e.g. HTTP), or lists of them such as
+   * `getNodeAutoInstrumentations()`. Their modules are added to the ESM loader hook. @default []
+   */
+  instrumentations?: Array<Instrumentation | Instrumentation[]>;
   /** Flush and shut down on SIGTERM, SIGINT and `beforeExit`. @default true */
   shutdownOnExit?: boolean;
 }

@@ -6,7 +6,7 @@ import { resourceFromAttributes } from '@opentelemetry/resources';
 import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { createGuard, type Guard, TollgateConfigError } from '@tollgate/core';
-import { tollgateInstrumentations } from './instrumentations';
+import { instrumentedModules, tollgateInstrumentations } from './instrumentations';
 import { ensureLoaderHook } from './loader-hook';
 import type { RegisterOptions } from './register-options';
 
@@ -20,9 +20,12 @@ export interface TollgateHandle {
 /**
  * Starts the OpenTelemetry Node SDK with OTLP/HTTP export of traces and metrics (endpoints
  * from the standard `OTEL_EXPORTER_OTLP_*` variables), creates the guard and registers the
- * openai and Anthropic instrumentations with it. Call it before the SDKs are loaded (for ESM
- * apps: before they are imported — e.g. from a module loaded with `node --import`, or ahead of a
- * dynamic `import()` of the app).
+ * openai and Anthropic instrumentations with it. SDKs loaded later are patched as they load
+ * (CommonJS `require`, and ES modules through a loader hook limited to the instrumented
+ * modules); copies already loaded are patched in place at once — for an ES module app, the copy
+ * its entry's `import` resolves to, so `register()` in a module imported before `openai`, or
+ * above the import in the same file, gates every call the app makes after `register()` returns.
+ * A copy found loaded through `require` is reported with a `TOLLGATE_SDK_PATCHED_LATE` warning.
  * Throws `TollgateConfigError` naming the field on invalid configuration.
  *
  * @example
@@ -31,9 +34,11 @@ export interface TollgateHandle {
  * ```
  */
 export function register(options: RegisterOptions = {}): TollgateHandle {
-  ensureLoaderHook();
+  // Configuration is validated before anything is patched.
   const guard = createGuard(options.guard ?? {});
   const intervalMillis = options.metricExportIntervalMillis ?? envInterval();
+  const instrumentations = [...tollgateInstrumentations(guard, options), ...(options.instrumentations ?? [])];
+  ensureLoaderHook(instrumentedModules(instrumentations));
   const sdk = new NodeSDK({
     ...(options.serviceName ? { serviceName: options.serviceName } : {}),
     // Replicas of one service must not write the same series; OTEL_RESOURCE_ATTRIBUTES can still set the id.
@@ -58,7 +63,7 @@ export function register(options: RegisterOptions = {}): TollgateHandle {
               }),
             ],
           }),
-    instrumentations: [...tollgateInstrumentations(guard, options), ...(options.instrumentations ?? [])],
+    instrumentations,
   });
   sdk.start();
 

@@ -1,8 +1,10 @@
 import { execFile } from 'node:child_process';
+import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { promisify } from 'node:util';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,7 +87,7 @@ afterAll(async () => {
 async function runApp(args: string[], env: Record<string, string>) {
   const receiver = await startReceiver();
   try {
-    const { stdout } = await run(process.execPath, args, {
+    const { stdout, stderr } = await run(process.execPath, args, {
       cwd: fixtures,
       timeout: 30_000,
       env: {
@@ -96,7 +98,7 @@ async function runApp(args: string[], env: Record<string, string>) {
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       },
     });
-    return { stdout, received: receiver.received };
+    return { stdout, stderr, received: receiver.received };
   } finally {
     receiver.server.close();
   }
@@ -147,6 +149,84 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
       spans.filter((span) => span.attributes['tollgate.gate.decision']).map((span) => span.name),
     ).toEqual(['chat gpt-4o-mini', 'chat gpt-4o', 'chat claude-haiku-4-5']);
     expect(spans[0]!.resource['service.name']).toBe('in-code-app');
+  });
+
+  it('a CommonJS app run with --import charges withScope() tenants to their own budgets', async () => {
+    const { stdout } = await runApp(['--import', '@tollgate/node/register', 'tenant-app.cjs'], {
+      TOLLGATE_CONFIG: join(fixtures, 'tenant.yaml'),
+    });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+      calls: ['acme:allowed', 'acme:BudgetExceededError', 'beta:allowed'],
+    });
+  });
+
+  const lastLine = (stdout: string) => JSON.parse(stdout.trim().split('\n').at(-1)!);
+  const gated = { calls: ['allowed', 'BudgetExceededError', 'allowed'] };
+
+  it('an ES module app that calls register() in a module imported before the SDKs is gated from its first call', async () => {
+    const { stdout, stderr, received } = await runApp(['static-app.mjs'], {});
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).not.toContain('NOT gated');
+    const names = spansIn(received)
+      .filter((span) => span.attributes['tollgate.gate.decision'])
+      .map((span) => span.name);
+    expect(names).toEqual(['chat gpt-4o-mini', 'chat gpt-4o', 'chat claude-haiku-4-5']);
+  });
+
+  it('an ES module app that calls register() above the SDK imports in the same file is gated from its first call', async () => {
+    const { stdout, stderr } = await runApp(['same-file-app.mjs'], {});
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).not.toContain('NOT gated');
+  });
+
+  it('without require() of ES modules, the in-place patch lands after the static graph runs: the first call is ungated and both warnings say so', async () => {
+    const { stdout, stderr, received } = await runApp(
+      ['--no-experimental-require-module', 'static-app.mjs'],
+      {},
+    );
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).toContain('[TOLLGATE_SDK_PATCHED_LATE]');
+    expect(stderr).toMatch(/\[TOLLGATE_UNGATED_CALL\] .*openai .*\(POST \/v1\/chat\/completions\)/);
+    const names = spansIn(received)
+      .filter((span) => span.attributes['tollgate.gate.decision'])
+      .map((span) => span.name);
+    expect(names).toEqual(['chat gpt-4o', 'chat claude-haiku-4-5']);
+  });
+
+  it('a CommonJS app that required the SDKs before register() is gated from then on, with a warning', async () => {
+    const { stdout, stderr } = await runApp(['late-app.cjs'], {});
+    expect(lastLine(stdout)).toEqual(gated);
+    expect(stderr).toContain('[TOLLGATE_SDK_PATCHED_LATE]');
+    expect(stderr).toMatch(/openai \d+\.\d+\.\d+ at .* \(CommonJS\) was loaded before Tollgate started/);
+    expect(stderr).toMatch(
+      /@anthropic-ai\/sdk \d+\.\d+\.\d+ at .* \(CommonJS\) was loaded before Tollgate started/,
+    );
+  });
+
+  it('a call from an SDK copy Tollgate cannot patch is not silent: a TOLLGATE_UNGATED_CALL warning names it', async () => {
+    const vendored = mkdtempSync(join(tmpdir(), 'tollgate-vendored-'));
+    try {
+      const sdk = realpathSync(join(fixtures, '..', '..', 'node_modules', 'openai'));
+      // The runnable files only: sources, declarations and maps would make this copy slow.
+      cpSync(sdk, join(vendored, 'openai'), {
+        recursive: true,
+        filter: (source) => !/(\/src$|\.d\.m?ts$|\.map$)/.test(source),
+      });
+      const { stdout, stderr } = await runApp(['vendored-app.mjs'], {
+        VENDORED_OPENAI_URL: pathToFileURL(join(vendored, 'openai', 'index.mjs')).href,
+      });
+      expect(lastLine(stdout)).toEqual({ calls: ['allowed'] });
+      expect(stderr).toMatch(
+        /\[TOLLGATE_UNGATED_CALL\] .*a call by openai \d+\.\d+\.\d+ \(POST \/v1\/chat\/completions\) was sent WITHOUT passing Tollgate's gate/,
+      );
+    } finally {
+      rmSync(vendored, { recursive: true, force: true });
+    }
+  });
+
+  it('gated calls raise no TOLLGATE_UNGATED_CALL warning', async () => {
+    const { stderr } = await runApp(['static-app.mjs'], {});
+    expect(stderr).not.toContain('TOLLGATE_UNGATED_CALL');
   });
 
   it('refuses an invalid config file at startup, naming the field', async () => {

@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { currentScope, withScope } from './with-scope';
 
 describe('withScope', () => {
@@ -32,5 +32,20 @@ describe('withScope', () => {
         expect(currentScope()).toEqual({ tenant: 'acme', priority: 'background' });
       });
     });
+  });
+});
+
+describe('withScope across copies of core', () => {
+  it('a scope set through one loaded copy is seen by another (ESM and CommonJS builds in one process)', async () => {
+    const first = await import('./with-scope');
+    vi.resetModules();
+    const second = await import('./with-scope');
+    expect(second.withScope).not.toBe(first.withScope); // two evaluations of the module, as with a dual package
+
+    const seen = await first.withScope({ tenant: 'acme' }, async () => {
+      await Promise.resolve();
+      return second.currentScope();
+    });
+    expect(seen).toEqual({ tenant: 'acme' });
   });
 });

@@ -1,7 +1,19 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { CallScope } from './scope';
 
-const storage = new AsyncLocalStorage<Readonly<CallScope>>();
+/**
+ * One store per process, not per copy of this module: an app run with `--import` loads the ESM
+ * build of core while its own `require('@tollgate/core')` loads the CommonJS build, and a scope
+ * set through one copy must reach calls gated by the other.
+ */
+const STORAGE_KEY = Symbol.for('tollgate.core.scope-storage.v1');
+const storage = sharedStorage();
+
+function sharedStorage(): AsyncLocalStorage<Readonly<CallScope>> {
+  const registry = globalThis as Record<symbol, AsyncLocalStorage<Readonly<CallScope>> | undefined>;
+  registry[STORAGE_KEY] ??= new AsyncLocalStorage<Readonly<CallScope>>();
+  return registry[STORAGE_KEY];
+}
 
 /**
  * Runs `fn` with `scope` attributed to every LLM call made inside it, across awaits.

@@ -130,8 +130,19 @@ export class GateMetrics {
   }
 }
 
-/** Guards whose budget and circuit instruments are already registered. */
-const guardsWithMetrics = new WeakSet<Guard>();
+/**
+ * Guards whose budget and circuit instruments are already registered. Shared by the ESM and
+ * CommonJS copies of core, so one guard used by instrumentations from both copies still
+ * reports each threshold crossing once.
+ */
+const GUARDS_WITH_METRICS_KEY = Symbol.for('tollgate.core.guards-with-metrics.v1');
+const guardsWithMetrics = sharedGuardSet();
+
+function sharedGuardSet(): WeakSet<Guard> {
+  const registry = globalThis as Record<symbol, WeakSet<Guard> | undefined>;
+  registry[GUARDS_WITH_METRICS_KEY] ??= new WeakSet<Guard>();
+  return registry[GUARDS_WITH_METRICS_KEY];
+}
 
 /** Budget gauges, exhaustion, circuit state and threshold crossings: one set per guard. */
 function registerGuardInstruments(meter: Meter, guard: Guard): void {
