@@ -96,8 +96,9 @@ describe('tollgate estimate', { timeout: 30_000 }, () => {
     });
     expect(JSON.parse(responses.stdout)).toMatchObject({
       operation: 'responses',
-      maxOutputTokens: 4096,
-      maxOutputReason: 'the request sets no max_output_tokens: defaultMaxOutputTokens (4,096)',
+      maxOutputTokens: 16_384,
+      maxOutputReason:
+        "the request sets no max_output_tokens: gpt-4o's maximum output (16,384) is reserved; set max_output_tokens or defaultMaxOutputTokens to reserve less",
     });
   });
 

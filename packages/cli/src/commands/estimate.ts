@@ -15,9 +15,6 @@ export interface EstimateOptions {
   json?: boolean;
 }
 
-/** createGuard()'s `defaultMaxOutputTokens` when the config sets none. */
-const DEFAULT_MAX_OUTPUT_TOKENS = 4096;
-
 /**
  * `tollgate estimate FILE|-`: the gate's pre-call estimate of a request body — input tokens and
  * how they were counted, the output it reserves and why, and the worst-case cost. Exit 1 when
@@ -37,13 +34,13 @@ export async function estimateCommand(
     const { call } = detected;
     const settings = {
       prices: loaded.guard.prices,
-      defaultMaxOutputTokens: config.defaultMaxOutputTokens ?? DEFAULT_MAX_OUTPUT_TOKENS,
+      defaultMaxOutputTokens: config.defaultMaxOutputTokens,
       unknownModel: config.unknownModel ?? 'reject',
       estimator: config.estimator,
     } as const;
     const estimate = estimateCall(call, settings);
     const input = estimateInputTokens(call, config.estimator);
-    const outputWhy = outputReason(call, estimate, settings.defaultMaxOutputTokens);
+    const outputWhy = outputReason(call, estimate);
     const unpricedRefused = estimate.price === undefined;
 
     if (options.json) {
@@ -157,27 +154,29 @@ const OUTPUT_FIELDS: Record<string, string> = {
 };
 
 /** Why the gate reserves this many output tokens: the request's field, the default, or the model's cap. */
-function outputReason(call: LlmCallDescriptor, estimate: CallEstimate, defaultMax: number): string {
+function outputReason(call: LlmCallDescriptor, estimate: CallEstimate): string {
   if (call.operation === 'embeddings') return 'embeddings produce no output';
-  const requested = requestedMaxOutputTokens(call);
-  const modelMax = estimate.price?.maxOutputTokens;
   const field = requestedField(call);
-  let reason: string;
-  let asked: number;
-  if (requested === undefined) {
-    asked = defaultMax;
-    reason = `the request sets no ${OUTPUT_FIELDS[call.operation] ?? 'output cap'}: defaultMaxOutputTokens (${formatInteger(defaultMax)})`;
-  } else if (field === undefined) {
-    asked = requested;
-    reason = `the API's default for an unset max_tokens (${formatInteger(requested)})`;
-  } else {
-    asked = requested;
-    reason = `from ${field} (${formatInteger(requested)})`;
+  const modelMax = estimate.price?.maxOutputTokens;
+  const cap = OUTPUT_FIELDS[call.operation] ?? 'output cap';
+  switch (estimate.outputBound) {
+    case 'sent':
+      return `the request sets no ${cap}: defaultMaxOutputTokens (${formatInteger(estimate.maxOutputTokens)}) is reserved and sent with it`;
+    case 'model-max':
+      return `the request sets no ${cap}: ${estimate.pricedModel}'s maximum output (${formatInteger(estimate.maxOutputTokens)}) is reserved; set ${cap} or defaultMaxOutputTokens to reserve less`;
+    case 'none':
+      return `the request sets no ${cap} and the model has no known maximum output: refused under a token or USD budget`;
+    default: {
+      const requested = requestedMaxOutputTokens(call) ?? estimate.maxOutputTokens;
+      let reason =
+        field === undefined
+          ? `the API's default for an unset ${cap} (${formatInteger(requested)})`
+          : `from ${field} (${formatInteger(requested)})`;
+      if (modelMax !== undefined && modelMax < requested)
+        reason += `, capped by ${estimate.pricedModel}'s maximum output (${formatInteger(modelMax)})`;
+      return reason;
+    }
   }
-  if (modelMax !== undefined && modelMax < asked) {
-    reason += `, capped by ${estimate.pricedModel}'s maximum output (${formatInteger(modelMax)})`;
-  }
-  return reason;
 }
 
 function requestedField(call: LlmCallDescriptor): string | undefined {
