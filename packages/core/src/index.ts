@@ -95,7 +95,7 @@ export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './sco
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
 export type { AttemptFetch } from './telemetry/active-call';
-export { activeGuardedCall, observeAttempts } from './telemetry/active-call';
+export { activeGuardedCall, claimActiveGuardedCall, observeAttempts } from './telemetry/active-call';
 export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
@@ -108,8 +108,18 @@ export type {
   GatedAPIPromiseOptions,
 } from './telemetry/gated-api-promise';
 export { gatedAPIPromise } from './telemetry/gated-api-promise';
+export type { MethodHost } from './telemetry/method-wrapper';
+export {
+  hasForeignWrapper,
+  hasOwnWrapper,
+  methodHost,
+  unwrapMethod,
+  wrapMethod,
+} from './telemetry/method-wrapper';
 export type { IterableSdkStream, StreamObserver, StreamOutcome } from './telemetry/observed-stream';
 export { isSdkStream, observeIterator, observeSdkStream } from './telemetry/observed-stream';
+export type { TollgateWarningCode } from './telemetry/process-warning';
+export { emitTollgateWarning } from './telemetry/process-warning';
 export * as semconv from './telemetry/semconv';
 export type {
   InputTokenEstimate,

@@ -13,6 +13,21 @@ export function activeGuardedCall(): GuardedCall | undefined {
   return context.active().getValue(GUARDED_CALL_KEY) as GuardedCall | undefined;
 }
 
+const claimedCalls = new WeakSet<GuardedCall>();
+
+/**
+ * The guarded call whose request is being sent in the active context, when no request has
+ * claimed it yet; claims it. A request-level gate uses it to recognise the one request an outer
+ * gate (e.g. on `messages.create()`) has already admitted, and to gate any other request made
+ * further down the same context.
+ */
+export function claimActiveGuardedCall(): GuardedCall | undefined {
+  const call = activeGuardedCall();
+  if (!call || claimedCalls.has(call)) return undefined;
+  claimedCalls.add(call);
+  return call;
+}
+
 /** The shape of the SDKs' per-attempt fetch (`fetchWithTimeout` on the client class). */
 export type AttemptFetch = (this: unknown, ...args: unknown[]) => Promise<Response>;
 
