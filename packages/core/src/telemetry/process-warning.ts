@@ -9,8 +9,9 @@ export type TollgateWarningCode =
 
 /** Shared by every copy of core (ESM and CommonJS builds) so a warning is emitted once per process. */
 const EMITTED = Symbol.for('tollgate.process-warnings.emitted');
-const emitted: Set<string> = ((globalThis as Record<symbol, Set<string> | undefined>)[EMITTED] ??=
-  new Set<string>());
+const shared = globalThis as Record<symbol, Set<string> | undefined>;
+shared[EMITTED] ??= new Set<string>();
+const emitted = shared[EMITTED];
 
 /**
  * Emits `message` as a Node process warning with `code`, once per process for the same code and
