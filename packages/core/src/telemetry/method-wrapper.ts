@@ -47,11 +47,12 @@ export function wrapMethod(
   host: MethodHost,
   name: string,
   owner: string,
-  makeWrapper: (original: AnyFunction) => AnyFunction,
+  // `never` parameters: a wrapper may declare whatever `this` and arguments the wrapped method takes.
+  makeWrapper: (original: AnyFunction) => (this: never, ...args: never[]) => unknown,
 ): boolean {
   const original = host[name];
   if (typeof original !== 'function' || isTollgateWrapper(original, owner)) return false;
-  const inner = makeWrapper(original as AnyFunction);
+  const inner = makeWrapper(original as AnyFunction) as AnyFunction;
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     return wrapper.__inert ? (original as AnyFunction).apply(this, args) : inner.apply(this, args);
   } as TollgateWrapper;
