@@ -138,12 +138,12 @@ export class OpenAIInstrumentation extends InstrumentationBase<OpenAIInstrumenta
         gate: () => this.gate(),
         config: () => this.getConfig(),
         APIPromise: APIPromise as APIPromiseConstructor,
-        onGatedCall: (operation) => this.noticeOtherWrapper(OpenAI, operation),
+        onGatedCall: () => this.noticeOtherWrapper(OpenAI),
       }),
     );
     const fetchHost = methodHost(OpenAI.prototype, 'fetchWithTimeout');
     if (fetchHost) wrapMethod(fetchHost, 'fetchWithTimeout', PACKAGE_NAME, observeAttempts as never);
-    for (const operation of OPERATIONS) this.noticeOtherWrapper(OpenAI, operation);
+    this.noticeOtherWrapper(OpenAI);
     return moduleExports;
   }
 
@@ -157,16 +157,18 @@ export class OpenAIInstrumentation extends InstrumentationBase<OpenAIInstrumenta
   }
 
   /**
-   * Says so, once, when another instrumentation wraps a resource's `create()`: the gate still
+   * Says so, once, when another instrumentation wraps the resources' `create()`: the gate still
    * holds (it is on `post()`), and each call is recorded by both. Checked at patch time and again
    * at calls, since the other may be registered after this one.
    */
-  private noticeOtherWrapper(OpenAI: OpenAIClass, operation: OpenAIOperation): void {
-    const resource = resourceOf(OpenAI, operation);
-    if (!hasForeignWrapper(resource.prototype, 'create', PACKAGE_NAME)) return;
+  private noticeOtherWrapper(OpenAI: OpenAIClass): void {
+    const wrapped = OPERATIONS.map((operation) => resourceOf(OpenAI, operation))
+      .filter((resource) => hasForeignWrapper(resource.prototype, 'create', PACKAGE_NAME))
+      .map((resource) => `${resource.name}.create`);
+    if (wrapped.length === 0) return;
     emitTollgateWarning(
       'TOLLGATE_OTHER_INSTRUMENTATION',
-      `${PACKAGE_NAME}: another instrumentation also wraps openai ${resource.name}.create (e.g. @opentelemetry/instrumentation-openai). ` +
+      `${PACKAGE_NAME}: another instrumentation also wraps openai ${wrapped.join(', ')} (e.g. @opentelemetry/instrumentation-openai). ` +
         'Calls stay gated by Tollgate, and each one is recorded by both: a Tollgate span and the other span. ' +
         "To keep only Tollgate's, turn the other off (for the OpenTelemetry one: OTEL_NODE_DISABLED_INSTRUMENTATIONS=openai, " +
         "or getNodeAutoInstrumentations({ '@opentelemetry/instrumentation-openai': { enabled: false } })).",
