@@ -1,5 +1,11 @@
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
-import { type CallGate, claimActiveGuardedCall, errorType, gatedAPIPromise } from '@tollgate/core';
+import {
+  type CallGate,
+  claimActiveGuardedCall,
+  deferredAPIPromise,
+  errorType,
+  gatedAPIPromise,
+} from '@tollgate/core';
 import { describeCall, gatedBody } from './gated-create';
 import type { APIPromiseConstructor, APIPromiseLike, ClientLike } from './internal-types';
 import { observeResult } from './result-observers';
@@ -34,12 +40,19 @@ export function gatedPost(original: PostMethod, gated: GatedPostOptions): PostMe
   return function post(this: ClientLike, path: string, opts?: unknown): APIPromiseLike {
     if (!MESSAGES_PATHS.has(path)) return original.call(this, path, opts);
     const callGate = gated.gate();
-    if (!callGate || claimActiveGuardedCall()) return original.call(this, path, opts);
+    if (!callGate) return original.call(this, path, opts);
+    // The SDK's type allows a promise of the options; its own methods pass a plain object.
+    if (typeof (opts as { then?: unknown } | undefined)?.then === 'function') {
+      return deferredAPIPromise(gated.APIPromise, this, opts as PromiseLike<unknown>, (resolved) =>
+        post.call(this, path, resolved),
+      );
+    }
+    // The request create() already admitted passes untouched.
+    if (claimActiveGuardedCall()) return original.call(this, path, opts);
     const options = asRecord(opts);
     const params = gatedBody(options?.body);
-    // The SDK's type allows a promise of the options; its own methods pass a plain object, as
-    // does anything that reaches here with a body to gate. What cannot be described passes.
-    if (!options || !params || typeof options.then === 'function') return original.call(this, path, opts);
+    // Without a body the gate can describe, step aside and let the SDK (or the API) speak.
+    if (!options || !params) return original.call(this, path, opts);
     gated.onUngatedCreate?.();
 
     const { descriptor, endpoint, streaming } = describeCall(this, params, gated.config());

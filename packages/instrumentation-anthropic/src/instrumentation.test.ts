@@ -576,6 +576,35 @@ describe('AnthropicInstrumentation — the SDK’s own spans', () => {
   });
 });
 
+describe("AnthropicInstrumentation — the client's post()", () => {
+  it('gates a Messages request posted directly, with its options as a promise, and keeps the APIPromise', async () => {
+    setup({ budgets: [{ id: 'tiny', limit: { usd: 0.000001 }, window: 'day' }] });
+    const refused = client.post('/v1/messages', Promise.resolve({ body: messageParams }));
+    expect(refused).toBeInstanceOf(APIPromise);
+    await expect(refused).rejects.toBeInstanceOf(BudgetExceededError);
+    setup();
+    const { data, response } = await client
+      .post<{ type: string }>('/v1/messages', Promise.resolve({ body: messageParams }))
+      .withResponse();
+    expect(data.type).toBe('message');
+    expect(response.status).toBe(200);
+    await settled();
+    expect(mock.requests()).toHaveLength(1);
+    expect(spansOf(TOLLGATE_SCOPE).map((span) => span.attributes['tollgate.gate.decision'])).toEqual([
+      'budget_exceeded',
+      'allowed',
+    ]);
+  });
+
+  it('gates a call made through create() once, not again at post()', async () => {
+    await client.messages.create(messageParams);
+    await client.beta.messages.create(messageParams);
+    await settled();
+    expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(2);
+    expect(events.filter((event) => event.type === 'allowed')).toHaveLength(2);
+  });
+});
+
 describe('AnthropicInstrumentation — patching', () => {
   it('warns with a process warning and leaves an unsupported @anthropic-ai/sdk version alone', () => {
     const warnings = captureWarnings();

@@ -2,6 +2,7 @@ import { context } from '@opentelemetry/api';
 import {
   type CallGate,
   claimActiveGuardedCall,
+  deferredAPIPromise,
   gatedAPIPromise,
   type LlmCallDescriptor,
 } from '@tollgate/core';
@@ -49,11 +50,13 @@ export function gatedCreate(original: PostMethod, gated: GatedPostOptions): Post
   return function post(this: ClientLike, path: string, opts?: unknown): APIPromiseLike {
     const operation = gatedOperation(path);
     const callGate = operation ? gated.gate() : undefined;
-    // Not a call the gate handles, or one an outer Tollgate gate already admitted: untouched.
-    if (!operation || !callGate || claimActiveGuardedCall()) return original.call(this, path, opts);
+    if (!operation || !callGate) return original.call(this, path, opts);
     // The SDK's type allows a promise of the options; its own methods pass a plain object.
-    if (isThenable(opts))
-      return afterOptions(this, opts, (resolved) => post.call(this, path, resolved), gated);
+    if (isThenable(opts)) {
+      return deferredAPIPromise(gated.APIPromise, this, opts, (resolved) => post.call(this, path, resolved));
+    }
+    // The request an outer Tollgate gate already admitted passes untouched.
+    if (claimActiveGuardedCall()) return original.call(this, path, opts);
 
     const options = asRecord(opts);
     const params = asRecord(options?.body);
@@ -105,26 +108,4 @@ export function gatedCreate(original: PostMethod, gated: GatedPostOptions): Post
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
-}
-
-/**
- * An `APIPromise`, returned at once, for a request whose options are still a promise: once they
- * resolve, the request takes the ordinary path (`send`), gated or not.
- */
-function afterOptions(
-  client: ClientLike,
-  opts: PromiseLike<unknown>,
-  send: (resolved: unknown) => APIPromiseLike,
-  gated: GatedPostOptions,
-): APIPromiseLike {
-  let inner: APIPromiseLike | undefined;
-  const responsePromise = Promise.resolve(opts).then((resolved) => {
-    inner = send(resolved);
-    return inner.responsePromise;
-  });
-  // Lazy like the SDK's own promise: an unread rejection must not crash the process.
-  responsePromise.catch(() => {});
-  return new gated.APIPromise(client, responsePromise, (sdkClient, props) =>
-    inner!.parseResponse(sdkClient, props),
-  );
 }

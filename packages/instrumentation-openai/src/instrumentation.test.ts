@@ -609,6 +609,32 @@ describe('OpenAIInstrumentation — stream timing', () => {
   });
 });
 
+describe("OpenAIInstrumentation — the client's post()", () => {
+  it('gates a request posted directly, with its options as a promise, and keeps the APIPromise', async () => {
+    setup({ budgets: [{ id: 'tiny', limit: { usd: 0.000001 }, window: 'day' }] });
+    const refused = client.post('/chat/completions', Promise.resolve({ body: chatParams }));
+    expect(refused).toBeInstanceOf(APIPromise);
+    await expect(refused).rejects.toBeInstanceOf(BudgetExceededError);
+    setup();
+    const { data, response } = await client
+      .post<{ object: string }>('/chat/completions', Promise.resolve({ body: chatParams }))
+      .withResponse();
+    expect(data.object).toBe('chat.completion');
+    expect(response.status).toBe(200);
+    await settled();
+    expect(mock.requests()).toHaveLength(1);
+    expect(harness.spans.getFinishedSpans().map((span) => span.attributes['tollgate.gate.decision'])).toEqual(
+      ['budget_exceeded', 'allowed'],
+    );
+  });
+
+  it('leaves requests to other paths alone', async () => {
+    await client.models.list().catch(() => undefined);
+    await settled();
+    expect(harness.spans.getFinishedSpans()).toHaveLength(0);
+  });
+});
+
 describe('OpenAIInstrumentation — patching', () => {
   it('warns with a process warning and leaves an unsupported openai major alone', () => {
     const warnings = captureWarnings();
