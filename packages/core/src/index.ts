@@ -95,7 +95,12 @@ export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './sco
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
 export type { AttemptFetch } from './telemetry/active-call';
-export { activeGuardedCall, claimActiveGuardedCall, observeAttempts } from './telemetry/active-call';
+export {
+  activeGuardedCall,
+  claimActiveGuardedCall,
+  observeAttempts,
+  sendAdmitted,
+} from './telemetry/active-call';
 export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';

@@ -5,6 +5,7 @@ import {
   deferredAPIPromise,
   errorType,
   gatedAPIPromise,
+  sendAdmitted,
 } from '@tollgate/core';
 import { describeCall, gatedBody } from './gated-create';
 import type { APIPromiseConstructor, APIPromiseLike, ClientLike } from './internal-types';
@@ -72,12 +73,10 @@ export function gatedPost(original: PostMethod, gated: GatedPostOptions): PostMe
             throw error;
           }),
       send: (call) => {
-        // This request is the admitted call's own; any other made further down its context is gated anew.
-        claimActiveGuardedCall();
         // A fallback rule may have chosen a cheaper model: send that one.
         const body =
           call.admission.model === params.model ? params : { ...params, model: call.admission.model };
-        return original.call(this, path, { ...options, body });
+        return sendAdmitted(() => original.call(this, path, { ...options, body }));
       },
       observe: (parsed, call) => observeResult(parsed, call),
     });

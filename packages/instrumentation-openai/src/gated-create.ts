@@ -5,6 +5,7 @@ import {
   deferredAPIPromise,
   gatedAPIPromise,
   type LlmCallDescriptor,
+  sendAdmitted,
 } from '@tollgate/core';
 import type { APIPromiseConstructor, APIPromiseLike, ClientLike } from './internal-types';
 import { type OpenAIOperation, observeResult } from './result-observers';
@@ -92,15 +93,14 @@ export function gatedCreate(original: PostMethod, gated: GatedPostOptions): Post
           context.active(),
         ),
       // A fallback rule may have chosen a cheaper model: send that one.
-      send: (call) => {
-        // This request is the admitted call's own; any other made further down its context is gated anew.
-        claimActiveGuardedCall();
-        return original.call(this, path, {
-          ...options,
-          body:
-            call.admission.model === params.model ? sentBody : { ...sentBody, model: call.admission.model },
-        });
-      },
+      send: (call) =>
+        sendAdmitted(() =>
+          original.call(this, path, {
+            ...options,
+            body:
+              call.admission.model === params.model ? sentBody : { ...sentBody, model: call.admission.model },
+          }),
+        ),
       observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),
     });
   };

@@ -628,6 +628,32 @@ describe("OpenAIInstrumentation — the client's post()", () => {
     );
   });
 
+  it("gates a call made inside another call's request (here from a custom fetch) as a call of its own", async () => {
+    const inner = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+    let nested = false;
+    const outer = new OpenAI({
+      apiKey: 'test-key',
+      baseURL: mock.openaiBaseUrl,
+      maxRetries: 0,
+      fetch: async (url, init) => {
+        if (!nested) {
+          nested = true;
+          await inner.chat.completions.create({ ...chatParams, model: 'gpt-4o' });
+        }
+        return fetch(url, init);
+      },
+    });
+    await outer.chat.completions.create(chatParams);
+    await settled();
+    expect(mock.requests()).toHaveLength(2);
+    expect(
+      harness.spans
+        .getFinishedSpans()
+        .map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`)
+        .sort(),
+    ).toEqual(['chat gpt-4o-mini:allowed', 'chat gpt-4o:allowed']);
+  });
+
   it('leaves requests to other paths alone', async () => {
     await client.models.list().catch(() => undefined);
     await settled();

@@ -28,6 +28,19 @@ export function claimActiveGuardedCall(): GuardedCall | undefined {
   return call;
 }
 
+/**
+ * Runs the admitted call's own request, then claims the call if nothing below did (a Tollgate
+ * gate lower in the same method's chain claims it as the request passes): any other request made
+ * later in the call's context is a new call, to be gated.
+ */
+export function sendAdmitted<T>(send: () => T): T {
+  try {
+    return send();
+  } finally {
+    claimActiveGuardedCall();
+  }
+}
+
 /** The shape of the SDKs' per-attempt fetch (`fetchWithTimeout` on the client class). */
 export type AttemptFetch = (this: unknown, ...args: unknown[]) => Promise<Response>;
 

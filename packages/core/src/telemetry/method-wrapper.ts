@@ -30,6 +30,41 @@ function isTollgateWrapper(value: unknown, owner: string): value is TollgateWrap
 }
 
 /**
+ * Each owner's wrapper of each method, kept on the host: a plain wrapper stacked above ours (one
+ * without shimmer's `__original`) hides it from a walk down the chain.
+ */
+const REGISTRY = Symbol.for('tollgate.method-wrapper.registry');
+
+function registered(host: MethodHost, name: string, owner: string): TollgateWrapper | undefined {
+  const registry = Object.hasOwn(host, REGISTRY)
+    ? (host[REGISTRY] as Record<string, TollgateWrapper>)
+    : undefined;
+  return registry?.[`${owner}\0${name}`];
+}
+
+function register(host: MethodHost, name: string, owner: string, wrapper: TollgateWrapper | undefined): void {
+  if (!Object.hasOwn(host, REGISTRY)) define(host, REGISTRY, {});
+  const registry = host[REGISTRY] as Record<string, TollgateWrapper | undefined>;
+  registry[`${owner}\0${name}`] = wrapper;
+}
+
+/** Our wrapper is still called when `host[name]` runs: on top, or somewhere below other wrappers. */
+function isLive(host: MethodHost, name: string, wrapper: TollgateWrapper): boolean {
+  if (wrapper.__inert) return false;
+  let current: unknown = host[name];
+  while (typeof current === 'function') {
+    if (current === wrapper) return true;
+    // The chain reaches what we wrapped without passing us: someone took us out (shimmer's unwrap).
+    if (current === wrapper.__original) return false;
+    const below = (current as { __original?: unknown }).__original;
+    // A plain wrapper hides what it calls: ours may be under it, and is taken to be.
+    if (below === undefined) return true;
+    current = below;
+  }
+  return false;
+}
+
+/**
  * The object on `prototype`'s chain that defines `name` itself: wrapping there, not on a subclass,
  * leaves the chain as it was after unwrapping (e.g. `post` lives on the SDK's base client class).
  */
@@ -52,6 +87,8 @@ export function wrapMethod(
 ): boolean {
   const original = host[name];
   if (typeof original !== 'function' || isTollgateWrapper(original, owner)) return false;
+  const existing = registered(host, name, owner);
+  if (existing && isLive(host, name, existing)) return false;
   const inner = makeWrapper(original as AnyFunction) as AnyFunction;
   const wrapper = function (this: unknown, ...args: unknown[]): unknown {
     return wrapper.__inert ? (original as AnyFunction).apply(this, args) : inner.apply(this, args);
@@ -65,6 +102,7 @@ export function wrapMethod(
       define(host, name, original, Object.prototype.propertyIsEnumerable.call(host, name));
   });
   define(host, name, wrapper, Object.prototype.propertyIsEnumerable.call(host, name));
+  register(host, name, owner, wrapper);
   return true;
 }
 
@@ -73,15 +111,11 @@ export function wrapMethod(
  * ours cannot be taken out of the chain, so it turns into a plain pass-through instead.
  */
 export function unwrapMethod(host: MethodHost, name: string, owner: string): void {
-  let current: unknown = host[name];
-  while (typeof current === 'function') {
-    if (isTollgateWrapper(current, owner)) {
-      if (host[name] === current) current.__unwrap();
-      else current.__inert = true;
-      return;
-    }
-    current = (current as { __original?: unknown }).__original;
-  }
+  const wrapper = registered(host, name, owner);
+  if (!wrapper) return;
+  register(host, name, owner, undefined);
+  if (host[name] === wrapper) wrapper.__unwrap();
+  else wrapper.__inert = true;
 }
 
 /** Whether `host[name]` is wrapped (shimmer-style) by someone other than `owner`, anywhere in its chain. */
@@ -94,12 +128,8 @@ export function hasForeignWrapper(host: MethodHost | undefined, name: string, ow
   return false;
 }
 
-/** Whether `owner` has a live wrapper on `host[name]`, on top or under others. */
+/** Whether `owner`'s wrapper of `host[name]` is still called, on top or under others. */
 export function hasOwnWrapper(host: MethodHost | undefined, name: string, owner: string): boolean {
-  let current: unknown = host?.[name];
-  while (typeof current === 'function') {
-    if (isTollgateWrapper(current, owner)) return !current.__inert;
-    current = (current as { __original?: unknown }).__original;
-  }
-  return false;
+  const wrapper = host ? registered(host, name, owner) : undefined;
+  return wrapper !== undefined && isLive(host!, name, wrapper);
 }
