@@ -95,12 +95,8 @@ export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './sco
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
 export type { AttemptFetch } from './telemetry/active-call';
-export {
-  activeGuardedCall,
-  claimActiveGuardedCall,
-  observeAttempts,
-  sendAdmitted,
-} from './telemetry/active-call';
+export { activeGuardedCall, observeAttempts } from './telemetry/active-call';
+export { claimAdmittedRequest, sendAdmitted } from './telemetry/admitted-request';
 export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';

@@ -1,5 +1,11 @@
 import { context } from '@opentelemetry/api';
-import { type CallGate, endpointOf, gatedAPIPromise, type LlmCallDescriptor } from '@tollgate/core';
+import {
+  type CallGate,
+  endpointOf,
+  gatedAPIPromise,
+  type LlmCallDescriptor,
+  sendAdmitted,
+} from '@tollgate/core';
 import type { APIPromiseConstructor, APIPromiseLike, ClientLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';
@@ -67,10 +73,13 @@ export function gatedCreate(
           { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
           context.active(),
         ),
+      // Passing the client's post() below, this request is recognised as the admitted one.
       send: (call) =>
-        settings.sdkSpans === 'suppress'
-          ? withoutSdkSpans(client, () => send(call.admission.model))
-          : send(call.admission.model),
+        sendAdmitted(call, () =>
+          settings.sdkSpans === 'suppress'
+            ? withoutSdkSpans(client, () => send(call.admission.model))
+            : send(call.admission.model),
+        ),
       observe: (parsed, call) => observeResult(parsed, call),
     });
   };

@@ -1,7 +1,7 @@
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
 import {
   type CallGate,
-  claimActiveGuardedCall,
+  claimAdmittedRequest,
   deferredAPIPromise,
   errorType,
   gatedAPIPromise,
@@ -41,15 +41,14 @@ export function gatedPost(original: PostMethod, gated: GatedPostOptions): PostMe
   return function post(this: ClientLike, path: string, opts?: unknown): APIPromiseLike {
     if (!MESSAGES_PATHS.has(path)) return original.call(this, path, opts);
     const callGate = gated.gate();
-    if (!callGate) return original.call(this, path, opts);
+    // The request create() already admitted passes untouched.
+    if (!callGate || claimAdmittedRequest()) return original.call(this, path, opts);
     // The SDK's type allows a promise of the options; its own methods pass a plain object.
     if (typeof (opts as { then?: unknown } | undefined)?.then === 'function') {
       return deferredAPIPromise(gated.APIPromise, this, opts as PromiseLike<unknown>, (resolved) =>
         post.call(this, path, resolved),
       );
     }
-    // The request create() already admitted passes untouched.
-    if (claimActiveGuardedCall()) return original.call(this, path, opts);
     const options = asRecord(opts);
     const params = gatedBody(options?.body);
     // Without a body the gate can describe, step aside and let the SDK (or the API) speak.
@@ -76,7 +75,7 @@ export function gatedPost(original: PostMethod, gated: GatedPostOptions): PostMe
         // A fallback rule may have chosen a cheaper model: send that one.
         const body =
           call.admission.model === params.model ? params : { ...params, model: call.admission.model };
-        return sendAdmitted(() => original.call(this, path, { ...options, body }));
+        return sendAdmitted(call, () => original.call(this, path, { ...options, body }));
       },
       observe: (parsed, call) => observeResult(parsed, call),
     });

@@ -1,5 +1,6 @@
 import * as anthropicModule from '@anthropic-ai/sdk';
 import { betaTool } from '@anthropic-ai/sdk/helpers/beta/json-schema';
+import { context } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   BudgetExceededError,
@@ -594,6 +595,16 @@ describe("AnthropicInstrumentation — the client's post()", () => {
       'budget_exceeded',
       'allowed',
     ]);
+  });
+
+  it('gates a call made through create() once, not again at post(), also without a context manager', async () => {
+    context.disable();
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    await client.messages.create(messageParams);
+    warning.mockRestore();
+    await settled();
+    expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'allowed')).toHaveLength(1);
   });
 
   it('gates a call made through create() once, not again at post()', async () => {

@@ -1,7 +1,7 @@
 import { context } from '@opentelemetry/api';
 import {
   type CallGate,
-  claimActiveGuardedCall,
+  claimAdmittedRequest,
   deferredAPIPromise,
   gatedAPIPromise,
   type LlmCallDescriptor,
@@ -51,13 +51,12 @@ export function gatedCreate(original: PostMethod, gated: GatedPostOptions): Post
   return function post(this: ClientLike, path: string, opts?: unknown): APIPromiseLike {
     const operation = gatedOperation(path);
     const callGate = operation ? gated.gate() : undefined;
-    if (!operation || !callGate) return original.call(this, path, opts);
-    // The SDK's type allows a promise of the options; its own methods pass a plain object.
+    // Not a call the gate handles, or the request an outer Tollgate gate already admitted: untouched.
+    if (!operation || !callGate || claimAdmittedRequest()) return original.call(this, path, opts);
+    // The SDK's type allows a promise of the options, and openai 7's create() passes one.
     if (isThenable(opts)) {
       return deferredAPIPromise(gated.APIPromise, this, opts, (resolved) => post.call(this, path, resolved));
     }
-    // The request an outer Tollgate gate already admitted passes untouched.
-    if (claimActiveGuardedCall()) return original.call(this, path, opts);
 
     const options = asRecord(opts);
     const params = asRecord(options?.body);
@@ -94,7 +93,7 @@ export function gatedCreate(original: PostMethod, gated: GatedPostOptions): Post
         ),
       // A fallback rule may have chosen a cheaper model: send that one.
       send: (call) =>
-        sendAdmitted(() =>
+        sendAdmitted(call, () =>
           original.call(this, path, {
             ...options,
             body:

@@ -13,34 +13,6 @@ export function activeGuardedCall(): GuardedCall | undefined {
   return context.active().getValue(GUARDED_CALL_KEY) as GuardedCall | undefined;
 }
 
-const claimedCalls = new WeakSet<GuardedCall>();
-
-/**
- * The guarded call whose request is being sent in the active context, when no request has
- * claimed it yet; claims it. A request-level gate uses it to recognise the one request an outer
- * gate (e.g. on `messages.create()`) has already admitted, and to gate any other request made
- * further down the same context.
- */
-export function claimActiveGuardedCall(): GuardedCall | undefined {
-  const call = activeGuardedCall();
-  if (!call || claimedCalls.has(call)) return undefined;
-  claimedCalls.add(call);
-  return call;
-}
-
-/**
- * Runs the admitted call's own request, then claims the call if nothing below did (a Tollgate
- * gate lower in the same method's chain claims it as the request passes): any other request made
- * later in the call's context is a new call, to be gated.
- */
-export function sendAdmitted<T>(send: () => T): T {
-  try {
-    return send();
-  } finally {
-    claimActiveGuardedCall();
-  }
-}
-
 /** The shape of the SDKs' per-attempt fetch (`fetchWithTimeout` on the client class). */
 export type AttemptFetch = (this: unknown, ...args: unknown[]) => Promise<Response>;
 
