@@ -49,6 +49,8 @@ const OPERATIONS: readonly OpenAIOperation[] = ['chat', 'responses', 'embeddings
  */
 export class OpenAIInstrumentation extends InstrumentationBase<OpenAIInstrumentationConfig> {
   private callGate: CallGate | undefined;
+  /** Another instrumentation's wrapper of create() has been reported: calls stop looking for one. */
+  private otherWrapperNoticed = false;
 
   constructor(config: OpenAIInstrumentationConfig) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
@@ -138,7 +140,13 @@ export class OpenAIInstrumentation extends InstrumentationBase<OpenAIInstrumenta
         gate: () => this.gate(),
         config: () => this.getConfig(),
         APIPromise: APIPromise as APIPromiseConstructor,
-        onGatedCall: () => this.noticeOtherWrapper(OpenAI),
+        // One property read per call: the full check runs only once this resource's create() is wrapped.
+        onGatedCall: (operation) => {
+          if (this.otherWrapperNoticed) return;
+          if (hasForeignWrapper(resourceOf(OpenAI, operation).prototype, 'create', PACKAGE_NAME)) {
+            this.noticeOtherWrapper(OpenAI);
+          }
+        },
       }),
     );
     const fetchHost = methodHost(OpenAI.prototype, 'fetchWithTimeout');
@@ -166,6 +174,7 @@ export class OpenAIInstrumentation extends InstrumentationBase<OpenAIInstrumenta
       .filter((resource) => hasForeignWrapper(resource.prototype, 'create', PACKAGE_NAME))
       .map((resource) => `${resource.name}.create`);
     if (wrapped.length === 0) return;
+    this.otherWrapperNoticed = true;
     emitTollgateWarning(
       'TOLLGATE_OTHER_INSTRUMENTATION',
       `${PACKAGE_NAME}: another instrumentation also wraps openai ${wrapped.join(', ')} (e.g. @opentelemetry/instrumentation-openai). ` +
