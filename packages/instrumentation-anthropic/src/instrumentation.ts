@@ -82,6 +82,8 @@ const TURN_ONE_OFF =
  */
 export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstrumentationConfig> {
   private callGate: CallGate | undefined;
+  /** Another instrumentation's removal of the create() wrapper has been reported: calls stop looking. */
+  private createWrapperLossNoticed = false;
 
   constructor(config: AnthropicInstrumentationConfig) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
@@ -223,9 +225,11 @@ export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstr
 
   /** A Messages request reached post() without passing Tollgate's create(): find out which wrapper went missing. */
   private noticeCreateWrapperLost(Anthropic: AnthropicClass): void {
+    if (this.createWrapperLossNoticed) return;
     for (const target of targets(Anthropic)) {
       const host = target.host();
       if (target.kind !== 'create' || !host || hasOwnWrapper(host, 'create', PACKAGE_NAME)) continue;
+      this.createWrapperLossNoticed = true;
       this.noticeOtherWrapper(host, target.resource, 'replaced');
     }
   }
