@@ -75,8 +75,9 @@ export function methodHost(prototype: object | undefined, name: string): MethodH
 }
 
 /**
- * Wraps `host[name]` with `makeWrapper(current)` unless a wrapper of `owner` is already on top.
- * A foreign wrapper already there is kept and called from inside ours. Returns whether it wrapped.
+ * Wraps `host[name]` with `makeWrapper(current)` unless a wrapper of `owner` is still called there
+ * (on top, or under wrappers stacked since). A foreign wrapper already there is kept and called
+ * from inside ours. Returns whether it wrapped.
  */
 export function wrapMethod(
   host: MethodHost,
