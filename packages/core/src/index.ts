@@ -105,9 +105,11 @@ export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './sco
 export { currentScope, withScope } from './scope/with-scope';
 export type { AttemptFetch } from './telemetry/active-call';
 export { activeGuardedCall, observeAttempts } from './telemetry/active-call';
+export { claimAdmittedRequest, sendAdmitted } from './telemetry/admitted-request';
 export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
+export { deferredAPIPromise } from './telemetry/deferred-api-promise';
 export type { Endpoint } from './telemetry/endpoint';
 export { endpointOf } from './telemetry/endpoint';
 export { GateMetrics } from './telemetry/gate-metrics';
@@ -117,8 +119,18 @@ export type {
   GatedAPIPromiseOptions,
 } from './telemetry/gated-api-promise';
 export { gatedAPIPromise } from './telemetry/gated-api-promise';
+export type { MethodHost } from './telemetry/method-wrapper';
+export {
+  hasForeignWrapper,
+  hasOwnWrapper,
+  methodHost,
+  unwrapMethod,
+  wrapMethod,
+} from './telemetry/method-wrapper';
 export type { IterableSdkStream, StreamObserver, StreamOutcome } from './telemetry/observed-stream';
 export { isSdkStream, observeIterator, observeSdkStream } from './telemetry/observed-stream';
+export type { TollgateWarningCode } from './telemetry/process-warning';
+export { emitTollgateWarning } from './telemetry/process-warning';
 export * as semconv from './telemetry/semconv';
 export type {
   InputTokenEstimate,

@@ -4,9 +4,10 @@ import {
   endpointOf,
   gatedAPIPromise,
   type LlmCallDescriptor,
+  sendAdmitted,
   withOutputCap,
 } from '@tollgate/core';
-import type { APIPromiseConstructor, APIPromiseLike, ResourceLike } from './internal-types';
+import type { APIPromiseConstructor, APIPromiseLike, ClientLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';
 import type { AnthropicInstrumentationConfig } from './types';
@@ -16,11 +17,26 @@ type CreateMethod = (this: ResourceLike, body: unknown, options?: unknown) => AP
 type StreamMethod = (this: ResourceLike, body: unknown, options?: unknown) => unknown;
 
 /** The body is one the gate can describe; anything else goes to the SDK untouched, to reject in its own words. */
-function gatedBody(body: unknown): (Record<string, unknown> & { model: string }) | undefined {
+export function gatedBody(body: unknown): (Record<string, unknown> & { model: string }) | undefined {
   const params = asRecord(body);
   return params && typeof params.model === 'string'
     ? (params as Record<string, unknown> & { model: string })
     : undefined;
+}
+
+/** What the gate is told about a Messages call. */
+export function describeCall(
+  client: ClientLike | undefined,
+  params: Record<string, unknown> & { model: string },
+  settings: AnthropicInstrumentationConfig,
+) {
+  const descriptor: LlmCallDescriptor = {
+    provider: settings.providerName ?? 'anthropic',
+    operation: 'messages',
+    model: params.model,
+    body: params,
+  };
+  return { descriptor, endpoint: endpointOf(client?.baseURL), streaming: params.stream === true };
 }
 
 /**
@@ -44,14 +60,7 @@ export function gatedCreate(
 
     const client = this._client;
     const settings = config();
-    const endpoint = endpointOf(client?.baseURL);
-    const streaming = params.stream === true;
-    const descriptor: LlmCallDescriptor = {
-      provider: settings.providerName ?? 'anthropic',
-      operation: 'messages',
-      model: params.model,
-      body: params,
-    };
+    const { descriptor, endpoint, streaming } = describeCall(client, params, settings);
     // Started inside the call's context, the SDK's span (when the client emits one) is a child of ours.
     // A fallback rule may have chosen a cheaper model: send that one (with the reserved output cap, if the caller set none).
     const send = (model: string, cap: number | undefined) =>
@@ -71,10 +80,13 @@ export function gatedCreate(
           context.active(),
           callOptions,
         ),
+      // Passing the client's post() below, this request is recognised as the admitted one.
       send: (call) =>
-        settings.sdkSpans === 'suppress'
-          ? withoutSdkSpans(client, () => send(call.admission.model, call.admission.outputCapToSend))
-          : send(call.admission.model, call.admission.outputCapToSend),
+        sendAdmitted(call, () =>
+          settings.sdkSpans === 'suppress'
+            ? withoutSdkSpans(client, () => send(call.admission.model, call.admission.outputCapToSend))
+            : send(call.admission.model, call.admission.outputCapToSend),
+        ),
       observe: (parsed, call) => observeResult(parsed, call),
     });
   };

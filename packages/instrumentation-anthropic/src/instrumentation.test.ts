@@ -1,5 +1,6 @@
 import * as anthropicModule from '@anthropic-ai/sdk';
 import { betaTool } from '@anthropic-ai/sdk/helpers/beta/json-schema';
+import { context } from '@opentelemetry/api';
 import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   BudgetExceededError,
@@ -10,7 +11,7 @@ import {
   RateLimitedError,
 } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
 import type { AnthropicInstrumentationConfig } from './types';
@@ -576,12 +577,52 @@ describe('AnthropicInstrumentation — the SDK’s own spans', () => {
   });
 });
 
+describe("AnthropicInstrumentation — the client's post()", () => {
+  it('gates a Messages request posted directly, with its options as a promise, and keeps the APIPromise', async () => {
+    setup({ budgets: [{ id: 'tiny', limit: { usd: 0.000001 }, window: 'day' }] });
+    const refused = client.post('/v1/messages', Promise.resolve({ body: messageParams }));
+    expect(refused).toBeInstanceOf(APIPromise);
+    await expect(refused).rejects.toBeInstanceOf(BudgetExceededError);
+    setup();
+    const { data, response } = await client
+      .post<{ type: string }>('/v1/messages', Promise.resolve({ body: messageParams }))
+      .withResponse();
+    expect(data.type).toBe('message');
+    expect(response.status).toBe(200);
+    await settled();
+    expect(mock.requests()).toHaveLength(1);
+    expect(spansOf(TOLLGATE_SCOPE).map((span) => span.attributes['tollgate.gate.decision'])).toEqual([
+      'budget_exceeded',
+      'allowed',
+    ]);
+  });
+
+  it('gates a call made through create() once, not again at post(), also without a context manager', async () => {
+    context.disable();
+    const warning = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+    await client.messages.create(messageParams);
+    warning.mockRestore();
+    await settled();
+    expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(1);
+    expect(events.filter((event) => event.type === 'allowed')).toHaveLength(1);
+  });
+
+  it('gates a call made through create() once, not again at post()', async () => {
+    await client.messages.create(messageParams);
+    await client.beta.messages.create(messageParams);
+    await settled();
+    expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(2);
+    expect(events.filter((event) => event.type === 'allowed')).toHaveLength(2);
+  });
+});
+
 describe('AnthropicInstrumentation — patching', () => {
-  it('warns and leaves an unsupported @anthropic-ai/sdk version alone', () => {
+  it('warns with a process warning and leaves an unsupported @anthropic-ai/sdk version alone', () => {
+    const warnings = captureWarnings();
     const fresh = new AnthropicInstrumentation({ guard });
     const [definition] = fresh.getModuleDefinitions();
     const fake = () => ({
-      Anthropic: { prototype: {}, Messages: { prototype: { create() {} } } },
+      Anthropic: { prototype: { post() {} }, Messages: { prototype: { create() {} } } },
       APIPromise: class {},
     });
     for (const version of ['0.41.0', '2.0.0']) {
@@ -589,7 +630,12 @@ describe('AnthropicInstrumentation — patching', () => {
       const before = module.Anthropic.Messages.prototype.create;
       definition!.patch!(module, version);
       expect(module.Anthropic.Messages.prototype.create, version).toBe(before);
+      expect(warnings.messages().join('\n')).toContain(
+        `@anthropic-ai/sdk ${version} is outside the supported range`,
+      );
     }
+    expect(warnings.codes()).toContain('TOLLGATE_UNSUPPORTED_SDK_VERSION');
+    warnings.stop();
     for (const version of ['0.50.4', '1.12.0']) {
       const module = fake();
       const before = module.Anthropic.Messages.prototype.create;
@@ -604,13 +650,20 @@ describe('AnthropicInstrumentation — patching', () => {
       Anthropic.Beta.Messages.prototype,
       Object.getPrototypeOf(Anthropic.prototype),
     ] as unknown as Record<string, { __wrapped?: boolean }>[];
-    const wrapped = hosts.map((host) => [host.create, host.stream, host.fetchWithTimeout]);
+    const methods = (host: Record<string, unknown>) => [
+      host.create,
+      host.stream,
+      host.post,
+      host.fetchWithTimeout,
+    ];
+    const wrapped = hosts.map(methods);
+    expect(hosts[2]!.post!.__wrapped).toBe(true);
     const second = new AnthropicInstrumentation({ guard });
     second.instrument(anthropicModule);
-    expect(hosts.map((host) => [host.create, host.stream, host.fetchWithTimeout])).toEqual(wrapped);
+    expect(hosts.map(methods)).toEqual(wrapped);
     instrumentation.uninstrument(anthropicModule);
     for (const host of hosts) {
-      for (const method of ['create', 'stream', 'fetchWithTimeout']) {
+      for (const method of ['create', 'stream', 'post', 'fetchWithTimeout']) {
         if (host[method]) expect(host[method]!.__wrapped, method).toBeUndefined();
       }
     }
@@ -642,4 +695,47 @@ describe('AnthropicInstrumentation — patching', () => {
     expect(spansOf(SDK_SCOPE)).toHaveLength(2);
     instrumentation.enable();
   });
+
+  it('warns with a process warning when constructed without a guard, and steps aside', async () => {
+    const warnings = captureWarnings();
+    const unguarded = new AnthropicInstrumentation({} as never);
+    expect(warnings.codes()).toContain('TOLLGATE_NO_GUARD');
+    warnings.stop();
+    instrumentation.uninstrument(anthropicModule);
+    unguarded.instrument(anthropicModule);
+    await client.messages.create(messageParams);
+    unguarded.uninstrument(anthropicModule);
+    instrumentation.instrument(anthropicModule);
+    await settled();
+    expect(mock.requests()).toHaveLength(1);
+    expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(0);
+  });
+
+  it('records into a tracer and meter provider set after calls were made', async () => {
+    await client.messages.create(messageParams);
+    const later = telemetryHarness();
+    instrumentation.setTracerProvider(later.tracerProvider);
+    instrumentation.setMeterProvider(later.meterProvider);
+    await client.messages.create(messageParams);
+    await settled();
+    expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(1);
+    const moved = later.spans
+      .getFinishedSpans()
+      .filter((span) => span.instrumentationScope.name === TOLLGATE_SCOPE);
+    expect(moved).toHaveLength(1);
+    expect(moved[0]!.attributes['tollgate.gate.decision']).toBe('allowed');
+    expect((await later.metricPoints('tollgate.gate.decisions')).length).toBeGreaterThan(0);
+    await later.shutdown();
+  });
 });
+
+/** Collects the process warnings emitted from now on, with their codes. */
+function captureWarnings() {
+  const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+  const calls = () => spy.mock.calls as unknown as Array<[string, { code?: string } | undefined]>;
+  return {
+    codes: () => calls().map(([, options]) => options?.code),
+    messages: () => calls().map(([message]) => String(message)),
+    stop: () => spy.mockRestore(),
+  };
+}

@@ -1,11 +1,17 @@
-import { diag } from '@opentelemetry/api';
+import { diag, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
+import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import {
-  InstrumentationBase,
-  InstrumentationNodeModuleDefinition,
-  isWrapped,
-} from '@opentelemetry/instrumentation';
-import { CallGate, observeAttempts } from '@tollgate/core';
+  CallGate,
+  emitTollgateWarning,
+  hasForeignWrapper,
+  hasOwnWrapper,
+  methodHost,
+  observeAttempts,
+  unwrapMethod,
+  wrapMethod,
+} from '@tollgate/core';
 import { deferredHelperSpan, gatedCreate } from './gated-create';
+import { gatedPost } from './gated-post';
 import type {
   AnthropicClass,
   AnthropicModuleExports,
@@ -34,6 +40,7 @@ export function isSupportedAnthropicVersion(version: string): boolean {
 const SDK_SPAN_MODES: readonly SdkSpanMode[] = ['nest', 'suppress'];
 
 type Target = {
+  resource: string;
   host: () => MethodHost | undefined;
   method: string;
   kind: 'create' | 'stream';
@@ -41,12 +48,27 @@ type Target = {
 
 function targets(Anthropic: AnthropicClass): Target[] {
   return [
-    { host: () => Anthropic.Messages?.prototype, method: 'create', kind: 'create' },
-    { host: () => Anthropic.Messages?.prototype, method: 'stream', kind: 'stream' },
-    { host: () => Anthropic.Beta?.Messages?.prototype, method: 'create', kind: 'create' },
-    { host: () => Anthropic.Beta?.Messages?.prototype, method: 'stream', kind: 'stream' },
+    { resource: 'Messages', host: () => Anthropic.Messages?.prototype, method: 'create', kind: 'create' },
+    { resource: 'Messages', host: () => Anthropic.Messages?.prototype, method: 'stream', kind: 'stream' },
+    {
+      resource: 'Beta.Messages',
+      host: () => Anthropic.Beta?.Messages?.prototype,
+      method: 'create',
+      kind: 'create',
+    },
+    {
+      resource: 'Beta.Messages',
+      host: () => Anthropic.Beta?.Messages?.prototype,
+      method: 'stream',
+      kind: 'stream',
+    },
   ];
 }
+
+/** What to tell a user who has another instrumentation on `create()` about the double record. */
+const TURN_ONE_OFF =
+  "To keep only Tollgate's span, turn the other instrumentation off; the SDK's own span is off with " +
+  "sdkSpans: 'suppress', or for the whole client with new Anthropic({ openTelemetry: false }) / ANTHROPIC_OPEN_TELEMETRY=false.";
 
 /**
  * Gates, traces and costs every Messages call made with `@anthropic-ai/sdk` (CommonJS and ESM):
@@ -60,6 +82,8 @@ function targets(Anthropic: AnthropicClass): Target[] {
  */
 export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstrumentationConfig> {
   private callGate: CallGate | undefined;
+  /** Another instrumentation's removal of the create() wrapper has been reported: calls stop looking. */
+  private createWrapperLossNoticed = false;
 
   constructor(config: AnthropicInstrumentationConfig) {
     super(PACKAGE_NAME, PACKAGE_VERSION, config);
@@ -68,6 +92,25 @@ export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstr
   /** Also called by the base constructor: every config passes through `normalizeConfig`. */
   override setConfig(config: AnthropicInstrumentationConfig): void {
     super.setConfig(normalizeConfig(config));
+    this.callGate = undefined;
+    // Without a guard nothing is gated: said at once, not at the first call.
+    if (!config?.guard) {
+      emitTollgateWarning(
+        'TOLLGATE_NO_GUARD',
+        `${PACKAGE_NAME}: AnthropicInstrumentation was given no guard (config.guard from createGuard()); @anthropic-ai/sdk calls are NOT gated.`,
+      );
+    }
+  }
+
+  /** Takes effect for the next call, even after calls were made with the previous provider. */
+  override setTracerProvider(tracerProvider: TracerProvider): void {
+    super.setTracerProvider(tracerProvider);
+    this.callGate = undefined;
+  }
+
+  /** Takes effect for the next call, even after calls were made with the previous provider. */
+  override setMeterProvider(meterProvider: MeterProvider): void {
+    super.setMeterProvider(meterProvider);
     this.callGate = undefined;
   }
 
@@ -110,34 +153,47 @@ export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstr
     moduleVersion: string | undefined,
   ): AnthropicModuleExports {
     if (moduleVersion !== undefined && !isSupportedAnthropicVersion(moduleVersion)) {
-      diag.warn(
+      emitTollgateWarning(
+        'TOLLGATE_UNSUPPORTED_SDK_VERSION',
         `${PACKAGE_NAME}: @anthropic-ai/sdk ${moduleVersion} is outside the supported range ${SUPPORTED_ANTHROPIC_RANGE}; its calls are NOT gated.`,
       );
       return moduleExports;
     }
     const Anthropic = resolveClient(moduleExports);
     const APIPromise = resolveAPIPromise(moduleExports);
-    if (!Anthropic || !APIPromise) {
-      diag.warn(
-        `${PACKAGE_NAME}: the @anthropic-ai/sdk module does not look as expected (no Anthropic or APIPromise export); its calls are NOT gated.`,
+    const postHost = methodHost(Anthropic?.prototype, 'post');
+    if (!Anthropic || !APIPromise || !postHost) {
+      emitTollgateWarning(
+        'TOLLGATE_SDK_NOT_RECOGNISED',
+        `${PACKAGE_NAME}: the @anthropic-ai/sdk module does not look as expected (no Anthropic client with post(), or no APIPromise export); its calls are NOT gated.`,
       );
       return moduleExports;
     }
     const gate = () => this.gate();
+    // The gate proper: on create(), so the SDK's own span can be nested or suppressed. Stacked over
+    // any other instrumentation's wrapper, never removing it.
     for (const target of targets(Anthropic)) {
       const host = target.host();
       if (!host || typeof host[target.method] !== 'function') continue;
-      if (isWrapped(host[target.method])) continue;
-      this._wrap(host, target.method, (original: unknown) =>
+      if (target.kind === 'create') this.noticeOtherWrapper(host, target.resource, 'registered');
+      wrapMethod(host, target.method, PACKAGE_NAME, (original) =>
         target.kind === 'create'
           ? (gatedCreate(original as never, gate, () => this.getConfig(), APIPromise) as never)
           : (deferredHelperSpan(original as never, gate) as never),
       );
     }
-    const requestHost = fetchHost(Anthropic);
-    if (requestHost && !isWrapped(requestHost.fetchWithTimeout)) {
-      this._wrap(requestHost, 'fetchWithTimeout', observeAttempts as never);
-    }
+    // The floor: every Messages request passes the client's post(), which no other instrumentation
+    // wraps, so the gate holds even when another one takes Tollgate's create() wrapper off.
+    wrapMethod(postHost, 'post', PACKAGE_NAME, (original) =>
+      gatedPost(original as never, {
+        gate,
+        config: () => this.getConfig(),
+        APIPromise,
+        onUngatedCreate: () => this.noticeCreateWrapperLost(Anthropic),
+      }),
+    );
+    const requestHost = methodHost(Anthropic.prototype, 'fetchWithTimeout');
+    if (requestHost) wrapMethod(requestHost, 'fetchWithTimeout', PACKAGE_NAME, observeAttempts as never);
     return moduleExports;
   }
 
@@ -146,10 +202,36 @@ export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstr
     if (!Anthropic) return;
     for (const target of targets(Anthropic)) {
       const host = target.host();
-      if (host && isWrapped(host[target.method])) this._unwrap(host, target.method);
+      if (host) unwrapMethod(host, target.method, PACKAGE_NAME);
     }
-    const requestHost = fetchHost(Anthropic);
-    if (requestHost && isWrapped(requestHost.fetchWithTimeout)) this._unwrap(requestHost, 'fetchWithTimeout');
+    for (const name of ['post', 'fetchWithTimeout']) {
+      const host = methodHost(Anthropic.prototype, name);
+      if (host) unwrapMethod(host, name, PACKAGE_NAME);
+    }
+  }
+
+  /** Says so, once, when another instrumentation wraps a `create()` this one gates: each call is recorded by both. */
+  private noticeOtherWrapper(host: MethodHost, resource: string, when: 'registered' | 'replaced'): void {
+    if (when === 'registered' && !hasForeignWrapper(host, 'create', PACKAGE_NAME)) return;
+    emitTollgateWarning(
+      'TOLLGATE_OTHER_INSTRUMENTATION',
+      `${PACKAGE_NAME}: another instrumentation also wraps @anthropic-ai/sdk ${resource}.create` +
+        (when === 'replaced'
+          ? " and has taken Tollgate's wrapper off it; calls are still gated, at the client's post(), with Tollgate's span under the SDK's own. "
+          : '. Calls stay gated by Tollgate, and each one is recorded by both. ') +
+        TURN_ONE_OFF,
+    );
+  }
+
+  /** A Messages request reached post() without passing Tollgate's create(): find out which wrapper went missing. */
+  private noticeCreateWrapperLost(Anthropic: AnthropicClass): void {
+    if (this.createWrapperLossNoticed) return;
+    for (const target of targets(Anthropic)) {
+      const host = target.host();
+      if (target.kind !== 'create' || !host || hasOwnWrapper(host, 'create', PACKAGE_NAME)) continue;
+      this.createWrapperLossNoticed = true;
+      this.noticeOtherWrapper(host, target.resource, 'replaced');
+    }
   }
 }
 
@@ -178,16 +260,4 @@ function resolveClient(moduleExports: AnthropicModuleExports): AnthropicClass | 
 function resolveAPIPromise(moduleExports: AnthropicModuleExports): APIPromiseConstructor | undefined {
   const fromDefault = moduleExports.default as { APIPromise?: APIPromiseConstructor } | undefined;
   return moduleExports.APIPromise ?? fromDefault?.APIPromise;
-}
-
-/**
- * The prototype that defines `fetchWithTimeout`: the SDK's base client class (`BaseAnthropic`),
- * which `Anthropic` inherits it from. Wrapping it there, not on a subclass, leaves the prototype
- * chain as it was after unwrapping.
- */
-function fetchHost(Anthropic: AnthropicClass): MethodHost | undefined {
-  let host: MethodHost | null = Anthropic.prototype;
-  while (host && !Object.hasOwn(host, 'fetchWithTimeout'))
-    host = Object.getPrototypeOf(host) as MethodHost | null;
-  return host && typeof host.fetchWithTimeout === 'function' ? host : undefined;
 }

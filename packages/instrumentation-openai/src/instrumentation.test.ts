@@ -612,29 +612,123 @@ describe('OpenAIInstrumentation — stream timing', () => {
   });
 });
 
-describe('OpenAIInstrumentation — patching', () => {
-  it('warns and leaves an unsupported openai major alone', () => {
-    const fresh = new OpenAIInstrumentation({ guard });
-    const [definition] = fresh.getModuleDefinitions();
-    const fake = {
-      OpenAI: { prototype: {}, Chat: { Completions: { prototype: { create() {} } } } },
-      APIPromise: class {},
-    };
-    const before = fake.OpenAI.Chat.Completions.prototype.create;
-    definition!.patch!(fake, '4.104.0');
-    expect(fake.OpenAI.Chat.Completions.prototype.create).toBe(before);
-    definition!.patch!(fake, '6.1.0');
-    expect(fake.OpenAI.Chat.Completions.prototype.create).not.toBe(before);
+describe("OpenAIInstrumentation — the client's post()", () => {
+  it('gates a request posted directly, with its options as a promise, and keeps the APIPromise', async () => {
+    setup({ budgets: [{ id: 'tiny', limit: { usd: 0.000001 }, window: 'day' }] });
+    const refused = client.post('/chat/completions', Promise.resolve({ body: chatParams }));
+    expect(refused).toBeInstanceOf(APIPromise);
+    await expect(refused).rejects.toBeInstanceOf(BudgetExceededError);
+    setup();
+    const { data, response } = await client
+      .post<{ object: string }>('/chat/completions', Promise.resolve({ body: chatParams }))
+      .withResponse();
+    expect(data.object).toBe('chat.completion');
+    expect(response.status).toBe(200);
+    await settled();
+    expect(mock.requests()).toHaveLength(1);
+    expect(harness.spans.getFinishedSpans().map((span) => span.attributes['tollgate.gate.decision'])).toEqual(
+      ['budget_exceeded', 'allowed'],
+    );
   });
 
-  it('does not double-wrap and unpatch restores the original methods', () => {
-    const proto = OpenAI.Chat.Completions.prototype as unknown as Record<string, unknown>;
-    const wrapped = proto.create;
-    const second = new OpenAIInstrumentation({ guard });
-    second.instrument(openaiModule);
-    expect(proto.create).toBe(wrapped);
-    instrumentation.uninstrument(openaiModule);
-    expect((proto.create as { __wrapped?: boolean }).__wrapped).toBeUndefined();
-    instrumentation.instrument(openaiModule);
+  it("gates a call made inside another call's request (here from a custom fetch) as a call of its own", async () => {
+    const inner = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+    let nested = false;
+    const outer = new OpenAI({
+      apiKey: 'test-key',
+      baseURL: mock.openaiBaseUrl,
+      maxRetries: 0,
+      fetch: async (url, init) => {
+        if (!nested) {
+          nested = true;
+          await inner.chat.completions.create({ ...chatParams, model: 'gpt-4o' });
+        }
+        return fetch(url, init);
+      },
+    });
+    await outer.chat.completions.create(chatParams);
+    await settled();
+    expect(mock.requests()).toHaveLength(2);
+    expect(
+      harness.spans
+        .getFinishedSpans()
+        .map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`)
+        .sort(),
+    ).toEqual(['chat gpt-4o-mini:allowed', 'chat gpt-4o:allowed']);
+  });
+
+  it('leaves requests to other paths alone', async () => {
+    await client.models.list().catch(() => undefined);
+    await settled();
+    expect(harness.spans.getFinishedSpans()).toHaveLength(0);
   });
 });
+
+describe('OpenAIInstrumentation — patching', () => {
+  it('warns with a process warning and leaves an unsupported openai major alone', () => {
+    const warnings = captureWarnings();
+    const fresh = new OpenAIInstrumentation({ guard });
+    const [definition] = fresh.getModuleDefinitions();
+    const fake = { OpenAI: class {}, APIPromise: class {} };
+    (fake.OpenAI.prototype as unknown as Record<string, unknown>).post = function post() {};
+    const before = (fake.OpenAI.prototype as unknown as Record<string, unknown>).post;
+    definition!.patch!(fake, '4.104.0');
+    expect((fake.OpenAI.prototype as unknown as Record<string, unknown>).post).toBe(before);
+    expect(warnings.codes()).toContain('TOLLGATE_UNSUPPORTED_SDK_VERSION');
+    expect(warnings.messages().join('\n')).toContain('openai 4.104.0 is outside the supported range');
+    definition!.patch!(fake, '6.1.0');
+    expect((fake.OpenAI.prototype as unknown as Record<string, unknown>).post).not.toBe(before);
+    warnings.stop();
+  });
+
+  it('does not double-wrap, and unpatching restores the original post()', () => {
+    const proto = OpenAI.prototype as unknown as Record<string, unknown>;
+    const wrapped = proto.post;
+    expect((wrapped as { __wrapped?: boolean }).__wrapped).toBe(true);
+    const second = new OpenAIInstrumentation({ guard });
+    second.instrument(openaiModule);
+    expect(proto.post).toBe(wrapped);
+    instrumentation.uninstrument(openaiModule);
+    expect((proto.post as { __wrapped?: boolean }).__wrapped).toBeUndefined();
+    instrumentation.instrument(openaiModule);
+  });
+
+  it('warns with a process warning when constructed without a guard, and steps aside', async () => {
+    const warnings = captureWarnings();
+    const unguarded = new OpenAIInstrumentation({} as never);
+    expect(warnings.codes()).toContain('TOLLGATE_NO_GUARD');
+    warnings.stop();
+    instrumentation.uninstrument(openaiModule);
+    unguarded.instrument(openaiModule);
+    await client.chat.completions.create(chatParams);
+    unguarded.uninstrument(openaiModule);
+    instrumentation.instrument(openaiModule);
+    expect(mock.requests()).toHaveLength(1);
+    expect(harness.spans.getFinishedSpans()).toHaveLength(0);
+  });
+
+  it('records into a tracer and meter provider set after calls were made', async () => {
+    await client.chat.completions.create(chatParams);
+    const later = telemetryHarness();
+    instrumentation.setTracerProvider(later.tracerProvider);
+    instrumentation.setMeterProvider(later.meterProvider);
+    await client.chat.completions.create(chatParams);
+    await settled();
+    expect(harness.spans.getFinishedSpans()).toHaveLength(1);
+    expect(later.spans.getFinishedSpans()).toHaveLength(1);
+    expect(later.spans.getFinishedSpans()[0]!.attributes['tollgate.gate.decision']).toBe('allowed');
+    expect((await later.metricPoints('tollgate.gate.decisions')).length).toBeGreaterThan(0);
+    await later.shutdown();
+  });
+});
+
+/** Collects the process warnings emitted from now on, with their codes. */
+function captureWarnings() {
+  const spy = vi.spyOn(process, 'emitWarning').mockImplementation(() => {});
+  const calls = () => spy.mock.calls as unknown as Array<[string, { code?: string } | undefined]>;
+  return {
+    codes: () => calls().map(([, options]) => options?.code),
+    messages: () => calls().map(([message]) => String(message)),
+    stop: () => spy.mockRestore(),
+  };
+}

@@ -10,9 +10,9 @@ export interface APIPromiseLike extends Promise<unknown>, APIPromiseParts {}
 
 export type APIPromiseConstructor = CoreAPIPromiseConstructor<APIPromiseLike>;
 
-/** A resource (e.g. `client.chat.completions`) holding a reference to its client. */
-export interface ResourceLike {
-  _client: { baseURL?: string };
+/** The client, as its `post()` sees itself. */
+export interface ClientLike {
+  baseURL?: string;
 }
 
 /** What a module load of `openai` exposes. */

@@ -24,9 +24,11 @@ async function startReceiver(): Promise<{ server: Server; url: string; received:
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
+      // Logs (the contrib openai instrumentation emits some) come as protobuf: only JSON is read.
+      const json = request.headers['content-type']?.includes('json');
       received.push({
         path: request.url ?? '',
-        body: JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}'),
+        body: json ? JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') : {},
       });
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
     });
@@ -46,12 +48,16 @@ function spansIn(received: Received[]) {
       (entry) =>
         (entry.body.resourceSpans as Array<{
           resource: { attributes: Attribute[] };
-          scopeSpans: Array<{ spans: Array<{ name: string; attributes: Attribute[] }> }>;
+          scopeSpans: Array<{
+            scope: { name: string };
+            spans: Array<{ name: string; attributes: Attribute[] }>;
+          }>;
         }>) ?? [],
     )
     .flatMap((resourceSpans) =>
       resourceSpans.scopeSpans.flatMap((scope) =>
         scope.spans.map((span) => ({
+          scope: scope.scope.name,
           name: span.name,
           attributes: attributesOf(span.attributes),
           resource: attributesOf(resourceSpans.resource.attributes),
@@ -227,6 +233,53 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
   it('gated calls raise no TOLLGATE_UNGATED_CALL warning', async () => {
     const { stderr } = await runApp(['static-app.mjs'], {});
     expect(stderr).not.toContain('TOLLGATE_UNGATED_CALL');
+  // The gate must hold next to @opentelemetry/instrumentation-openai, which these enable by default.
+  describe('next to getNodeAutoInstrumentations()', () => {
+    async function expectGatedNextToContrib(args: string[], env: Record<string, string>) {
+      mock.reset();
+      const { stdout, stderr, received } = await runApp(args, env);
+      expect(stdout).toContain('second call: BudgetExceededError');
+      expect(stdout).toContain('anthropic stream: done');
+      // The refused call never reached the provider: one openai and one Anthropic request.
+      expect(mock.requests().map((request) => request.endpoint)).toEqual(['chat.completions', 'messages']);
+      const spans = spansIn(received);
+      expect(
+        spans
+          .filter((span) => span.attributes['tollgate.gate.decision'])
+          .map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`),
+      ).toEqual(['chat gpt-4o-mini:allowed', 'chat gpt-4o:budget_exceeded', 'chat claude-haiku-4-5:allowed']);
+      const settled = spans.find(
+        (span) => span.name === 'chat gpt-4o-mini' && span.attributes['tollgate.gate.decision'],
+      );
+      expect(settled!.attributes['tollgate.cost.reconciled_usd']).toBeGreaterThan(0);
+      // Both spans exist; the user is told how to turn the other one off.
+      expect(spans.some((span) => span.scope === '@opentelemetry/instrumentation-openai')).toBe(true);
+      expect(stderr).toContain('[TOLLGATE_OTHER_INSTRUMENTATION]');
+      expect(stderr).toContain('OTEL_NODE_DISABLED_INSTRUMENTATIONS=openai');
+    }
+
+    it('register({ instrumentations: [getNodeAutoInstrumentations()] }) gates every call', async () => {
+      await expectGatedNextToContrib(['with-auto-instrumentations.mjs'], {});
+    });
+
+    it.each(['first', 'last'])(
+      "the app's own NodeSDK with getNodeAutoInstrumentations() and Tollgate's instrumentations %s gates every call",
+      async (order) => {
+        await expectGatedNextToContrib(['own-sdk.mjs'], { TOLLGATE_ORDER: order });
+      },
+    );
+
+    it('OTEL_NODE_DISABLED_INSTRUMENTATIONS=openai leaves only the Tollgate span', async () => {
+      mock.reset();
+      const { stdout, stderr, received } = await runApp(['with-auto-instrumentations.mjs'], {
+        OTEL_NODE_DISABLED_INSTRUMENTATIONS: 'openai',
+      });
+      expect(stdout).toContain('second call: BudgetExceededError');
+      expect(spansIn(received).some((span) => span.scope === '@opentelemetry/instrumentation-openai')).toBe(
+        false,
+      );
+      expect(stderr).not.toContain('TOLLGATE_OTHER_INSTRUMENTATION');
+    });
   });
 
   it('refuses an invalid config file at startup, naming the field', async () => {
