@@ -233,6 +233,8 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
   it('gated calls raise no TOLLGATE_UNGATED_CALL warning', async () => {
     const { stderr } = await runApp(['static-app.mjs'], {});
     expect(stderr).not.toContain('TOLLGATE_UNGATED_CALL');
+  });
+
   // The gate must hold next to @opentelemetry/instrumentation-openai, which these enable by default.
   describe('next to getNodeAutoInstrumentations()', () => {
     async function expectGatedNextToContrib(args: string[], env: Record<string, string>) {
