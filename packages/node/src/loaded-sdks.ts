@@ -3,13 +3,13 @@ import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
+import { emitTollgateWarning } from '@tollgate/core';
 import {
   findInstalledPackage,
   type InstalledPackage,
   isEsmFile,
   readInstalledPackage,
 } from './installed-package';
-import { warnOnce } from './tollgate-warning';
 import { satisfiesRange } from './version-range';
 
 /** A provider SDK Tollgate gates, and the instrumentation call that patches a copy of it in place. */
@@ -102,20 +102,20 @@ function patchAppEsmCopy(patcher: SdkPatcher): void {
   import(url).then(
     (namespace: unknown) => {
       patchCopy(patcher, installed, namespace, 'ES module', false);
-      warnOnce(
+      emitTollgateWarning(
         'TOLLGATE_SDK_PATCHED_LATE',
-        `${installed.root}:esm-async`,
         `${describe(installed)} (ES module) was patched asynchronously, after the app's static imports ran: ` +
           'calls made before this warning are NOT gated. Start Tollgate with `node --import @tollgate/node/register` ' +
           '(or register() in a file loaded with --import) to gate every call.',
+        `${installed.root}:esm-async`,
       );
     },
     (error: unknown) => {
-      warnOnce(
+      emitTollgateWarning(
         'TOLLGATE_SDK_NOT_PATCHABLE',
-        `${installed.root}:esm`,
         `${describe(installed)} (ES module) could not be loaded to patch it (${(error as Error)?.message}); ` +
           'its calls are NOT gated. Start Tollgate with `node --import @tollgate/node/register`.',
+        `${installed.root}:esm`,
       );
     },
   );
@@ -136,23 +136,23 @@ function patchCopy(
   patcher.instrument(moduleExports);
   patched.add(moduleExports);
   if (reportLate) {
-    warnOnce(
+    emitTollgateWarning(
       'TOLLGATE_SDK_PATCHED_LATE',
-      `${installed.root}:${format}`,
       `${describe(installed)} (${format}) was loaded before Tollgate started; it is patched in place now, ` +
         'so calls from here on are gated, but calls made before were NOT. Start Tollgate before the SDK is loaded ' +
         '(`node --import @tollgate/node/register`, or register() at the top of the entry file).',
+      `${installed.root}:${format}`,
     );
   }
 }
 
 function checkVersion(patcher: SdkPatcher, installed: InstalledPackage): boolean {
   if (satisfiesRange(installed.version, patcher.supportedRange)) return true;
-  warnOnce(
-    'TOLLGATE_SDK_UNSUPPORTED',
-    installed.root,
+  emitTollgateWarning(
+    'TOLLGATE_UNSUPPORTED_SDK_VERSION',
     `${describe(installed)} is outside the range Tollgate supports (${patcher.supportedRange}); ` +
       'it is left unpatched and its calls are NOT gated.',
+    installed.root,
   );
   return false;
 }

@@ -1,7 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
-import { activeGuardedCall } from '@tollgate/core';
-import { warnOnce } from './tollgate-warning';
+import { activeGuardedCall, emitTollgateWarning } from '@tollgate/core';
 
 const WATCH_KEY = Symbol.for('tollgate.node.ungated-call-watch.v1');
 
@@ -46,13 +45,13 @@ function check(
   const sdk = SDK_AGENT.exec(userAgent() ?? '');
   if (!sdk || activeGuardedCall() || !contextPropagates()) return;
   const name = sdk[1] === 'OpenAI' ? 'openai' : '@anthropic-ai/sdk';
-  warnOnce(
+  emitTollgateWarning(
     'TOLLGATE_UNGATED_CALL',
-    `${name}@${sdk[2]}`,
     `a call by ${name} ${sdk[2]} (POST ${path.split('?')[0]}) was sent WITHOUT passing Tollgate's gate: no budget or ` +
       'rate limit was checked and its cost is not counted. This copy of the SDK is not patched — it was loaded where ' +
       'Tollgate cannot reach it (bundled into the app, or resolved from another directory than the app entry), its ' +
       'version is unsupported, or it was used before Tollgate started. See @tollgate/node README, "What gets gated".',
+    `${name}@${sdk[2]}`,
   );
 }
 
