@@ -105,7 +105,7 @@ guard:
       action: fallback
       models: { gpt-4o: made-up-mini }
   budgets:
-    - { id: daily, limit: { usd: 1 }, window: day }
+    - { id: daily, limit: { tokens: 100000 }, window: day }
 `,
     );
     const result = await runCli(['check', path]);
@@ -121,6 +121,25 @@ guard:
     const strict = await runCli(['check', '--strict', path]);
     expect(strict.code).toBe(1);
     expect(strict.stderr).toContain(`${stale ? 3 : 2} warning(s) (--strict)`);
+  });
+
+  it('refuses a fallback to an unpriced model under a USD budget, as createGuard() does', async () => {
+    const path = file(
+      'unpriced-fallback.yaml',
+      `guard:
+  policies:
+    - id: fallback
+      when: { budget: daily, usedAbove: 0.5 }
+      action: fallback
+      models: { gpt-4o: gpt-4o-mni }
+  budgets:
+    - { id: daily, limit: { usd: 1 }, window: day }
+`,
+    );
+    const result = await runCli(['check', path]);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^error: Invalid Tollgate config at policies\[0\]\.models/m);
+    expect(result.stderr).not.toContain('    at ');
   });
 
   it('a missing argument or unknown option is a usage error (exit 2); --help is exit 0', async () => {
