@@ -53,7 +53,7 @@ export class GuardStoreUnavailableError extends TollgateError {
       GuardStoreUnavailableError.code,
       `The guard store (Redis) is unavailable for ${details.operation}` +
         `${details.limiterKey ? ` of "${details.limiterKey}"` : ''} (${details.reason}, ` +
-        `bound ${details.timeoutMillis} ms)${cause}. The request was not sent.`,
+        `bound ${details.timeoutMillis} ms)${cause}.${consequence(details.operation)}`,
       { cause: details.cause },
     );
     this.operation = details.operation;
@@ -65,5 +65,20 @@ export class GuardStoreUnavailableError extends TollgateError {
   /** True for this error from any copy of the package. */
   static override isInstance(value: unknown): value is GuardStoreUnavailableError {
     return TollgateError.isInstance(value) && value.code === GuardStoreUnavailableError.code;
+  }
+}
+
+/** What the failure meant for the call: admission steps refuse it; ending steps are retried. */
+function consequence(operation: StoreOperation): string {
+  switch (operation) {
+    case 'peek':
+    case 'reserve':
+    case 'rate-limit':
+      return ' The request was not sent.';
+    case 'settle':
+    case 'release':
+      return ' The reservation is kept and the operation retried once Redis answers; its lease ends it otherwise.';
+    default:
+      return '';
   }
 }
