@@ -37,9 +37,7 @@ describe.skipIf(skip)('distributed mode: processes sharing budgets and limits th
     mock.configure({ latencyMillis: 0, outputTokens: 16 });
   });
 
-  afterEach(async () => {
-    killWorkers();
-  });
+  afterEach(killWorkers);
 
   /** Reads a budget through a fresh guard on the same prefix, as any other process would. */
   async function budgetStatus(keyPrefix: string, budget: BudgetConfig) {

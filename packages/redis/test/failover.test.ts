@@ -96,9 +96,7 @@ describe.skipIf(skip)('distributed mode through failover', () => {
     mock.configure({ latencyMillis: 0, outputTokens: 16 });
   });
 
-  afterEach(async () => {
-    killWorkers();
-  });
+  afterEach(killWorkers);
 
   describe('Redis Cluster with a password', () => {
     let cluster: TestRedisCluster;

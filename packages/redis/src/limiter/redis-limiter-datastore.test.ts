@@ -5,7 +5,7 @@ import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server'
 import type { RedisStoreEvent } from '../connection/redis-store-events';
 import { GuardStoreUnavailableError } from '../errors/guard-store-unavailable-error';
 import { createRedisLimiterDatastore } from './redis-limiter-datastore';
-import { chat, startAdminRedis } from './test-support';
+import { chat, startAdminRedis, stopAdminRedis } from './test-support';
 
 const skip = skipWithoutRedis();
 
@@ -25,8 +25,7 @@ describe.skipIf(skip)('shared rate limits on bottleneck + Redis 7', () => {
   });
 
   afterAll(async () => {
-    admin?.disconnect();
-    await server?.dispose();
+    await stopAdminRedis({ server, admin });
   });
 
   function limitedGuard(events: RedisStoreEvent[]): Guard {

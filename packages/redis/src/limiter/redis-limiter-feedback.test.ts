@@ -7,7 +7,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { telemetryHarness } from '../../../core/src/telemetry/telemetry-harness';
 import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server';
 import { createRedisLimiterDatastore } from './redis-limiter-datastore';
-import { restartIfStopped, startAdminRedis } from './test-support';
+import { restartIfStopped, startAdminRedis, stopAdminRedis } from './test-support';
 
 const skip = skipWithoutRedis();
 
@@ -41,9 +41,8 @@ describe.skipIf(skip)('shared buckets: provider feedback and whole-number state 
   });
 
   afterAll(async () => {
-    admin?.disconnect();
     await mock?.close();
-    await server?.dispose();
+    await stopAdminRedis({ server, admin });
   });
 
   /** A guard on a fresh key prefix; returns it with the Redis key of its request bucket's settings. */

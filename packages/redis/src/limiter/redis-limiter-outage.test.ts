@@ -5,7 +5,7 @@ import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server'
 import type { RedisStoreEvent } from '../connection/redis-store-events';
 import { GuardStoreUnavailableError } from '../errors/guard-store-unavailable-error';
 import { createRedisLimiterDatastore, type RedisLimiterOptions } from './redis-limiter-datastore';
-import { chat, restartIfStopped, startAdminRedis } from './test-support';
+import { chat, restartIfStopped, startAdminRedis, stopAdminRedis } from './test-support';
 
 const skip = skipWithoutRedis();
 
@@ -59,8 +59,7 @@ describe.skipIf(skip)('shared rate limits when Redis is absent, never ready or g
   });
 
   afterAll(async () => {
-    admin?.disconnect();
-    await server?.dispose();
+    await stopAdminRedis({ server, admin });
   });
 
   /** A rate-limit-only guard (no budgets) on a fresh key prefix. */

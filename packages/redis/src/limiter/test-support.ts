@@ -26,6 +26,12 @@ export async function restartIfStopped({ server, admin }: AdminRedis): Promise<v
   if (!(await admin.ping().catch(() => undefined))) await server.start();
 }
 
+/** Closes the admin client and stops the server; either may be missing when the start failed. */
+export async function stopAdminRedis({ server, admin }: Partial<AdminRedis>): Promise<void> {
+  admin?.disconnect();
+  await server?.dispose();
+}
+
 /** An OpenAI chat call with a small output cap. */
 export function chat(model = 'gpt-4o-mini'): LlmCallDescriptor {
   return {
