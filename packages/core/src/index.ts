@@ -77,6 +77,9 @@ export type {
 } from './guard/decision-events';
 export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard/guard';
 export { createGuard } from './guard/guard';
+export type { WithinMillisOptions } from './limits/bounded-wait';
+// A time bound on a promise, shared with the store packages
+export { withinMillis } from './limits/bounded-wait';
 export type { LimiterUpdateFailure, LimiterUpdateOperation } from './limits/limiter-update-failure';
 export type { ProviderFeedback } from './limits/provider-feedback';
 // Provider feedback

@@ -6,6 +6,7 @@ import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
+import { mockClient } from './test-support';
 
 /*
  * Tollgate next to the other instrumentations people register for @anthropic-ai/sdk, in both
@@ -135,12 +136,7 @@ function start(peer: Peer, order: 'peer first' | 'Tollgate first', usd: number, 
   mock.reset();
   mock.configure({ outputTokens: 12, chunkDelayMillis: 0, latencyMillis: 0, includeUsageInStream: 'auto' });
   userCalls.calls = 0;
-  client = new Anthropic({
-    apiKey: 'test-key',
-    baseURL: mock.anthropicBaseUrl,
-    maxRetries: 0,
-    ...(sdkSpans ? {} : { openTelemetry: false as const }),
-  });
+  client = mockClient(mock, sdkSpans ? {} : { openTelemetry: false as const });
   attached = peer;
   if (order === 'peer first') {
     peer.attach(client);

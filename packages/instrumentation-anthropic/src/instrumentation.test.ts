@@ -14,6 +14,7 @@ import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
+import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 import type { AnthropicInstrumentationConfig } from './types';
 
 const { Anthropic, APIPromise } = anthropicModule;
@@ -25,7 +26,7 @@ const SDK_SCOPE = 'com.anthropic.sdk.typescript';
 const exactCounting = { anthropicSafetyFactor: 1 };
 
 let mock: MockProvider;
-let harness: ReturnType<typeof telemetryHarness>;
+let harness: InstrumentedSdk['harness'];
 let guard: Guard;
 let events: DecisionEvent[];
 let instrumentation: AnthropicInstrumentation;
@@ -49,15 +50,11 @@ function setup(config: GuardConfig = {}, options: Omit<AnthropicInstrumentationC
 }
 
 function newClient(options: ConstructorParameters<typeof Anthropic>[0] = {}) {
-  return new Anthropic({ apiKey: 'test-key', baseURL: mock.anthropicBaseUrl, maxRetries: 0, ...options });
+  return mockClient(mock, options);
 }
 
 beforeEach(() => {
-  harness = telemetryHarness();
-  instrumentation = new AnthropicInstrumentation({ guard: createGuard() });
-  instrumentation.setTracerProvider(harness.tracerProvider);
-  instrumentation.setMeterProvider(harness.meterProvider);
-  instrumentation.instrument(anthropicModule);
+  ({ harness, instrumentation } = instrumentSdk());
   setup();
   mock.reset();
   mock.configure({
@@ -73,9 +70,7 @@ beforeEach(() => {
 });
 
 afterEach(async () => {
-  instrumentation.uninstrument(anthropicModule);
-  await guard.close();
-  await harness.shutdown();
+  await uninstrumentSdk({ harness, instrumentation }, guard);
 });
 
 const messageParams = {

@@ -2,13 +2,13 @@ import * as anthropicModule from '@anthropic-ai/sdk';
 import { createGuard, type DecisionEvent, type Guard } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
-import { AnthropicInstrumentation } from './instrumentation';
+import type { AnthropicInstrumentation } from './instrumentation';
+import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 
 const { Anthropic } = anthropicModule;
 
 let mock: MockProvider;
-let harness: ReturnType<typeof telemetryHarness>;
+let harness: InstrumentedSdk['harness'];
 let instrumentation: AnthropicInstrumentation;
 let guard: Guard;
 let events: DecisionEvent[];
@@ -28,25 +28,19 @@ afterAll(async () => {
 });
 
 beforeEach(() => {
-  harness = telemetryHarness();
   events = [];
   guard = createGuard({
     // One request every 2 s.
     rateLimits: [{ provider: 'anthropic', rpm: 30, burstRequests: 1, maxWaitMillis: 8_000 }],
     onDecision: (event) => void events.push(event),
   });
-  instrumentation = new AnthropicInstrumentation({ guard });
-  instrumentation.setTracerProvider(harness.tracerProvider);
-  instrumentation.setMeterProvider(harness.meterProvider);
-  instrumentation.instrument(anthropicModule);
+  ({ harness, instrumentation } = instrumentSdk(guard));
   mock.reset();
-  client = new Anthropic({ apiKey: 'test-key', baseURL: mock.anthropicBaseUrl, maxRetries: 0 });
+  client = mockClient(mock);
 });
 
 afterEach(async () => {
-  instrumentation.uninstrument(anthropicModule);
-  await guard.close();
-  await harness.shutdown();
+  await uninstrumentSdk({ harness, instrumentation }, guard);
 });
 
 describe('a call aborted while it waits for rate-limit capacity (Anthropic SDK)', () => {

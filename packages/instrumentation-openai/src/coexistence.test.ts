@@ -8,6 +8,7 @@ import { VERSION as openaiVersion } from 'openai/version';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { OpenAIInstrumentation } from './instrumentation';
+import { mockClient } from './test-support';
 
 /*
  * Tollgate next to the other instrumentations people register for openai, in both orders: the
@@ -142,7 +143,7 @@ function start(peer: Peer, order: 'peer first' | 'Tollgate first', usd: number) 
   mock.reset();
   mock.configure({ outputTokens: 12, chunkDelayMillis: 0, latencyMillis: 0 });
   userCalls.calls = 0;
-  client = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+  client = mockClient(mock);
   attached = peer;
   if (order === 'peer first') {
     peer.attach(client);

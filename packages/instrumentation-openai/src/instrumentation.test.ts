@@ -11,11 +11,12 @@ import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { OpenAIInstrumentation } from './instrumentation';
+import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 
 const { OpenAI, APIPromise } = openaiModule;
 
 let mock: MockProvider;
-let harness: ReturnType<typeof telemetryHarness>;
+let harness: InstrumentedSdk['harness'];
 let guard: Guard;
 let events: DecisionEvent[];
 let instrumentation: OpenAIInstrumentation;
@@ -35,21 +36,15 @@ function setup(config: Parameters<typeof createGuard>[0] = {}) {
 }
 
 beforeEach(() => {
-  harness = telemetryHarness();
-  instrumentation = new OpenAIInstrumentation({ guard: createGuard() });
-  instrumentation.setTracerProvider(harness.tracerProvider);
-  instrumentation.setMeterProvider(harness.meterProvider);
-  instrumentation.instrument(openaiModule);
+  ({ harness, instrumentation } = instrumentSdk());
   setup();
   mock.reset();
   mock.configure({ outputTokens: 12, chunkDelayMillis: 0, latencyMillis: 0 });
-  client = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+  client = mockClient(mock);
 });
 
 afterEach(async () => {
-  instrumentation.uninstrument(openaiModule);
-  await guard.close();
-  await harness.shutdown();
+  await uninstrumentSdk({ harness, instrumentation }, guard);
 });
 
 const chatParams = {

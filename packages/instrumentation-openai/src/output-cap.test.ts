@@ -2,8 +2,8 @@ import { BudgetExceededError, createGuard, type Guard } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
-import { OpenAIInstrumentation } from './instrumentation';
+import type { OpenAIInstrumentation } from './instrumentation';
+import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 
 // The provider writes far more than any default cap unless the request carries one: only a
 // reservation that bounds what it may bill keeps a budget whole.
@@ -11,7 +11,7 @@ const PROVIDER_OUTPUT_TOKENS = 8_000;
 
 const { OpenAI } = openaiModule;
 let mock: MockProvider;
-let harness: ReturnType<typeof telemetryHarness>;
+let harness: InstrumentedSdk['harness'];
 let instrumentation: OpenAIInstrumentation;
 let guard: Guard;
 let client: InstanceType<typeof OpenAI>;
@@ -23,19 +23,13 @@ afterAll(async () => {
   await mock.close();
 });
 beforeEach(() => {
-  harness = telemetryHarness();
-  instrumentation = new OpenAIInstrumentation({ guard: createGuard() });
-  instrumentation.setTracerProvider(harness.tracerProvider);
-  instrumentation.setMeterProvider(harness.meterProvider);
-  instrumentation.instrument(openaiModule);
+  ({ harness, instrumentation } = instrumentSdk());
   mock.reset();
   mock.configure({ outputTokens: PROVIDER_OUTPUT_TOKENS, chunkDelayMillis: 0, latencyMillis: 0 });
-  client = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+  client = mockClient(mock);
 });
 afterEach(async () => {
-  instrumentation.uninstrument(openaiModule);
-  await guard?.close();
-  await harness.shutdown();
+  await uninstrumentSdk({ harness, instrumentation }, guard);
 });
 
 function useGuard(config: Parameters<typeof createGuard>[0]) {

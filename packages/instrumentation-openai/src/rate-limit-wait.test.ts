@@ -2,13 +2,13 @@ import { createGuard, type DecisionEvent, type Guard, RateLimitedError } from '@
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
-import { OpenAIInstrumentation } from './instrumentation';
+import type { OpenAIInstrumentation } from './instrumentation';
+import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 
 const { OpenAI } = openaiModule;
 
 let mock: MockProvider;
-let harness: ReturnType<typeof telemetryHarness>;
+let harness: InstrumentedSdk['harness'];
 let instrumentation: OpenAIInstrumentation;
 let guard: Guard;
 let events: DecisionEvent[];
@@ -34,19 +34,13 @@ function setup(config: Parameters<typeof createGuard>[0]): void {
 }
 
 beforeEach(() => {
-  harness = telemetryHarness();
-  instrumentation = new OpenAIInstrumentation({ guard: createGuard() });
-  instrumentation.setTracerProvider(harness.tracerProvider);
-  instrumentation.setMeterProvider(harness.meterProvider);
-  instrumentation.instrument(openaiModule);
+  ({ harness, instrumentation } = instrumentSdk());
   mock.reset();
-  client = new OpenAI({ apiKey: 'test-key', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
+  client = mockClient(mock);
 });
 
 afterEach(async () => {
-  instrumentation.uninstrument(openaiModule);
-  await guard.close();
-  await harness.shutdown();
+  await uninstrumentSdk({ harness, instrumentation }, guard);
   mock.configure({ rateLimit: { limitRequests: 10_000, limitTokens: 30_000_000, enforce: false } });
 });
 

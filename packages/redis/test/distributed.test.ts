@@ -1,109 +1,14 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type BudgetConfig, createGuard } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisLedger } from '../src/ledger/redis-ledger';
+import { killWorkers, Worker } from './gate-worker';
 import { skipWithoutRedis, startRedisServer, type TestRedisServer } from './redis-server';
 
 // Several OS processes, each loading the BUILT packages and gating the real openai SDK,
 // share one redis-server and one mock provider started here.
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'gate-worker.cjs');
-
-interface CallResult {
-  outcome: string;
-  name?: string;
-  message?: string;
-  millis: number;
-}
-
-interface WorkerReport {
-  decisions: {
-    type: string;
-    timestampMs: number;
-    waitMillis?: number;
-    reservationId?: string;
-    actualCostUsd?: number;
-    applied?: boolean;
-  }[];
-  storeEvents: { type: string; operation?: string; policy?: string }[];
-}
-
-interface WorkerConfig {
-  keyPrefix: string;
-  budgets?: BudgetConfig[];
-  rateLimits?: unknown[];
-  leaseMillis?: number;
-  store?: Record<string, unknown>;
-}
-
-/** A forked worker process and its message channel. */
-class Worker {
-  private readonly inbox = new Map<string, unknown[]>();
-  private readonly waiting = new Map<string, (message: unknown) => void>();
-
-  private constructor(readonly child: ChildProcess) {
-    child.on('message', (message: { type: string }) => {
-      const resolve = this.waiting.get(message.type);
-      if (resolve) {
-        this.waiting.delete(message.type);
-        resolve(message);
-      } else {
-        this.inbox.set(message.type, [...(this.inbox.get(message.type) ?? []), message]);
-      }
-    });
-  }
-
-  static async start(server: TestRedisServer, mock: MockProvider, config: WorkerConfig): Promise<Worker> {
-    const child = fork(WORKER, [], {
-      env: {
-        ...process.env,
-        TOLLGATE_WORKER_CONFIG: JSON.stringify({
-          redisUrl: server.url,
-          openaiBaseUrl: mock.openaiBaseUrl,
-          ...config,
-          store: { keyPrefix: config.keyPrefix, ...config.store },
-        }),
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const worker = new Worker(child);
-    workers.push(worker);
-    await worker.next('ready');
-    return worker;
-  }
-
-  next<T>(type: string): Promise<T> {
-    const queued = this.inbox.get(type);
-    if (queued && queued.length > 0) return Promise.resolve(queued.shift() as T);
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(type, resolve as (message: unknown) => void);
-      this.child.once('exit', (code) => reject(new Error(`worker exited (${code}) before "${type}"`)));
-    });
-  }
-
-  async fire(count: number, concurrency: number, maxTokens = 20): Promise<CallResult[]> {
-    this.child.send({ type: 'fire', count, concurrency, maxTokens });
-    return (await this.next<{ results: CallResult[] }>('fired')).results;
-  }
-
-  async report(settleMillis = 50): Promise<WorkerReport> {
-    this.child.send({ type: 'report', settleMillis });
-    return this.next<WorkerReport>('report');
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.send({ type: 'close' });
-    await exited;
-  }
-}
-
-const workers: Worker[] = [];
 const skip = skipWithoutRedis();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const rolling = { rollingMillis: 3_600_000 };
@@ -132,11 +37,7 @@ describe.skipIf(skip)('distributed mode: processes sharing budgets and limits th
     mock.configure({ latencyMillis: 0, outputTokens: 16 });
   });
 
-  afterEach(async () => {
-    for (const worker of workers.splice(0)) {
-      if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
-    }
-  });
+  afterEach(killWorkers);
 
   /** Reads a budget through a fresh guard on the same prefix, as any other process would. */
   async function budgetStatus(keyPrefix: string, budget: BudgetConfig) {
@@ -156,7 +57,9 @@ describe.skipIf(skip)('distributed mode: processes sharing budgets and limits th
     const keyPrefix = `budget-${++prefixes}`;
     const budget: BudgetConfig = { id: 'shared', limit: { usd: 0.0004 }, window: rolling };
     const fleet = await Promise.all(
-      Array.from({ length: 4 }, () => Worker.start(server, mock, { keyPrefix, budgets: [budget] })),
+      Array.from({ length: 4 }, () =>
+        Worker.start({ redisUrl: server.url }, mock, { keyPrefix, budgets: [budget] }),
+      ),
     );
     const results = (await Promise.all(fleet.map((worker) => worker.fire(30, 10)))).flat();
     const reports = await Promise.all(fleet.map((worker) => worker.report(100)));
@@ -194,8 +97,8 @@ describe.skipIf(skip)('distributed mode: processes sharing budgets and limits th
     const budget: BudgetConfig = { id: 'kill', limit: { usd: 0.0015 }, window: rolling };
     const config = { keyPrefix, budgets: [budget], leaseMillis: 1_500, store: { leaseExpiry: 'release' } };
     const [victim, survivor] = await Promise.all([
-      Worker.start(server, mock, config),
-      Worker.start(server, mock, config),
+      Worker.start({ redisUrl: server.url }, mock, config),
+      Worker.start({ redisUrl: server.url }, mock, config),
     ]);
     mock.configure({ latencyMillis: 30_000 });
     void victim!.fire(2, 2, 1_000).catch(() => {});
@@ -233,7 +136,9 @@ describe.skipIf(skip)('distributed mode: processes sharing budgets and limits th
       { provider: 'openai', model: 'gpt-4o-mini', rpm, burstRequests: burst, maxWaitMillis: 20_000 },
     ];
     const fleet = await Promise.all(
-      Array.from({ length: 4 }, () => Worker.start(server, mock, { keyPrefix, rateLimits })),
+      Array.from({ length: 4 }, () =>
+        Worker.start({ redisUrl: server.url }, mock, { keyPrefix, rateLimits }),
+      ),
     );
     const firedAtMs = Date.now();
     const results = (await Promise.all(fleet.map((worker) => worker.fire(20, 20)))).flat();
@@ -273,8 +178,8 @@ describe.skipIf(skip)('distributed mode: processes sharing budgets and limits th
     };
     const timeout = 500;
     const [closed, open] = await Promise.all([
-      Worker.start(server, mock, { ...common, store: { commandTimeoutMillis: timeout } }),
-      Worker.start(server, mock, {
+      Worker.start({ redisUrl: server.url }, mock, { ...common, store: { commandTimeoutMillis: timeout } }),
+      Worker.start({ redisUrl: server.url }, mock, {
         ...common,
         store: { commandTimeoutMillis: timeout, onUnavailable: 'fail-open' },
       }),
@@ -321,7 +226,7 @@ describe.skipIf(skip)('distributed mode: processes sharing budgets and limits th
   it('resumes without errors after idling longer than every key lives', async () => {
     const keyPrefix = `idle-${++prefixes}`;
     const budget: BudgetConfig = { id: 'idle', limit: { usd: 1 }, window: { rollingMillis: 2_000 } };
-    const worker = await Worker.start(server, mock, {
+    const worker = await Worker.start({ redisUrl: server.url }, mock, {
       keyPrefix,
       budgets: [budget],
       rateLimits: [{ provider: 'openai', model: 'gpt-4o-mini', rpm: 600, burstRequests: 5 }],

@@ -1,11 +1,15 @@
-import { type ChildProcess, fork } from 'node:child_process';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { type BudgetConfig, createGuard } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { Cluster, Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createRedisLedger } from '../src/ledger/redis-ledger';
+import {
+  type CallResult,
+  killWorkers,
+  Worker,
+  type WorkerConfig,
+  type WorkerConnection,
+} from './gate-worker';
 import { skipWithoutRedis } from './redis-server';
 import {
   type SentinelTopology,
@@ -19,102 +23,11 @@ import {
 // call a mock provider started here. Redis nodes are killed (SIGKILL) or frozen (SIGSTOP, as
 // a VM pause or a network partition does) under them.
 
-const WORKER = join(dirname(fileURLToPath(import.meta.url)), 'fixtures', 'gate-worker.cjs');
 const skip = skipWithoutRedis();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const STORE_UNAVAILABLE = 'TOLLGATE_GUARD_STORE_UNAVAILABLE';
 const BUDGET_EXCEEDED = 'TOLLGATE_BUDGET_EXCEEDED';
 
-interface CallResult {
-  outcome: string;
-  message?: string;
-  millis: number;
-}
-
-interface StoreEventSummary {
-  type: string;
-  operation?: string;
-  applied?: boolean;
-  outageMillis?: number;
-}
-
-type Connection =
-  | { sentinel: { sentinels: { host: string; port: number }[]; name: string } }
-  | { cluster: { nodes: { host: string; port: number }[]; password: string } };
-
-interface WorkerConfig {
-  keyPrefix: string;
-  budgets?: BudgetConfig[];
-  rateLimits?: unknown[];
-  leaseMillis?: number;
-  store?: Record<string, unknown>;
-}
-
-/** A forked gate process and its message channel. */
-class Worker {
-  private readonly inbox = new Map<string, unknown[]>();
-  private readonly waiting = new Map<string, (message: unknown) => void>();
-
-  private constructor(readonly child: ChildProcess) {
-    child.on('message', (message: { type: string }) => {
-      const resolve = this.waiting.get(message.type);
-      if (resolve) {
-        this.waiting.delete(message.type);
-        resolve(message);
-      } else {
-        this.inbox.set(message.type, [...(this.inbox.get(message.type) ?? []), message]);
-      }
-    });
-  }
-
-  static async start(connection: Connection, mock: MockProvider, config: WorkerConfig): Promise<Worker> {
-    const child = fork(WORKER, [], {
-      env: {
-        ...process.env,
-        TOLLGATE_WORKER_CONFIG: JSON.stringify({
-          ...connection,
-          openaiBaseUrl: mock.openaiBaseUrl,
-          ...config,
-          store: { keyPrefix: config.keyPrefix, ...config.store },
-        }),
-      },
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    const worker = new Worker(child);
-    workers.push(worker);
-    await worker.next('ready');
-    return worker;
-  }
-
-  next<T>(type: string): Promise<T> {
-    const queued = this.inbox.get(type);
-    if (queued && queued.length > 0) return Promise.resolve(queued.shift() as T);
-    return new Promise<T>((resolve, reject) => {
-      this.waiting.set(type, resolve as (message: unknown) => void);
-      this.child.once('exit', (code) => reject(new Error(`worker exited (${code}) before "${type}"`)));
-    });
-  }
-
-  /** One batch at a time per worker: the reply channel is keyed by message type. */
-  async fire(count: number, concurrency: number): Promise<CallResult[]> {
-    this.child.send({ type: 'fire', count, concurrency, maxTokens: 20 });
-    return (await this.next<{ results: CallResult[] }>('fired')).results;
-  }
-
-  async storeEvents(): Promise<StoreEventSummary[]> {
-    this.child.send({ type: 'report', settleMillis: 0 });
-    return (await this.next<{ storeEvents: StoreEventSummary[] }>('report')).storeEvents;
-  }
-
-  async close(): Promise<void> {
-    if (this.child.exitCode !== null || this.child.signalCode !== null) return;
-    const exited = new Promise((resolve) => this.child.once('exit', resolve));
-    this.child.send({ type: 'close' });
-    await exited;
-  }
-}
-
-const workers: Worker[] = [];
 let prefixes = 0;
 
 /** A budget counted in requests (overshoot is a plain count) and tokens (settled vs worst case). */
@@ -151,7 +64,12 @@ async function fireUntilAdmitted(fleet: Worker[], timeoutMillis: number): Promis
  * Starts `count` workers and waits until each has passed one call: a process starting up
  * refuses calls (typed) until its connections are up, which is not what these tests are about.
  */
-async function startFleet(count: number, connection: Connection, mock: MockProvider, config: WorkerConfig) {
+async function startFleet(
+  count: number,
+  connection: WorkerConnection,
+  mock: MockProvider,
+  config: WorkerConfig,
+) {
   const fleet = await Promise.all(
     Array.from({ length: count }, () => Worker.start(connection, mock, config)),
   );
@@ -178,11 +96,7 @@ describe.skipIf(skip)('distributed mode through failover', () => {
     mock.configure({ latencyMillis: 0, outputTokens: 16 });
   });
 
-  afterEach(async () => {
-    for (const worker of workers.splice(0)) {
-      if (worker.child.exitCode === null && worker.child.signalCode === null) worker.child.kill('SIGKILL');
-    }
-  });
+  afterEach(killWorkers);
 
   describe('Redis Cluster with a password', () => {
     let cluster: TestRedisCluster;

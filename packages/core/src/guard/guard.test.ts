@@ -4,40 +4,16 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MemoryLedger } from '../budgets/memory-ledger';
-import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { TollgateConfigError } from '../errors/config-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
 import { withScope } from '../scope/with-scope';
-import type { DecisionEvent } from './decision-events';
-import { createGuard, type Guard } from './guard';
+import { createGuard } from './guard';
+import { chat, closeGuards, guards, guardWith } from './test-support';
 
-const guards: Guard[] = [];
-afterEach(async () => {
-  await Promise.all(guards.splice(0).map((guard) => guard.close()));
-});
-
-function guardWith(config: GuardConfig): { guard: Guard; events: DecisionEvent[] } {
-  const events: DecisionEvent[] = [];
-  const guard = createGuard({ ...config, onDecision: (event) => void events.push(event) });
-  guards.push(guard);
-  return { guard, events };
-}
-
-function chat(
-  model: string,
-  maxTokens: number,
-  content = 'Summarise the quarterly report in three bullet points.',
-): LlmCallDescriptor {
-  return {
-    provider: 'openai',
-    operation: 'chat',
-    model,
-    body: { model, max_tokens: maxTokens, messages: [{ role: 'user', content }] },
-  };
-}
+afterEach(closeGuards);
 
 const usage = (inputTokens: number, outputTokens: number) => ({ inputTokens, outputTokens });
 

@@ -1,23 +1,12 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LlmCallDescriptor, OperationName } from '../call/llm-call';
-import type { GuardConfig } from '../config/guard-config';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { TollgateConfigError } from '../errors/config-error';
 import { UnboundedOutputError } from '../errors/unbounded-output-error';
-import type { DecisionEvent } from './decision-events';
-import { createGuard, type Guard } from './guard';
+import { createGuard } from './guard';
+import { closeGuards, guardWith } from './test-support';
 
-const guards: Guard[] = [];
-afterEach(async () => {
-  await Promise.all(guards.splice(0).map((guard) => guard.close()));
-});
-
-function guardWith(config: GuardConfig): { guard: Guard; events: DecisionEvent[] } {
-  const events: DecisionEvent[] = [];
-  const guard = createGuard({ ...config, onDecision: (event) => void events.push(event) });
-  guards.push(guard);
-  return { guard, events };
-}
+afterEach(closeGuards);
 
 function call(
   model: string,

@@ -1,30 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { MemoryLedger } from '../budgets/memory-ledger';
-import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
 import { TollgateConfigError } from '../errors/config-error';
 import type { TokenUsage } from '../pricing/token-usage';
-import type { DecisionEvent } from './decision-events';
-import { createGuard, type Guard } from './guard';
+import { createGuard } from './guard';
+import { chat as chatCall, closeGuards, guards, guardWith } from './test-support';
 
-const guards: Guard[] = [];
-afterEach(async () => {
-  await Promise.all(guards.splice(0).map((guard) => guard.close()));
-});
+afterEach(closeGuards);
 
-function guardWith(config: GuardConfig): { guard: Guard; events: DecisionEvent[] } {
-  const events: DecisionEvent[] = [];
-  const guard = createGuard({ ...config, onDecision: (event) => void events.push(event) });
-  guards.push(guard);
-  return { guard, events };
-}
-
-const chat: LlmCallDescriptor = {
-  provider: 'openai',
-  operation: 'chat',
-  model: 'gpt-4o-mini',
-  body: { model: 'gpt-4o-mini', max_tokens: 100, messages: [{ role: 'user', content: 'Hello' }] },
-};
+const chat = chatCall('gpt-4o-mini', 100, 'Hello');
 
 describe('settling usage the provider reported badly', () => {
   it.each<[string, TokenUsage, { tokens: number } | 'worst-case']>([

@@ -47,13 +47,29 @@ export function abortableSleep(ms: number, signal: AbortSignal | undefined): Pro
   });
 }
 
+/** What `withinMillis` does when the time passes first. */
+export interface WithinMillisOptions {
+  /** The rejection to give; by default an `Error` saying no answer came within the time. */
+  timeoutError?: () => unknown;
+  /** Runs after the rejection, when the caller should know the work may still finish. */
+  onAbandoned?: () => void;
+}
+
 /**
- * `pending`, or a rejection once `millis` pass without an answer. The late answer is
- * dropped: whoever asked has been told already.
+ * `pending`, or a rejection once `millis` pass without an answer. The late answer (or its
+ * error) is dropped: whoever asked has been told already.
  */
-export function withinMillis<T>(pending: Promise<T>, millis: number): Promise<T> {
+export function withinMillis<T>(
+  pending: Promise<T>,
+  millis: number,
+  options: WithinMillisOptions = {},
+): Promise<T> {
+  const { timeoutError = () => new Error(`no answer within ${millis} ms`), onAbandoned } = options;
   return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`no answer within ${millis} ms`)), millis);
+    const timer = setTimeout(() => {
+      reject(timeoutError());
+      onAbandoned?.();
+    }, millis);
     pending.then(
       (value) => {
         clearTimeout(timer);

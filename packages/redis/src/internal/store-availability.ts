@@ -1,3 +1,4 @@
+import { withinMillis } from '@tollgate/core';
 import type { Cluster, Redis } from 'ioredis';
 import type {
   RedisStoreEvent,
@@ -180,25 +181,8 @@ export function withDeadline<T>(
   deadlineMs: number,
   onAbandoned?: () => void,
 ): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(
-      () => {
-        reject(new StoreTimeout('timeout'));
-        // The late answer, or its error, is dropped; the command itself may still run.
-        pending.catch(() => {});
-        onAbandoned?.();
-      },
-      Math.max(0, deadlineMs - Date.now()),
-    );
-    pending.then(
-      (value) => {
-        clearTimeout(timer);
-        resolve(value);
-      },
-      (error: unknown) => {
-        clearTimeout(timer);
-        reject(error);
-      },
-    );
+  return withinMillis(pending, Math.max(0, deadlineMs - Date.now()), {
+    timeoutError: () => new StoreTimeout('timeout'),
+    onAbandoned,
   });
 }

@@ -1,21 +1,13 @@
-import { createGuard, type Guard, type LlmCallDescriptor } from '@tollgate/core';
-import { Redis } from 'ioredis';
+import { createGuard, type Guard } from '@tollgate/core';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { skipWithoutRedis, startRedisServer, type TestRedisServer } from '../../test/redis-server';
+import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server';
 import type { RedisStoreEvent } from '../connection/redis-store-events';
 import { GuardStoreUnavailableError } from '../errors/guard-store-unavailable-error';
 import { createRedisLimiterDatastore } from './redis-limiter-datastore';
+import { chat, startAdminRedis, stopAdminRedis } from './test-support';
 
 const skip = skipWithoutRedis();
-
-function chat(model: string): LlmCallDescriptor {
-  return {
-    provider: 'openai',
-    operation: 'chat',
-    model,
-    body: { model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] },
-  };
-}
 
 describe.skipIf(skip)('shared rate limits on bottleneck + Redis 7', () => {
   let server: TestRedisServer;
@@ -24,9 +16,7 @@ describe.skipIf(skip)('shared rate limits on bottleneck + Redis 7', () => {
   let prefixes = 0;
 
   beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url, { retryStrategy: () => 50 });
-    admin.on('error', () => {});
+    ({ server, admin } = await startAdminRedis());
   }, 20_000);
 
   afterEach(async () => {
@@ -35,8 +25,7 @@ describe.skipIf(skip)('shared rate limits on bottleneck + Redis 7', () => {
   });
 
   afterAll(async () => {
-    admin?.disconnect();
-    await server?.dispose();
+    await stopAdminRedis({ server, admin });
   });
 
   function limitedGuard(events: RedisStoreEvent[]): Guard {

@@ -1,12 +1,13 @@
 import { createGuard, type DecisionEvent, type Guard, type LlmCallDescriptor } from '@tollgate/core';
 import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
-import { Redis } from 'ioredis';
+import type { Redis } from 'ioredis';
 import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { telemetryHarness } from '../../../core/src/telemetry/telemetry-harness';
-import { skipWithoutRedis, startRedisServer, type TestRedisServer } from '../../test/redis-server';
+import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server';
 import { createRedisLimiterDatastore } from './redis-limiter-datastore';
+import { restartIfStopped, startAdminRedis, stopAdminRedis } from './test-support';
 
 const skip = skipWithoutRedis();
 
@@ -29,22 +30,19 @@ describe.skipIf(skip)('shared buckets: provider feedback and whole-number state 
   let prefixes = 0;
 
   beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url, { retryStrategy: () => 50 });
-    admin.on('error', () => {});
+    ({ server, admin } = await startAdminRedis());
     mock = await startMockProvider();
   }, 20_000);
 
   afterEach(async () => {
     await guard?.close();
     guard = undefined;
-    if (!(await admin.ping().catch(() => undefined))) await server.start();
+    await restartIfStopped({ server, admin });
   });
 
   afterAll(async () => {
-    admin?.disconnect();
     await mock?.close();
-    await server?.dispose();
+    await stopAdminRedis({ server, admin });
   });
 
   /** A guard on a fresh key prefix; returns it with the Redis key of its request bucket's settings. */

@@ -1,25 +1,17 @@
-import { createGuard, type Guard, type LlmCallDescriptor } from '@tollgate/core';
-import { Redis } from 'ioredis';
+import { createGuard, type Guard } from '@tollgate/core';
+import type { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { skipWithoutRedis, startRedisServer, type TestRedisServer } from '../../test/redis-server';
+import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server';
 import type { RedisStoreEvent } from '../connection/redis-store-events';
 import { GuardStoreUnavailableError } from '../errors/guard-store-unavailable-error';
 import { createRedisLimiterDatastore, type RedisLimiterOptions } from './redis-limiter-datastore';
+import { chat, restartIfStopped, startAdminRedis, stopAdminRedis } from './test-support';
 
 const skip = skipWithoutRedis();
 
 const MAX_WAIT_MILLIS = 1_000;
 /** What a call may take beyond maxWaitMillis: timers, a loaded machine. */
 const SLACK_MILLIS = 300;
-
-function chat(model = 'gpt-4o-mini'): LlmCallDescriptor {
-  return {
-    provider: 'openai',
-    operation: 'chat',
-    model,
-    body: { model, max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] },
-  };
-}
 
 interface Answer {
   outcome: 'allowed' | 'refused' | 'error' | 'no answer';
@@ -57,20 +49,17 @@ describe.skipIf(skip)('shared rate limits when Redis is absent, never ready or g
   let prefixes = 0;
 
   beforeAll(async () => {
-    server = await startRedisServer();
-    admin = new Redis(server.url, { retryStrategy: () => 50 });
-    admin.on('error', () => {});
+    ({ server, admin } = await startAdminRedis());
   }, 20_000);
 
   afterEach(async () => {
     await guard?.close();
     guard = undefined;
-    if (!(await admin.ping().catch(() => undefined))) await server.start();
+    await restartIfStopped({ server, admin });
   });
 
   afterAll(async () => {
-    admin?.disconnect();
-    await server?.dispose();
+    await stopAdminRedis({ server, admin });
   });
 
   /** A rate-limit-only guard (no budgets) on a fresh key prefix. */

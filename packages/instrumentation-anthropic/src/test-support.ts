@@ -1,0 +1,43 @@
+/**
+ * Test support, not part of the package (tsup builds from index.ts only): the instrumentation
+ * patched into the real `@anthropic-ai/sdk`, reporting to an in-memory telemetry harness, and
+ * a client of the mock provider.
+ */
+import * as anthropicModule from '@anthropic-ai/sdk';
+import { createGuard, type Guard } from '@tollgate/core';
+import type { MockProvider } from '@tollgate/mock-provider';
+import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
+import { AnthropicInstrumentation } from './instrumentation';
+
+const { Anthropic } = anthropicModule;
+
+/** An instrumentation patched into the SDK, and the harness it reports to. */
+export interface InstrumentedSdk {
+  harness: ReturnType<typeof telemetryHarness>;
+  instrumentation: AnthropicInstrumentation;
+}
+
+/** A fresh harness and an instrumentation gating with `guard`, patched into the SDK. */
+export function instrumentSdk(guard: Guard = createGuard()): InstrumentedSdk {
+  const harness = telemetryHarness();
+  const instrumentation = new AnthropicInstrumentation({ guard });
+  instrumentation.setTracerProvider(harness.tracerProvider);
+  instrumentation.setMeterProvider(harness.meterProvider);
+  instrumentation.instrument(anthropicModule);
+  return { harness, instrumentation };
+}
+
+/** Undoes `instrumentSdk`, closing the guard the test gated with. */
+export async function uninstrumentSdk(sdk: InstrumentedSdk, guard: Guard | undefined): Promise<void> {
+  sdk.instrumentation.uninstrument(anthropicModule);
+  await guard?.close();
+  await sdk.harness.shutdown();
+}
+
+/** A client of the mock provider that never retries, so each call is one request. */
+export function mockClient(
+  mock: MockProvider,
+  options: ConstructorParameters<typeof Anthropic>[0] = {},
+): InstanceType<typeof Anthropic> {
+  return new Anthropic({ apiKey: 'test-key', baseURL: mock.anthropicBaseUrl, maxRetries: 0, ...options });
+}
