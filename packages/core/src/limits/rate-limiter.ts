@@ -195,7 +195,9 @@ export class RateLimiter {
           'weight-exceeds-capacity',
           Number.POSITIVE_INFINITY,
           `the call weighs ${request.weightTokens} tokens (estimated input + maximum output) but the token bucket ` +
-            `holds at most ${capacity} (tpm ${set.rule.tpm}); lower max_tokens or raise the limit`,
+            `holds at most ${capacity} (tpm ${set.rule.tpm}); set the request's output cap (max_tokens / ` +
+            "max_completion_tokens / max_output_tokens) or the guard's defaultMaxOutputTokens — without either, " +
+            "the model's maximum output is reserved — or raise the limit",
         );
       }
     }
