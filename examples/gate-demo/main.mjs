@@ -81,18 +81,19 @@ console.log(
 );
 
 await new Promise((resolve) => setTimeout(resolve, 50));
-console.log('\nSpans (one CLIENT span per call; rejected calls too):');
+console.log("\nSpans (Tollgate's CLIENT span per call; rejected calls too):");
 console.log(
-  '  name                decision          tokens in/out  estimated      reconciled     usage source',
+  '  name                  decision          tokens in/out  estimated      reconciled     usage source',
 );
-for (const span of spans.getFinishedSpans()) {
+// Only Tollgate's spans: others (e.g. an SDK's own span, with sdkSpans: 'nest') have no gate decision.
+for (const span of spans.getFinishedSpans().filter((s) => s.attributes['tollgate.gate.decision'])) {
   const a = span.attributes;
   const tokens =
     a['gen_ai.usage.input_tokens'] === undefined
       ? '-'
       : `${a['gen_ai.usage.input_tokens']}/${a['gen_ai.usage.output_tokens']}`;
   console.log(
-    `  ${span.name.padEnd(19)} ${String(a['tollgate.gate.decision']).padEnd(17)} ${tokens.padEnd(14)} ${usd(a['tollgate.cost.estimated_usd']).padEnd(14)} ${usd(a['tollgate.cost.reconciled_usd']).padEnd(14)} ${a['tollgate.usage.source'] ?? '-'}`,
+    `  ${span.name.padEnd(21)} ${String(a['tollgate.gate.decision']).padEnd(17)} ${tokens.padEnd(14)} ${usd(a['tollgate.cost.estimated_usd']).padEnd(14)} ${usd(a['tollgate.cost.reconciled_usd']).padEnd(14)} ${a['tollgate.usage.source'] ?? '-'}`,
   );
 }
 
@@ -101,26 +102,28 @@ const points = (name) =>
   resourceMetrics.scopeMetrics.flatMap((s) =>
     s.metrics.filter((m) => m.descriptor.name === name).flatMap((m) => m.dataPoints),
   );
+// The tenant label is what tells apart series that are otherwise alike.
+const tenant = (point) =>
+  point.attributes['tollgate.tenant'] ? `, tenant=${point.attributes['tollgate.tenant']}` : '';
 console.log('\nMetrics:');
 for (const point of points('tollgate.gate.decisions')) {
   console.log(
-    `  tollgate.gate.decisions{decision=${point.attributes['tollgate.gate.decision']}, model=${point.attributes['gen_ai.request.model']}} = ${point.value}`,
+    `  tollgate.gate.decisions{decision=${point.attributes['tollgate.gate.decision']}, model=${point.attributes['gen_ai.request.model']}${tenant(point)}} = ${point.value}`,
   );
 }
 for (const point of points('tollgate.cost')) {
   console.log(
-    `  tollgate.cost{kind=${point.attributes['tollgate.cost.kind']}, model=${point.attributes['gen_ai.request.model']}} = ${usd(point.value)} (estimate)`,
+    `  tollgate.cost{kind=${point.attributes['tollgate.cost.kind']}, model=${point.attributes['gen_ai.request.model']}${tenant(point)}} = ${usd(point.value)} (estimate)`,
   );
 }
 for (const point of points('tollgate.budget.spent')) {
-  const scope = point.attributes['tollgate.tenant'] ? `, tenant=${point.attributes['tollgate.tenant']}` : '';
   console.log(
-    `  tollgate.budget.spent{budget=${point.attributes['tollgate.budget.id']}${scope}} = ${point.value} ${point.attributes['tollgate.budget.unit']}`,
+    `  tollgate.budget.spent{budget=${point.attributes['tollgate.budget.id']}${tenant(point)}} = ${point.value} ${point.attributes['tollgate.budget.unit']}`,
   );
 }
 for (const point of points('gen_ai.client.token.usage')) {
   console.log(
-    `  gen_ai.client.token.usage{type=${point.attributes['gen_ai.token.type']}, model=${point.attributes['gen_ai.request.model']}}: ${point.value.count} calls, ${point.value.sum} tokens`,
+    `  gen_ai.client.token.usage{type=${point.attributes['gen_ai.token.type']}, model=${point.attributes['gen_ai.request.model']}${tenant(point)}}: ${point.value.count} calls, ${point.value.sum} tokens`,
   );
 }
 console.log(

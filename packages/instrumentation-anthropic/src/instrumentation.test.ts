@@ -509,7 +509,8 @@ describe('AnthropicInstrumentation — the SDK’s own spans', () => {
     expect(sdkSpan.parentSpanContext?.spanId).toBe(tollgateSpan.spanContext().spanId);
   }
 
-  it('nests the SDK span under the Tollgate span, for create() and for the stream helpers', async () => {
+  it("nests the SDK span under the Tollgate span with sdkSpans: 'nest', for create() and for the stream helpers", async () => {
+    setup({}, { sdkSpans: 'nest' });
     await client.messages.create(messageParams);
     const stream = await client.messages.create({ ...messageParams, stream: true });
     for await (const _event of stream) {
@@ -542,22 +543,28 @@ describe('AnthropicInstrumentation — the SDK’s own spans', () => {
     expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(1);
   });
 
-  it("emits no SDK span for gated calls with sdkSpans: 'suppress'", async () => {
-    setup({}, { sdkSpans: 'suppress' });
-    await client.messages.create(messageParams);
-    const stream = await client.messages.create({ ...messageParams, stream: true });
-    for await (const _event of stream) {
-      // consume
-    }
-    await client.messages.stream(messageParams).finalMessage();
-    await client.beta.messages.create(messageParams);
-    await settled();
-    expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(4);
-    expect(spansOf(SDK_SCOPE)).toHaveLength(0);
-    // The client is left as it was: its next ungated call is traced by the SDK again.
-    await client.messages.countTokens({ model: messageParams.model, messages: messageParams.messages });
-    expect(spansOf(SDK_SCOPE)).toHaveLength(1);
-  });
+  it.each([
+    ['by default', {}],
+    ["with sdkSpans: 'suppress'", { sdkSpans: 'suppress' as const }],
+  ])(
+    'emits no SDK span for gated calls %s, so token usage is on one span per call',
+    async (_label, options) => {
+      setup({}, options);
+      await client.messages.create(messageParams);
+      const stream = await client.messages.create({ ...messageParams, stream: true });
+      for await (const _event of stream) {
+        // consume
+      }
+      await client.messages.stream(messageParams).finalMessage();
+      await client.beta.messages.create(messageParams);
+      await settled();
+      expect(spansOf(TOLLGATE_SCOPE)).toHaveLength(4);
+      expect(spansOf(SDK_SCOPE)).toHaveLength(0);
+      // The client is left as it was: its next ungated call is traced by the SDK again.
+      await client.messages.countTokens({ model: messageParams.model, messages: messageParams.messages });
+      expect(spansOf(SDK_SCOPE)).toHaveLength(1);
+    },
+  );
 
   it('works with a client whose own spans are off', async () => {
     client = newClient({ openTelemetry: false });
@@ -674,7 +681,7 @@ describe('AnthropicInstrumentation — patching', () => {
       guard,
       sdkSpans: 'off' as never,
     });
-    expect(instrumentation.getConfig()).toMatchObject({ sdkSpans: 'nest' });
+    expect(instrumentation.getConfig()).toMatchObject({ sdkSpans: 'suppress' });
     const stream = await client.messages.create({ ...messageParams, stream: true });
     for await (const event of stream) if (event.type === 'content_block_delta') break;
     await settled();

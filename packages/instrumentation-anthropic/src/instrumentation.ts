@@ -237,12 +237,13 @@ export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstr
 
 /** Defaults and validation in one place. A bad option is reported and replaced, never thrown at a call. */
 function normalizeConfig(config: AnthropicInstrumentationConfig): AnthropicInstrumentationConfig {
-  const normalized = { ...config, sdkSpans: config.sdkSpans ?? 'nest' };
+  // Suppressed by default: the SDK's span repeats gen_ai.usage.*, so span-based token sums would count twice.
+  const normalized = { ...config, sdkSpans: config.sdkSpans ?? 'suppress' };
   if (!SDK_SPAN_MODES.includes(normalized.sdkSpans)) {
     diag.warn(
-      `${PACKAGE_NAME}: sdkSpans must be one of ${SDK_SPAN_MODES.join(', ')}; got ${String(normalized.sdkSpans)}, using 'nest'.`,
+      `${PACKAGE_NAME}: sdkSpans must be one of ${SDK_SPAN_MODES.join(', ')}; got ${String(normalized.sdkSpans)}, using 'suppress'.`,
     );
-    normalized.sdkSpans = 'nest';
+    normalized.sdkSpans = 'suppress';
   }
   return normalized;
 }

@@ -4,9 +4,11 @@ import type { Guard } from '@tollgate/core';
 /**
  * What happens to the span the Anthropic SDK (1.x) emits for each API call when a tracer
  * provider is registered:
- * - `nest`: the SDK's span is a child of Tollgate's span — same trace, one level down, covering
- *   the HTTP request (with its retries) but not the time spent waiting at the gate.
  * - `suppress`: gated calls emit no SDK span; Tollgate's span is the only one.
+ * - `nest`: the SDK's span is a child of Tollgate's span — same trace, one level down, covering
+ *   the HTTP request (with its retries) but not the time spent waiting at the gate. It carries
+ *   its own `gen_ai.usage.*` attributes, so a sum of token usage over all spans counts such a
+ *   call twice: sum over spans with `tollgate.gate.decision` (Tollgate's) only.
  */
 export type SdkSpanMode = 'nest' | 'suppress';
 
@@ -17,7 +19,7 @@ export interface AnthropicInstrumentationConfig extends InstrumentationConfig {
   /**
    * What to do with the Anthropic SDK's own span for each gated call. Clients built with
    * `openTelemetry: false` (or with `ANTHROPIC_OPEN_TELEMETRY=false` set) emit none either way.
-   * @default 'nest'
+   * @default 'suppress'
    */
   sdkSpans?: SdkSpanMode;
   /**

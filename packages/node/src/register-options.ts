@@ -33,6 +33,10 @@ export interface RegisterOptions {
    * `getNodeAutoInstrumentations()`. Their modules are added to the ESM loader hook. @default []
    */
   instrumentations?: Array<Instrumentation | Instrumentation[]>;
-  /** Flush and shut down on SIGTERM, SIGINT and `beforeExit`. @default true */
+  /**
+   * Flush and shut down on SIGTERM, SIGINT and `beforeExit`. After a signal's flush the signal is
+   * raised again only when no other listener exists; an app's own handler runs once and decides.
+   * @default true
+   */
   shutdownOnExit?: boolean;
 }

@@ -14,6 +14,7 @@ const run = promisify(execFile);
 
 interface Received {
   path: string;
+  contentType: string;
   body: Record<string, unknown>;
 }
 
@@ -28,6 +29,7 @@ async function startReceiver(): Promise<{ server: Server; url: string; received:
       const json = request.headers['content-type']?.includes('json');
       received.push({
         path: request.url ?? '',
+        contentType: request.headers['content-type'] ?? '',
         body: json ? JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') : {},
       });
       response.writeHead(200, { 'content-type': 'application/json' }).end('{}');
@@ -264,6 +266,13 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
       await expectGatedNextToContrib(['with-auto-instrumentations.mjs'], {});
     });
 
+    it('register() starts no logs pipeline the user did not ask for, though the contrib instrumentation emits logs', async () => {
+      mock.reset();
+      const { received } = await runApp(['with-auto-instrumentations.mjs'], {});
+      expect(received.map((entry) => entry.path)).toContain('/v1/traces');
+      expect(received.map((entry) => entry.path)).not.toContain('/v1/logs');
+    });
+
     it.each(['first', 'last'])(
       "the app's own NodeSDK with getNodeAutoInstrumentations() and Tollgate's instrumentations %s gates every call",
       async (order) => {
@@ -282,6 +291,71 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
       );
       expect(stderr).not.toContain('TOLLGATE_OTHER_INSTRUMENTATION');
     });
+  });
+
+  describe('OTLP protocol', () => {
+    const typesOf = (received: Received[], path: string) =>
+      new Set(received.filter((entry) => entry.path === path).map((entry) => entry.contentType));
+
+    it('http/json by default', async () => {
+      const { received } = await runApp(['in-code.mjs'], {});
+      expect(typesOf(received, '/v1/traces')).toEqual(new Set(['application/json']));
+      expect(typesOf(received, '/v1/metrics')).toEqual(new Set(['application/json']));
+    });
+
+    it('OTEL_EXPORTER_OTLP_PROTOCOL=http/protobuf is honoured, and a per-signal variable overrides it', async () => {
+      const { stdout, received } = await runApp(['in-code.mjs'], {
+        OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf',
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/json',
+      });
+      expect(stdout).toContain('second call: BudgetExceededError');
+      expect(typesOf(received, '/v1/traces')).toEqual(new Set(['application/json']));
+      expect(spansIn(received).filter((span) => span.attributes['tollgate.gate.decision'])).toHaveLength(3);
+      expect(typesOf(received, '/v1/metrics')).toEqual(new Set(['application/x-protobuf']));
+    });
+
+    it('OTEL_EXPORTER_OTLP_METRICS_PROTOCOL=http/protobuf applies to metrics only', async () => {
+      const { received } = await runApp(['in-code.mjs'], {
+        OTEL_EXPORTER_OTLP_METRICS_PROTOCOL: 'http/protobuf',
+      });
+      expect(typesOf(received, '/v1/traces')).toEqual(new Set(['application/json']));
+      expect(typesOf(received, '/v1/metrics')).toEqual(new Set(['application/x-protobuf']));
+    });
+
+    it('an unknown protocol is refused at startup, naming the variable', async () => {
+      const error = (await runApp(['--import', '@tollgate/node/register', 'app.mjs'], {
+        TOLLGATE_CONFIG: join(fixtures, 'tollgate.yaml'),
+        OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'http/xml',
+      }).catch((caught: unknown) => caught)) as { stderr?: string };
+      expect(error.stderr).toContain('Invalid Tollgate config at OTEL_EXPORTER_OTLP_TRACES_PROTOCOL');
+    });
+  });
+
+  it('OTEL_SDK_DISABLED=true exports nothing, yet calls are gated with a context manager and no warning', async () => {
+    mock.reset();
+    const { stdout, stderr, received } = await runApp(['--import', '@tollgate/node/register', 'app.mjs'], {
+      TOLLGATE_CONFIG: join(fixtures, 'tollgate.yaml'),
+      OTEL_SDK_DISABLED: 'true',
+    });
+    expect(stdout).toContain('second call: BudgetExceededError');
+    expect(stdout).toContain('anthropic stream: done');
+    expect(mock.requests().map((request) => request.endpoint)).toEqual(['chat.completions', 'messages']);
+    expect(stderr).not.toContain('TOLLGATE_NO_CONTEXT_MANAGER');
+    expect(received).toEqual([]);
+  });
+
+  it("an app's own SIGTERM handler runs once, and the telemetry is still flushed", async () => {
+    const { stdout, received } = await runApp(['own-signal-handler.mjs'], {});
+    expect(stdout.trim().split('\n')).toEqual(['call: allowed', 'app SIGTERM handler', 'app exits']);
+    expect(spansIn(received).map((span) => span.attributes['tollgate.gate.decision'])).toEqual(['allowed']);
+  });
+
+  it('without a handler of its own, SIGTERM still ends the app after the flush', async () => {
+    const error = (await runApp(['own-signal-handler.mjs'], { NO_APP_HANDLER: '1' }).catch(
+      (caught: unknown) => caught,
+    )) as { signal?: string; stdout?: string };
+    expect(error.signal).toBe('SIGTERM');
+    expect(error.stdout?.trim()).toBe('call: allowed');
   });
 
   it('refuses an invalid config file at startup, naming the field', async () => {
