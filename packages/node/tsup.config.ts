@@ -7,7 +7,7 @@ export default [
   defineConfig({
     entry: ['src/register-hook.ts'],
     format: ['esm'],
-    dts: false,
+    dts: true,
     sourcemap: true,
     target: 'node20',
     platform: 'node',

@@ -1,6 +1,7 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { IMetricReader } from '@opentelemetry/sdk-metrics';
-import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
+// sdk-trace, not sdk-trace-base: sdk-trace-base has no 3.x release; sdk-node depends on sdk-trace on both lines.
+import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { GuardConfig } from '@tollgate/core';
 
 /** Options of `register()`. Every field is optional; the same shape (minus functions) is accepted from `TOLLGATE_CONFIG`. */
