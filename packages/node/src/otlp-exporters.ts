@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { OTLPMetricExporter } from '@opentelemetry/exporter-metrics-otlp-http';
 import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import type { PushMetricExporter } from '@opentelemetry/sdk-metrics';
-import type { SpanExporter } from '@opentelemetry/sdk-trace-base';
+import type { SpanExporter } from '@opentelemetry/sdk-trace';
 import { TollgateConfigError } from '@tollgate/core';
 import { findInstalledPackage } from './installed-package';
 
