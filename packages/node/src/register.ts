@@ -6,6 +6,7 @@ import { PeriodicExportingMetricReader } from '@opentelemetry/sdk-metrics';
 import { NodeSDK } from '@opentelemetry/sdk-node';
 import { createGuard, type Guard, TollgateConfigError } from '@tollgate/core';
 import { AsyncContextManager } from './async-context-manager';
+import { guardStoreFromEnv } from './guard-store-from-env';
 import { instrumentedModules, tollgateInstrumentations } from './instrumentations';
 import { ensureLoaderHook } from './loader-hook';
 import { otlpMetricExporter, otlpTraceExporter } from './otlp-exporters';
@@ -40,8 +41,16 @@ export interface TollgateHandle {
  * ```
  */
 export function register(options: RegisterOptions = {}): TollgateHandle {
-  // Configuration is validated before anything is patched.
-  const guard = createGuard(options.guard ?? {});
+  // Configuration is validated before anything is patched. A ledger or limiter store given in
+  // code wins over TOLLGATE_REDIS_URL.
+  const store = options.guard?.ledger || options.guard?.limiter ? undefined : guardStoreFromEnv();
+  let guard: Guard;
+  try {
+    guard = createGuard({ ...store, ...options.guard });
+  } catch (error) {
+    void store?.ledger?.close();
+    throw error;
+  }
   const intervalMillis = options.metricExportIntervalMillis ?? envInterval();
   const sdkDisabled = process.env.OTEL_SDK_DISABLED?.trim().toLowerCase() === 'true';
   const instrumentations = [...tollgateInstrumentations(guard, options), ...(options.instrumentations ?? [])];
