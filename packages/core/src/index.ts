@@ -112,7 +112,7 @@ export { claimAdmittedRequest, sendAdmitted } from './telemetry/admitted-request
 export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
 // Shared lifecycle for provider instrumentations
 export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
-export { deferredAPIPromise } from './telemetry/deferred-api-promise';
+export { deferredAPIPromise, isThenable } from './telemetry/deferred-api-promise';
 export type { Endpoint } from './telemetry/endpoint';
 export { endpointOf } from './telemetry/endpoint';
 export { GateMetrics } from './telemetry/gate-metrics';

@@ -5,6 +5,7 @@ import {
   deferredAPIPromise,
   errorType,
   gatedAPIPromise,
+  isThenable,
   sendAdmitted,
   withOutputCap,
 } from '@tollgate/core';
@@ -45,10 +46,8 @@ export function gatedPost(original: PostMethod, gated: GatedPostOptions): PostMe
     // The request create() already admitted passes untouched.
     if (!callGate || claimAdmittedRequest()) return original.call(this, path, opts);
     // The SDK's type allows a promise of the options; its own methods pass a plain object.
-    if (typeof (opts as { then?: unknown } | undefined)?.then === 'function') {
-      return deferredAPIPromise(gated.APIPromise, this, opts as PromiseLike<unknown>, (resolved) =>
-        post.call(this, path, resolved),
-      );
+    if (isThenable(opts)) {
+      return deferredAPIPromise(gated.APIPromise, this, opts, (resolved) => post.call(this, path, resolved));
     }
     const options = asRecord(opts);
     const params = gatedBody(options?.body);

@@ -4,6 +4,7 @@ import {
   claimAdmittedRequest,
   deferredAPIPromise,
   gatedAPIPromise,
+  isThenable,
   type LlmCallDescriptor,
   sendAdmitted,
   withOutputCap,
@@ -110,8 +111,4 @@ export function gatedCreate(original: PostMethod, gated: GatedPostOptions): Post
       observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),
     });
   };
-}
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
 }

@@ -51,28 +51,9 @@ export async function startRedisServer(options: TestRedisServerOptions = {}): Pr
   let child: ChildProcess | undefined;
 
   const start = async () => {
-    const process_ = spawn(
-      'redis-server',
-      [
-        '--port',
-        String(port),
-        '--bind',
-        '127.0.0.1',
-        '--save',
-        '',
-        '--appendonly',
-        options.persistent ? 'yes' : 'no',
-        '--appendfsync',
-        'always',
-        '--dir',
-        dir,
-        '--daemonize',
-        'no',
-        '--loglevel',
-        'warning',
-      ],
-      { stdio: 'ignore' },
-    );
+    const process_ = spawn('redis-server', redisServerArgs(port, dir, { persistent: options.persistent }), {
+      stdio: 'ignore',
+    });
     child = process_;
     await waitForPing(port, 10_000, process_);
   };
@@ -136,4 +117,26 @@ function ping(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
     socket.once('data', (data) => done(data.toString().startsWith('+PONG')));
   });
+}
+
+/** A test redis-server's arguments: loopback only, foreground, nothing on disk unless `persistent`. */
+export function redisServerArgs(port: number, dir: string, { persistent = false } = {}): string[] {
+  return [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--save',
+    '',
+    '--appendonly',
+    persistent ? 'yes' : 'no',
+    '--appendfsync',
+    'always',
+    '--dir',
+    dir,
+    '--daemonize',
+    'no',
+    '--loglevel',
+    'warning',
+  ];
 }

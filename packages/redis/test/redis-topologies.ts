@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort } from './redis-server';
+import { freePort, redisServerArgs } from './redis-server';
 
 // Real Redis topologies on loopback for the failover tests: a primary with a replica watched
 // by three Sentinels, and a three-master Cluster with a password. Every process is a real
@@ -78,23 +78,6 @@ async function until<T>(
   throw new Error(`timed out after ${timeoutMillis} ms waiting for ${what}`);
 }
 
-const baseArgs = (port: number, dir: string) => [
-  '--port',
-  String(port),
-  '--bind',
-  '127.0.0.1',
-  '--save',
-  '',
-  '--appendonly',
-  'no',
-  '--dir',
-  dir,
-  '--daemonize',
-  'no',
-  '--loglevel',
-  'warning',
-];
-
 /** A primary, one replica and three Sentinels (quorum 2), tuned to fail over in ~2 s. */
 export interface SentinelTopology {
   readonly masterName: string;
@@ -139,10 +122,10 @@ export async function startSentinelTopology(timings: SentinelTimings = {}): Prom
   try {
     const primaryPort = await freePort();
     const replicaPort = await freePort();
-    const primary = await spawnRedis(primaryPort, baseArgs(primaryPort, dir));
+    const primary = await spawnRedis(primaryPort, redisServerArgs(primaryPort, dir));
     processes.push(primary);
     const replica = await spawnRedis(replicaPort, [
-      ...baseArgs(replicaPort, dir),
+      ...redisServerArgs(replicaPort, dir),
       '--replicaof',
       '127.0.0.1',
       String(primaryPort),
@@ -254,7 +237,7 @@ export async function startRedisCluster(password: string): Promise<TestRedisClus
         await spawnRedis(
           port,
           [
-            ...baseArgs(port, dir),
+            ...redisServerArgs(port, dir),
             '--cluster-enabled',
             'yes',
             '--cluster-port',

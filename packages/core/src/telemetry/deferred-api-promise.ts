@@ -1,5 +1,10 @@
 import type { APIPromiseConstructor, APIPromiseParts } from './gated-api-promise';
 
+/** Whether `value` is a promise (or thenable): the SDKs' types allow `post()` options to be one. */
+export function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as { then?: unknown } | null | undefined)?.then === 'function';
+}
+
 /**
  * The SDK's own `APIPromise`, returned at once, for a request that can only be started later:
  * once `ready` resolves, `start(value)` makes the request (gated or not) and this promise follows
