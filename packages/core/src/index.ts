@@ -80,6 +80,12 @@ export { createGuard } from './guard/guard';
 export type { WithinMillisOptions } from './limits/bounded-wait';
 // A time bound on a promise, shared with the store packages
 export { withinMillis } from './limits/bounded-wait';
+export type {
+  BucketIdentity,
+  LimiterStore,
+  LocalLimiterStore,
+  SharedLimiterStore,
+} from './limits/limiter-store';
 export type { LimiterUpdateFailure, LimiterUpdateOperation } from './limits/limiter-update-failure';
 export type { ProviderFeedback } from './limits/provider-feedback';
 // Provider feedback

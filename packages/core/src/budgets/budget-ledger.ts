@@ -4,7 +4,7 @@
  * interleave with a half-applied reservation.
  *
  * Amounts are integers in ledger units (nano-USD, tokens, requests): integer
- * arithmetic keeps sums exact in every store, Redis Lua included.
+ * arithmetic keeps sums exact in every store, server-side scripts included.
  */
 export interface BudgetLedger {
   /** What an expired lease costs in this store; the guard reads it instead of keeping its own copy. */

@@ -30,8 +30,8 @@ function calendarLine(key: string, limit: number, amount: number, thresholds: nu
 
 /**
  * The behaviour every `BudgetLedger` owes the guard, written once and run against each
- * store: the memory ledger (in this package's tests) is the reference, the Redis ledger
- * (in `@tollgate/redis`'s tests) must match it. Test support only: not part of the build.
+ * store: the memory ledger (in this package's tests) is the reference, and each store
+ * package's ledger (in that package's tests) must match it. Test support only: not part of the build.
  */
 export function describeLedgerContract(name: string, contract: LedgerContractOptions): void {
   describe(`${name} — BudgetLedger contract`, () => {

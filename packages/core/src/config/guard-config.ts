@@ -2,7 +2,7 @@ import type { WebhookConfig } from '../alerts/webhook-config';
 import type { BudgetConfig } from '../budgets/budget-config';
 import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
 import type { DecisionHook } from '../guard/decision-events';
-import type { LimiterDatastore } from '../limits/limiter-datastore';
+import type { LimiterStore } from '../limits/limiter-store';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
 import type { DegradationRule } from '../policies/degradation-rule';
@@ -73,8 +73,8 @@ export interface GuardConfig {
   /** Where budgets live. @default an in-memory ledger (one process) */
   ledger?: BudgetLedger;
   /**
-   * Where rate-limit buckets live: `{ datastore }` from `@tollgate/redis` shares them between processes.
+   * Where rate-limit buckets live: a shared store in `datastore` shares them between processes.
    * @default local buckets (one process)
    */
-  limiter?: { datastore?: LimiterDatastore };
+  limiter?: { datastore?: LimiterStore };
 }

@@ -142,7 +142,12 @@ export function normalizeGuardConfig(
     expectKnownKeys(limiter, 'limiter', ['datastore']);
     if (limiter.datastore !== undefined) {
       const datastore = expectRecord(limiter.datastore, 'limiter.datastore');
-      expectOneOf(datastore.datastore, 'limiter.datastore.datastore', ['ioredis']);
+      if (typeof datastore.createLimiter !== 'function')
+        throw new TollgateConfigError(
+          'limiter.datastore.createLimiter',
+          'must be a function (a LimiterStore)',
+          datastore.createLimiter,
+        );
     }
   }
 

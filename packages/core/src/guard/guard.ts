@@ -817,7 +817,7 @@ class GuardImpl implements Guard {
   /**
    * The ledger could not end a reservation. It is not lost: the ledger validated before it
    * changed anything, so the reservation stays held until its lease expires (or until a ledger
-   * that retries, like Redis's, ends it), and the call stays known here so the `lease-expired`
+   * that retries, like a shared store's, ends it), and the call stays known here so the `lease-expired`
    * event names it. Once the lease has certainly passed, the entry goes: a retried settlement
    * never reports back here, and an outage must not grow this map for good.
    */

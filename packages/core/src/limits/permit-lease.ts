@@ -35,7 +35,7 @@ export const DEADLINE_GRACE_MILLIS = 100;
 
 /** What a lease needs to know about the bottleneck bucket it draws from. */
 export interface LeasedBucket {
-  /** The bucket's bottleneck instance; it may be replaced (rebuilt after lost Redis state). */
+  /** The bucket's bottleneck instance; it may be replaced (rebuilt after its shared state was lost). */
   readonly limiter: Bottleneck;
   /** Bucket size (burst). */
   readonly capacity: number;
@@ -60,6 +60,8 @@ export interface LeaseHandlers {
   storeFailed?(error: unknown, limiter: Bottleneck): Error | undefined;
   /** Whether the shared store answers now; waiters do not wait on one that does not. */
   storeAvailable?(): boolean;
+  /** The error for a shared store that stopped answering within `boundMillis`. */
+  storeStopped?(boundMillis: number): Error;
   /** How often a waiter re-checks that the store still answers. */
   readonly storeCheckMillis?: number;
   /**
@@ -440,7 +442,8 @@ export class PermitLease {
   private watchStore(pending: PendingLease): void {
     const available = this.handlers.storeAvailable;
     const every = this.handlers.storeCheckMillis;
-    if (!available || every === undefined) return;
+    const stopped = this.handlers.storeStopped;
+    if (!available || !stopped || every === undefined) return;
     pending.stallTimer = setTimeout(() => {
       if (this.pending !== pending) return;
       if (available()) {
@@ -449,7 +452,7 @@ export class PermitLease {
       }
       pending.abandoned = true;
       this.pending = undefined;
-      this.failWaiters(new Error(`Redis stopped answering (bound ${every} ms)`), pending.limiter);
+      this.failWaiters(stopped(every), pending.limiter);
     }, every);
   }
 

@@ -4,8 +4,9 @@ import { RateLimitedError } from '../errors/rate-limited-error';
 import type { CallPriority } from '../scope/scope';
 import { abortable, abortableSleep, abortReason, withinMillis } from './bounded-wait';
 import { ConcurrencySlots } from './concurrency-slots';
-import type { LimiterDatastore } from './limiter-datastore';
+import type { LimiterStore, SharedLimiterStore } from './limiter-store';
 import type { LimiterUpdateFailure } from './limiter-update-failure';
+import { memoryLimiterStore } from './memory-limiter-store';
 import { DEADLINE_GRACE_MILLIS, PermitLease } from './permit-lease';
 import type { ProviderFeedback } from './provider-feedback';
 import type { RateLimitConfig } from './rate-limit-config';
@@ -52,11 +53,11 @@ export interface RateLimiterOptions {
   /** Queue wait for calls that match no rule but hit a provider back-off. @default 10_000 */
   defaultMaxWaitMillis?: number;
   /**
-   * Share the buckets between processes through Redis (from `@tollgate/redis`). Its
+   * Where the buckets live. A shared store lets every process draw from the same buckets; its
    * heartbeat replaces `refillIntervalMillis`.
    * @default local buckets, private to this process
    */
-  datastore?: LimiterDatastore;
+  datastore?: LimiterStore;
 }
 
 /** What one bucket holds for inspection (tests, debugging). */
@@ -83,9 +84,6 @@ const LOCAL_INCREASE_INTERVAL_FRACTION = 0.8;
 
 /** Unique bottleneck job ids, so a queued job's status can be looked up at its deadline. */
 let jobCounter = 0;
-
-/** bottleneck's Redis scripts raise these when a bucket's keys or client entry vanished (restart, expiry). */
-const LOST_STATE = /SETTINGS_KEY_NOT_FOUND|UNKNOWN_CLIENT/;
 
 /** A slot that holds nothing: the call was let through without a shared limit (fail-open). */
 const NO_SLOT: Slot = Object.freeze({ release() {}, refund() {} });
@@ -149,7 +147,9 @@ export class RateLimiter {
   private readonly refillIntervalMillis: number;
   private readonly defaultMaxWaitMillis: number;
   private readonly sweepTimer: NodeJS.Timeout;
-  private readonly datastore: LimiterDatastore | undefined;
+  private readonly store: LimiterStore;
+  /** The store when other processes share its buckets: calls then also wait on, and fail with, the store. */
+  private readonly shared: SharedLimiterStore | undefined;
   /** Shared limiters replaced after losing their state, disconnected once their jobs are done. */
   private readonly retired: Bottleneck[] = [];
 
@@ -159,9 +159,9 @@ export class RateLimiter {
     /** Where failed bucket updates are reported (the guard turns them into an event and a `diag` warning). */
     private readonly reportUpdateFailure: LimiterUpdateFailureReporter = () => {},
   ) {
-    this.datastore = options.datastore;
-    this.refillIntervalMillis =
-      options.datastore?.heartbeatIntervalMillis ?? options.refillIntervalMillis ?? 250;
+    this.store = options.datastore ?? memoryLimiterStore;
+    this.shared = this.store.shared ? this.store : undefined;
+    this.refillIntervalMillis = this.shared?.heartbeatIntervalMillis ?? options.refillIntervalMillis ?? 250;
     this.defaultMaxWaitMillis = options.defaultMaxWaitMillis ?? 10_000;
     this.sweepTimer = setInterval(() => this.dropIdle(Date.now()), 60_000);
     this.sweepTimer.unref();
@@ -201,17 +201,17 @@ export class RateLimiter {
         );
       }
     }
-    if (this.datastore && sets.length > 0 && !this.datastore.isAvailable()) {
+    if (this.shared && sets.length > 0 && !this.shared.isAvailable()) {
       // Not connected: wait for the connection only within the store's bound (and the call's
       // own wait), then decide, rather than queue behind a store that cannot answer.
-      const datastore = this.datastore;
+      const datastore = this.shared;
       const boundMs = Math.min(datastore.commandTimeoutMillis, maxWaitMillis);
       const connected = datastore.whenAvailable
         ? await abortable(datastore.whenAvailable(boundMs), signal)
         : false;
       if (!connected) {
         const failure = datastore.onStoreFailure(
-          new Error(`not connected to Redis (waited up to ${boundMs} ms)`),
+          datastore.describeFailure('not-connected', boundMs),
           sets[0]!.key,
         );
         if (failure) throw failure;
@@ -322,14 +322,15 @@ export class RateLimiter {
     // Nothing this process holds can be above the bucket size plus its lease: nothing to cap.
     if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0))
       return;
-    // Whole permits only: a shared (Redis) reservoir must stay an integer.
+    // Whole permits only: a shared store may keep reservoirs as integers.
     const whole = Math.floor(remaining);
     // Synchronous: the lease's share is settled before any other reply can interleave.
     const ceiling = bucket.lease ? bucket.lease.ceilingFor(whole) : whole;
     const limiter = bucket.limiter;
     try {
-      if (this.datastore) await this.datastore.capReservoir(limiter.id, ceiling);
-      else capLocalReservoir(limiter, ceiling);
+      // A local cap is synchronous: nothing to wait for.
+      const capped = this.store.capReservoir(limiter, ceiling);
+      if (capped !== undefined) await capped;
     } catch (error) {
       this.noteStoreError(bucket, limiter, error, false);
       this.reportUpdateFailure({
@@ -381,7 +382,7 @@ export class RateLimiter {
     limiters.push(...this.retired.splice(0));
     this.sets.clear();
     await Promise.all(limiters.map((limiter) => disconnectQuietly(limiter)));
-    await this.datastore?.close?.();
+    await this.store.close?.();
   }
 
   /** Takes `weight` from a bucket: synchronously from leased permits when it can, else by queueing. */
@@ -412,7 +413,7 @@ export class RateLimiter {
     holdUntilRelease: boolean,
     signal: AbortSignal | undefined,
   ): Promise<Slot> {
-    const datastore = this.datastore;
+    const datastore = this.shared;
     if (signal?.aborted) return Promise.reject(abortReason(signal));
     return new Promise<Slot>((resolve, reject) => {
       let state: 'queued' | 'admitted' | 'abandoned' = 'queued';
@@ -496,7 +497,7 @@ export class RateLimiter {
         stallTimer = setTimeout(() => {
           if (state !== 'queued') return;
           if (datastore.isAvailable()) watchStore();
-          else storeFailed(new Error(`Redis stopped answering (bound ${datastore.commandTimeoutMillis} ms)`));
+          else storeFailed(datastore.describeFailure('stopped-answering', datastore.commandTimeoutMillis));
         }, datastore.commandTimeoutMillis);
       };
       watchStore();
@@ -589,7 +590,7 @@ export class RateLimiter {
 
   private createSet(key: string, rule: NormalizedRateLimit): LimiterSet {
     // Shared buckets keep concurrency in bottleneck (per-call held jobs), so it is exact across processes.
-    const sharedConcurrency = this.datastore !== undefined ? rule.maxConcurrent : undefined;
+    const sharedConcurrency = this.shared !== undefined ? rule.maxConcurrent : undefined;
     const set: LimiterSet = {
       key,
       keys: Object.freeze([key]),
@@ -603,7 +604,7 @@ export class RateLimiter {
           ? this.createBucket(key, 'tokens', rule.tpm, rule.burstTokens, undefined)
           : undefined,
       slots:
-        this.datastore === undefined && rule.maxConcurrent !== undefined
+        this.shared === undefined && rule.maxConcurrent !== undefined
           ? new ConcurrencySlots(rule.maxConcurrent)
           : undefined,
     };
@@ -615,7 +616,7 @@ export class RateLimiter {
   }
 
   private createLease(set: LimiterSet, bucket: Bucket): PermitLease {
-    const datastore = this.datastore;
+    const datastore = this.shared;
     return new PermitLease(
       {
         get limiter() {
@@ -646,6 +647,7 @@ export class RateLimiter {
                 return datastore.onStoreFailure(error, set.key);
               },
               storeAvailable: () => datastore.isAvailable(),
+              storeStopped: (boundMs: number) => datastore.describeFailure('stopped-answering', boundMs),
               storeCheckMillis: datastore.commandTimeoutMillis,
             }
           : {}),
@@ -698,16 +700,15 @@ export class RateLimiter {
   }
 
   /**
-   * How the bucket refills. A local bucket adds `rate × tick` every tick, fractions and all.
-   * bottleneck's Redis scripts change the reservoir with `HINCRBY`, which fails for good once
-   * the stored value has a fraction ("hash value is not an integer"), so a shared bucket adds
-   * whole permits: the largest whole amount one tick holds (at least 1), every
-   * `amount / rate` milliseconds rounded up — never faster than the configured rate.
+   * How the bucket refills. A bucket adds `rate × tick` every tick, fractions and all, unless
+   * its store keeps whole reservoirs: then it adds whole permits, the largest whole amount one
+   * tick holds (at least 1), every `amount / rate` milliseconds rounded up — never faster than
+   * the configured rate.
    */
   private refillStep(
     ratePerMs: number,
   ): Pick<Bottleneck.ConstructorOptions, 'reservoirIncreaseInterval' | 'reservoirIncreaseAmount'> {
-    if (!this.datastore) {
+    if (!this.shared?.wholePermits) {
       return {
         // bottleneck's local heartbeat compares each beat with the previous one's time; a beat that
         // fires a millisecond early would skip its refill (halving the rate under timer jitter).
@@ -720,35 +721,26 @@ export class RateLimiter {
     return { reservoirIncreaseInterval: Math.ceil(amount / ratePerMs), reservoirIncreaseAmount: amount };
   }
 
-  /** A local bottleneck, or one whose state lives in the datastore under the bucket's id. */
+  /** The bucket's bottleneck, built by the store; a shared one's errors may mean its state was lost. */
   private newLimiter(bucket: Bucket): Bottleneck {
-    const datastore = this.datastore;
-    if (!datastore) return new Bottleneck(bucket.options);
-    const limiter = new Bottleneck({
-      ...bucket.options,
-      id: `${datastore.idPrefix}{${bucket.key.replace(/[{}]/g, encodeURIComponent)}}:${bucket.name}`,
-      datastore: 'ioredis',
-      connection: datastore.connection,
-      // Other processes share these keys: never wipe them on start.
-      clearDatastore: false,
-      // Idle keys expire. A bucket rebuilt after that starts full, which is exact once it
-      // has been idle for its full refill time; a running call's slot lasts until its job expires.
-      timeout: Math.max(datastore.keyTtlMillis, bucket.refillMs, datastore.jobExpirationMillis),
-    } as Bottleneck.ConstructorOptions);
+    const limiter = this.store.createLimiter(
+      { limiterKey: bucket.key, bucket: bucket.name, refillMillis: bucket.refillMs },
+      bucket.options,
+    );
+    if (!this.shared) return limiter;
     limiter.on('error', (error: unknown) => this.noteStoreError(bucket, limiter, error, false));
     limiter.ready().catch((error: unknown) => this.noteStoreError(bucket, limiter, error, true));
     return limiter;
   }
 
   /**
-   * bottleneck recovers from lost keys only when it recognises the error text, which Redis 7
-   * prefixes with `ERR`; and a limiter whose start-up failed rejects every job forever.
-   * Such a limiter is marked, and the next call rebuilds it.
+   * A shared limiter whose state the store lost, or whose start-up failed (it would reject
+   * every job forever), is marked; the next call rebuilds it.
    */
   private noteStoreError(bucket: Bucket, limiter: Bottleneck, error: unknown, fatal: boolean): void {
-    if (bucket.limiter !== limiter || bucket.broken) return;
-    const message = error instanceof Error ? error.message : String(error);
-    if (fatal || LOST_STATE.test(message)) bucket.broken = message;
+    if (!this.shared || bucket.limiter !== limiter || bucket.broken) return;
+    if (!fatal && !this.shared.isLostState(error)) return;
+    bucket.broken = error instanceof Error ? error.message : String(error);
   }
 
   private heal(bucket: Bucket): void {
@@ -757,7 +749,7 @@ export class RateLimiter {
     this.retired.push(bucket.limiter);
     bucket.broken = undefined;
     bucket.limiter = this.newLimiter(bucket);
-    this.datastore?.onLimiterRecreated?.(bucket.key, reason);
+    this.shared?.onLimiterRecreated?.(bucket.key, reason);
   }
 
   /** Forgets limiters with nothing queued, running or leased once they would have refilled completely anyway. */
@@ -830,25 +822,11 @@ function limiterKey(rule: NormalizedRateLimit, model: string, tenant: string | u
   return rule.perTenant ? `${base}:tenant=${tenant ?? '(none)'}` : base;
 }
 
-/**
- * `reservoir = min(reservoir, ceiling)` on a process-local bottleneck, in one synchronous step.
- * bottleneck offers no conditional update, and its own calls each yield to the event loop
- * between a read and a write; its local store keeps the reservoir in `storeOptions`.
- */
-function capLocalReservoir(limiter: Bottleneck, ceiling: number): void {
-  const store = (limiter as unknown as { _store?: { storeOptions?: { reservoir?: number | null } } })._store;
-  const options = store?.storeOptions;
-  if (!options || typeof options.reservoir !== 'number') {
-    throw new Error('bottleneck local store has no numeric reservoir (unsupported bottleneck version?)');
-  }
-  if (ceiling < options.reservoir) options.reservoir = ceiling;
-}
-
 function describeWeight(weight: number, bucket: Bucket, set: LimiterSet): string {
   return bucket === set.tokens ? `${weight} tokens` : 'one request';
 }
 
-/** Stops a limiter's timers. A limiter on a shared Redis connection returns nothing from `disconnect()`. */
+/** Stops a limiter's timers. A limiter on a shared store's connection returns nothing from `disconnect()`. */
 async function disconnectQuietly(limiter: Bottleneck): Promise<void> {
   try {
     await limiter.disconnect(false);

@@ -1,5 +1,5 @@
 import { diag } from '@opentelemetry/api';
-import type { GuardConfig } from '@tollgate/core';
+import type { BucketIdentity, SharedLimiterStore } from '@tollgate/core';
 import Bottleneck from 'bottleneck';
 import { type Cluster, Redis as IORedis, type Redis } from 'ioredis';
 import type { RedisConnectionOptions } from '../connection/redis-connection-options';
@@ -12,8 +12,8 @@ import {
 } from '../internal/redis-clients';
 import { StoreAvailability } from '../internal/store-availability';
 
-/** The guard's `limiter.datastore`: shared rate-limit buckets. */
-export type RedisLimiterDatastore = NonNullable<NonNullable<GuardConfig['limiter']>['datastore']>;
+/** The guard's `limiter.datastore`: rate-limit buckets shared through Redis. */
+export type RedisLimiterDatastore = SharedLimiterStore;
 
 /** Options of `createRedisLimiterDatastore()`. */
 export interface RedisLimiterOptions extends RedisConnectionOptions {
@@ -35,6 +35,9 @@ export interface RedisLimiterOptions extends RedisConnectionOptions {
 
 /** bottleneck's own recovery matches these messages exactly; Redis 7 prefixes script errors with `ERR `. */
 const PREFIXED_RECOVERABLE = /^ERR (SETTINGS_KEY_NOT_FOUND|UNKNOWN_CLIENT)$/;
+
+/** bottleneck's Redis scripts raise these when a bucket's keys or client entry vanished (restart, expiry). */
+const LOST_STATE = /SETTINGS_KEY_NOT_FOUND|UNKNOWN_CLIENT/;
 
 type ScriptCallback = (error: Error | null, replies: unknown) => void;
 
@@ -81,20 +84,40 @@ export function createRedisLimiterDatastore(options: RedisLimiterOptions = {}): 
   // Connection errors reach callers through the availability checks and the typed error, not here.
   connection.on('error', () => {});
   const capReservoir = defineCapReservoir(client);
+  const idPrefix = `${keyPrefix}:limiter:`;
   let closed = false;
   return {
-    datastore: 'ioredis',
-    connection,
-    idPrefix: `${keyPrefix}:limiter:`,
+    shared: true,
     heartbeatIntervalMillis: heartbeat,
+    // bottleneck's Redis scripts change the reservoir with `HINCRBY`, which fails for good once
+    // the stored value has a fraction ("hash value is not an integer").
+    wholePermits: true,
     jobExpirationMillis: jobExpiration,
-    keyTtlMillis: keyTtl,
     commandTimeoutMillis: timeout,
+    createLimiter: (bucket, limiterOptions) =>
+      new Bottleneck({
+        ...limiterOptions,
+        id: bucketId(idPrefix, bucket),
+        datastore: 'ioredis',
+        connection,
+        // Other processes share these keys: never wipe them on start.
+        clearDatastore: false,
+        // Idle keys expire. A bucket rebuilt after that starts full, which is exact once it
+        // has been idle for its full refill time; a running call's slot lasts until its job expires.
+        timeout: Math.max(keyTtl, bucket.refillMillis, jobExpiration),
+      } as Bottleneck.ConstructorOptions),
     // A connection that has never been ready is not available: calls wait for it only within
     // the bound (`whenAvailable`), then get the policy's answer — never an unbounded wait.
     isAvailable: () => store.isConnected() && tracker.responsive(),
     whenAvailable: (timeoutMillis) => store.waitForConnection(Math.min(timeoutMillis, timeout)),
-    capReservoir: (limiterId, ceiling) => capReservoir(limiterId, ceiling),
+    capReservoir: (limiter, ceiling) => capReservoir(limiter.id, ceiling),
+    describeFailure: (failure, boundMillis) =>
+      new Error(
+        failure === 'not-connected'
+          ? `not connected to Redis (waited up to ${boundMillis} ms)`
+          : `Redis stopped answering (bound ${boundMillis} ms)`,
+      ),
+    isLostState: (error) => LOST_STATE.test(error instanceof Error ? error.message : String(error)),
     onStoreFailure: (error, limiterKey) => {
       const failure = store.failure('rate-limit', error, limiterKey, tracker.failingSinceMs());
       return store.policy === 'fail-open' ? undefined : failure;
@@ -110,7 +133,15 @@ export function createRedisLimiterDatastore(options: RedisLimiterOptions = {}): 
   };
 }
 
-/** Sets a bucket's reservoir to min(current, ceiling) after the refills due; see `LimiterDatastore.capReservoir`. */
+/**
+ * A bucket's bottleneck id: `${idPrefix}{${limiterKey}}:requests` (or `:tokens`). The braces
+ * are a Redis Cluster hash tag, so each bucket's keys share a slot.
+ */
+function bucketId(idPrefix: string, bucket: BucketIdentity): string {
+  return `${idPrefix}{${bucket.limiterKey.replace(/[{}]/g, encodeURIComponent)}}:${bucket.bucket}`;
+}
+
+/** Sets a bucket's reservoir to min(current, ceiling) after the refills due; see `SharedLimiterStore.capReservoir`. */
 const CAP_RESERVOIR_SCRIPT = `
 local settings = redis.call('hmget', KEYS[1], 'reservoir', 'reservoirIncreaseInterval',
   'reservoirIncreaseAmount', 'reservoirIncreaseMaximum', 'lastReservoirIncrease')
