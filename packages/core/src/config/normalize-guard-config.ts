@@ -3,7 +3,7 @@ import type { LeaseExpiryPolicy } from '../budgets/budget-ledger';
 import { isValidTimeZone } from '../budgets/budget-window';
 import { TollgateConfigError } from '../errors/config-error';
 import type { DecisionHook } from '../guard/decision-events';
-import type { NormalizedRateLimit } from '../limits/rate-limiter';
+import type { NormalizedRateLimit } from '../limits/rate-limit-rules';
 import type { NormalizedCircuitRule } from '../policies/circuit-breaker';
 import type { DegradationRule } from '../policies/degradation-rule';
 import { SCOPE_DIMENSIONS, type ScopeDimension } from '../scope/scope';

@@ -19,3 +19,6 @@ export interface LimiterUpdateFailure {
   weight: number;
   error: unknown;
 }
+
+/** Told when a bucket update (give-back, refund, provider-feedback shrink) could not be applied. */
+export type LimiterUpdateFailureReporter = (failure: LimiterUpdateFailure) => void;

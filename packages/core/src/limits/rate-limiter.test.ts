@@ -1,7 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { RateLimitedError } from '../errors/rate-limited-error';
-import { DEBT_COLLECT_MILLIS, LEASE_IDLE_MILLIS } from './permit-lease';
-import { type LimiterRequest, type NormalizedRateLimit, RateLimiter } from './rate-limiter';
+import { LEASE_IDLE_MILLIS } from './leased-permits';
+import { DEBT_COLLECT_MILLIS } from './permit-lease';
+import type { NormalizedRateLimit } from './rate-limit-rules';
+import { type LimiterRequest, RateLimiter } from './rate-limiter';
 
 const limiters: RateLimiter[] = [];
 afterEach(async () => {
