@@ -29,6 +29,8 @@ export type { MemoryLedgerOptions } from './budgets/memory-ledger';
 // Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
 export { MemoryLedger } from './budgets/memory-ledger';
 export type { LlmCallDescriptor, OperationName, ProviderName } from './call/llm-call';
+// Option readers shared with the store packages: each error names the option's path
+export { expectOneOf, expectRecord, optionalNumber, optionalString } from './config/config-reader';
 // Configuration
 export type { FallbackPrice, GuardConfig } from './config/guard-config';
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error';

@@ -1,10 +1,16 @@
 import type { BudgetLedger } from '@tollgate/core';
 import { resolveLedgerClient } from '../internal/redis-clients';
-import { createRedisLedger, type RedisLedger, type RedisLedgerOptions } from '../ledger/redis-ledger';
+import {
+  createRedisLedger,
+  type RedisLedger,
+  type RedisLedgerOptions,
+  readLedgerOptions,
+} from '../ledger/redis-ledger';
 import {
   createRedisLimiterDatastore,
   type RedisLimiterDatastore,
   type RedisLimiterOptions,
+  readLimiterOptions,
 } from '../limiter/redis-limiter-datastore';
 
 /** Options of `createRedisGuardStore()`: the ledger's and the limiter's, over one connection. */
@@ -31,6 +37,9 @@ export interface RedisGuardStore {
  * ```
  */
 export function createRedisGuardStore(options: RedisGuardStoreOptions = {}): RedisGuardStore {
+  // Every option is checked before a connection is opened: a bad one leaves nothing to close.
+  readLedgerOptions(options);
+  readLimiterOptions(options);
   const { client, owned } = resolveLedgerClient(options);
   const shared = { ...options, client };
   const ledger = createRedisLedger(shared);

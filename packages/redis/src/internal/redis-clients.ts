@@ -104,20 +104,3 @@ export function duplicateBounded(client: Redis | Cluster, timeoutMillis: number)
   duplicate.on('error', () => {});
   return duplicate;
 }
-
-/** Validates a key prefix: it becomes a hash tag, so braces would break Cluster routing. */
-export function keyPrefixOf(options: RedisConnectionOptions): string {
-  const prefix = options.keyPrefix ?? 'tollgate';
-  if (typeof prefix !== 'string' || prefix.length === 0 || /[{}]/.test(prefix)) {
-    throw new TollgateConfigError('keyPrefix', 'must be a non-empty string without { or }', prefix);
-  }
-  return prefix;
-}
-
-export function positiveMillis(value: number | undefined, name: string, fallback: number): number {
-  if (value === undefined) return fallback;
-  if (typeof value !== 'number' || !Number.isFinite(value) || value <= 0) {
-    throw new TollgateConfigError(name, 'must be a positive number of milliseconds', value);
-  }
-  return value;
-}

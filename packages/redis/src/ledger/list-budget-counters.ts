@@ -1,9 +1,15 @@
 import type { BudgetUnit, LeaseExpiryPolicy, ScopeValues } from '@tollgate/core';
 import { parseCounterKey, TollgateConfigError, toDisplayUnits } from '@tollgate/core';
 import type { Cluster, Redis } from 'ioredis';
+import {
+  checkTarget,
+  positiveOption,
+  readKeyPrefix,
+  readLeaseExpiry,
+} from '../connection/read-redis-options';
 import type { RedisConnectionOptions } from '../connection/redis-connection-options';
 import { LEDGER_SCRIPTS } from '../internal/ledger-scripts';
-import { closeClient, keyPrefixOf, positiveMillis, resolveClient } from '../internal/redis-clients';
+import { closeClient, resolveClient } from '../internal/redis-clients';
 
 /** Options of `listBudgetCounters()`. */
 export interface ListBudgetCountersOptions
@@ -53,12 +59,13 @@ const BATCH = 200;
 export async function listBudgetCounters(
   options: ListBudgetCountersOptions = {},
 ): Promise<BudgetCounterListing> {
-  const prefix = keyPrefixOf(options);
-  const policy = options.leaseExpiry ?? 'charge-reserved';
-  if (policy !== 'charge-reserved' && policy !== 'release') {
-    throw new TollgateConfigError('leaseExpiry', "must be 'charge-reserved' or 'release'", policy);
+  checkTarget(options);
+  const prefix = readKeyPrefix(options);
+  const policy = readLeaseExpiry(options.leaseExpiry);
+  const timeout = positiveOption(options.timeoutMillis, 'timeoutMillis', 5000);
+  if (options.includeEnded !== undefined && typeof options.includeEnded !== 'boolean') {
+    throw new TollgateConfigError('includeEnded', 'must be true or false', options.includeEnded);
   }
-  const timeout = positiveMillis(options.timeoutMillis, 'timeoutMillis', 5000);
   const { client, owned } = resolveClient(options);
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<never>((_, reject) => {

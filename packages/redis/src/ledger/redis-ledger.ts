@@ -10,12 +10,12 @@ import type {
   SettleResult,
   ThresholdCrossing,
 } from '@tollgate/core';
-import { TollgateConfigError } from '@tollgate/core';
 import type { Cluster, Redis } from 'ioredis';
+import { positiveOption, readConnectionOptions, readLeaseExpiry } from '../connection/read-redis-options';
 import type { RedisConnectionOptions } from '../connection/redis-connection-options';
 import { GuardStoreUnavailableError } from '../errors/guard-store-unavailable-error';
 import { LEDGER_SCRIPTS, type LuaScript } from '../internal/ledger-scripts';
-import { closeClient, keyPrefixOf, positiveMillis, resolveLedgerClient } from '../internal/redis-clients';
+import { closeClient, resolveLedgerClient } from '../internal/redis-clients';
 import { StoreAvailability, withDeadline } from '../internal/store-availability';
 import { TIME_SHIFT } from '../internal/time-shift';
 import { type PendingSettlement, type RetryAnswer, SettlementRetryQueue } from './settlement-retry-queue';
@@ -47,6 +47,25 @@ export interface RedisLedgerOptions extends RedisConnectionOptions {
 
 type Reply = string | Reply[];
 
+/** The ledger's options, checked before anything connects, with defaults filled in. */
+export function readLedgerOptions(options: RedisLedgerOptions) {
+  return {
+    ...readConnectionOptions(options),
+    leaseExpiry: readLeaseExpiry(options.leaseExpiry),
+    keyGraceMillis: positiveOption(options.keyGraceMillis, 'keyGraceMillis', 600_000),
+    outcomeTtlMillis: positiveOption(options.outcomeTtlMillis, 'outcomeTtlMillis', 3_600_000),
+    clockSyncIntervalMillis: positiveOption(
+      options.clockSyncIntervalMillis,
+      'clockSyncIntervalMillis',
+      30_000,
+    ),
+    expiredBatchSize: Math.floor(positiveOption(options.expiredBatchSize, 'expiredBatchSize', 500)),
+    maxPendingSettlements: Math.floor(
+      positiveOption(options.maxPendingSettlements, 'maxPendingSettlements', 10_000),
+    ),
+  };
+}
+
 /**
  * A `BudgetLedger` in Redis, shared by every process that uses the same key prefix.
  * Every operation is one Lua script — one round trip — using the Redis server clock.
@@ -73,23 +92,16 @@ export class RedisLedger implements BudgetLedger {
   private closed = false;
 
   constructor(options: RedisLedgerOptions = {}) {
-    this.keyPrefix = keyPrefixOf(options);
-    const leaseExpiry = options.leaseExpiry ?? 'charge-reserved';
-    if (leaseExpiry !== 'charge-reserved' && leaseExpiry !== 'release') {
-      throw new TollgateConfigError('leaseExpiry', "must be 'charge-reserved' or 'release'", leaseExpiry);
-    }
-    const onUnavailable = options.onUnavailable ?? 'fail-closed';
-    if (onUnavailable !== 'fail-closed' && onUnavailable !== 'fail-open') {
-      throw new TollgateConfigError('onUnavailable', "must be 'fail-closed' or 'fail-open'", onUnavailable);
-    }
-    const timeout = positiveMillis(options.commandTimeoutMillis, 'commandTimeoutMillis', 1000);
-    const grace = positiveMillis(options.keyGraceMillis, 'keyGraceMillis', 600_000);
-    const outcomeTtl = positiveMillis(options.outcomeTtlMillis, 'outcomeTtlMillis', 3_600_000);
-    const syncEvery = positiveMillis(options.clockSyncIntervalMillis, 'clockSyncIntervalMillis', 30_000);
-    this.batchSize = Math.floor(positiveMillis(options.expiredBatchSize, 'expiredBatchSize', 500));
-    const maxPending = Math.floor(
-      positiveMillis(options.maxPendingSettlements, 'maxPendingSettlements', 10_000),
-    );
+    const settings = readLedgerOptions(options);
+    this.keyPrefix = settings.keyPrefix;
+    const { leaseExpiry, onUnavailable, commandTimeoutMillis: timeout } = settings;
+    const {
+      keyGraceMillis: grace,
+      outcomeTtlMillis: outcomeTtl,
+      clockSyncIntervalMillis: syncEvery,
+    } = settings;
+    this.batchSize = settings.expiredBatchSize;
+    const maxPending = settings.maxPendingSettlements;
     const { client, owned } = resolveLedgerClient(options);
     this.client = client;
     this.owned = owned;
@@ -97,7 +109,7 @@ export class RedisLedger implements BudgetLedger {
       client,
       timeout,
       onUnavailable,
-      options.onEvent,
+      settings.onEvent,
       () => void this.retries.flush(),
     );
     this.retries = new SettlementRetryQueue(

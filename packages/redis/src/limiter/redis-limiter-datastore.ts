@@ -2,14 +2,9 @@ import { diag } from '@opentelemetry/api';
 import type { BucketIdentity, SharedLimiterStore } from '@tollgate/core';
 import Bottleneck from 'bottleneck';
 import { type Cluster, Redis as IORedis, type Redis } from 'ioredis';
+import { positiveOption, readConnectionOptions } from '../connection/read-redis-options';
 import type { RedisConnectionOptions } from '../connection/redis-connection-options';
-import {
-  closeClient,
-  duplicateBounded,
-  keyPrefixOf,
-  positiveMillis,
-  resolveClient,
-} from '../internal/redis-clients';
+import { closeClient, duplicateBounded, resolveClient } from '../internal/redis-clients';
 import { StoreAvailability } from '../internal/store-availability';
 
 /** The guard's `limiter.datastore`: rate-limit buckets shared through Redis. */
@@ -33,6 +28,16 @@ export interface RedisLimiterOptions extends RedisConnectionOptions {
   keyTtlMillis?: number;
 }
 
+/** The limiter's options, checked before anything connects, with defaults filled in. */
+export function readLimiterOptions(options: RedisLimiterOptions) {
+  return {
+    ...readConnectionOptions(options),
+    heartbeatIntervalMillis: positiveOption(options.heartbeatIntervalMillis, 'heartbeatIntervalMillis', 250),
+    jobExpirationMillis: positiveOption(options.jobExpirationMillis, 'jobExpirationMillis', 600_000),
+    keyTtlMillis: positiveOption(options.keyTtlMillis, 'keyTtlMillis', 60_000),
+  };
+}
+
 /** bottleneck's own recovery matches these messages exactly; Redis 7 prefixes script errors with `ERR `. */
 const PREFIXED_RECOVERABLE = /^ERR (SETTINGS_KEY_NOT_FOUND|UNKNOWN_CLIENT)$/;
 
@@ -54,21 +59,20 @@ type ScriptCallback = (error: Error | null, replies: unknown) => void;
  * ```
  */
 export function createRedisLimiterDatastore(options: RedisLimiterOptions = {}): RedisLimiterDatastore {
-  const keyPrefix = keyPrefixOf(options);
-  const timeout = positiveMillis(options.commandTimeoutMillis, 'commandTimeoutMillis', 1000);
-  const heartbeat = positiveMillis(options.heartbeatIntervalMillis, 'heartbeatIntervalMillis', 250);
-  const jobExpiration = positiveMillis(options.jobExpirationMillis, 'jobExpirationMillis', 600_000);
-  const keyTtl = positiveMillis(options.keyTtlMillis, 'keyTtlMillis', 60_000);
+  const {
+    keyPrefix,
+    commandTimeoutMillis: timeout,
+    onUnavailable,
+    onEvent,
+    heartbeatIntervalMillis: heartbeat,
+    jobExpirationMillis: jobExpiration,
+    keyTtlMillis: keyTtl,
+  } = readLimiterOptions(options);
   const base = resolveClient(options);
   // bottleneck gets clients of its own that never queue a command while disconnected and
   // never wait longer than the bound: a call fails over to the policy instead of hanging.
   const client = duplicateBounded(base.client, timeout);
-  const store = new StoreAvailability(
-    client,
-    timeout,
-    options.onUnavailable ?? 'fail-closed',
-    options.onEvent,
-  );
+  const store = new StoreAvailability(client, timeout, onUnavailable, onEvent);
   const connection = new Bottleneck.IORedisConnection({
     client,
     Redis: IORedis,
