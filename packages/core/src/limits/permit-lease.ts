@@ -2,9 +2,9 @@ import Bottleneck from 'bottleneck';
 import { abortReason } from './bounded-wait';
 import { LeaseDemand, maxUnusedPermits, SLACK_FRACTION } from './lease-demand';
 import { type LeasedBucket, LeaseJobs } from './lease-jobs';
-import { type LeaseGrant, LeaseQueue, type LeaseWaiter } from './lease-queue';
+import { type LeaseGrant, LeaseQueue } from './lease-queue';
 import { LeasedPermits } from './leased-permits';
-import { type DeadlineParty, type StoreHealth, WaitDeadline } from './wait-deadline';
+import type { StoreHealth } from './wait-deadline';
 
 /**
  * An exclusive lease collects the permits it admitted on credit this long after the first
@@ -53,11 +53,9 @@ const PRIORITY_OF_DEBT = 0;
  */
 export class PermitLease {
   private readonly permits: LeasedPermits;
-  private readonly queue = new LeaseQueue();
+  private readonly queue: LeaseQueue;
   private readonly demand: LeaseDemand;
   private readonly jobs: LeaseJobs;
-  /** This lease's side of the deadline protocol, shared by every waiter. */
-  private readonly deadlines: DeadlineParty<LeaseWaiter>;
   /** Permits drawn on credit (exclusive lease) that a lease job has yet to take from the bucket. */
   private owedWeight = 0;
   private debtTimer: NodeJS.Timeout | undefined;
@@ -68,10 +66,17 @@ export class PermitLease {
   constructor(
     private readonly bucket: LeasedBucket,
     private readonly tickMillis: number,
-    private readonly handlers: LeaseHandlers,
+    handlers: LeaseHandlers,
   ) {
     this.maxUnused = maxUnusedPermits(bucket.capacity, bucket.ratePerMs, tickMillis);
     this.demand = new LeaseDemand(bucket.capacity, this.maxUnused);
+    this.queue = new LeaseQueue({
+      outstanding: () => this.jobs.outstanding,
+      abandon: (job) => this.jobs.abandon(job),
+      timedOut: (weight, aheadWeight) => handlers.timedOut(weight, aheadWeight),
+      ...(handlers.storeFailed ? { storeFailed: handlers.storeFailed } : {}),
+      left: () => this.pump(),
+    });
     this.permits = new LeasedPermits({
       giveBack: (weight) => this.jobs.giveBack(weight, this.bucket.limiter, 'give-back'),
       hasWaiters: () => this.queue.length > 0,
@@ -79,15 +84,9 @@ export class PermitLease {
     this.jobs = new LeaseJobs(bucket, handlers.store, {
       granted: (weight, limiter, nowMs) => this.granted(weight, limiter, nowMs),
       settled: () => this.pump(),
-      failed: (error, limiter) => this.failWaiters(error, limiter),
+      failed: (error, limiter) => this.queue.failAll(error, limiter),
       giveBackFailed: (operation, weight, error) => handlers.giveBackFailed(operation, weight, error),
     });
-    this.deadlines = {
-      isWaiting: (waiter) => this.queue.includes(waiter),
-      wouldRunNow: (waiter) => this.wouldRunNow(waiter),
-      timeOut: (waiter) => this.timeOut(waiter),
-      ...(handlers.storeFailed ? { storeFailed: (waiter, error) => this.checkFailed(waiter, error) } : {}),
-    };
   }
 
   /** Permits leased and not yet drawn. */
@@ -146,27 +145,9 @@ export class PermitLease {
   take(weight: number, priority: number, deadlineMs: number, signal?: AbortSignal): Promise<LeaseGrant> {
     if (this.closed) return Promise.reject(new Bottleneck.BottleneckError('The limiter was closed'));
     if (signal?.aborted) return Promise.reject(abortReason(signal));
-    return new Promise<LeaseGrant>((resolve, reject) => {
-      const onAbort = () => this.leave(waiter, abortReason(signal!));
-      const waiter: LeaseWaiter = {
-        weight,
-        priority,
-        resolve: (grant) => {
-          signal?.removeEventListener('abort', onAbort);
-          resolve(grant);
-        },
-        reject: (error) => {
-          signal?.removeEventListener('abort', onAbort);
-          reject(error);
-        },
-        deadline: undefined,
-        checking: undefined,
-      };
-      signal?.addEventListener('abort', onAbort, { once: true });
-      this.queue.add(waiter);
-      waiter.deadline = new WaitDeadline(deadlineMs, waiter, this.deadlines);
-      this.pump();
-    });
+    const waiting = this.queue.wait(weight, priority, deadlineMs, signal);
+    this.pump();
+    return waiting;
   }
 
   /** A drawn permit was never used (the call was not sent): it goes back to the bucket. */
@@ -198,11 +179,7 @@ export class PermitLease {
     this.closed = true;
     clearTimeout(this.debtTimer);
     this.debtTimer = undefined;
-    const error = new Bottleneck.BottleneckError('The limiter was closed');
-    for (const waiter of this.queue.takeAll()) {
-      waiter.deadline?.cancel();
-      waiter.reject(error);
-    }
+    this.queue.rejectAll(new Bottleneck.BottleneckError('The limiter was closed'));
     this.jobs.close();
     this.permits.stop();
     this.owedWeight = 0;
@@ -237,10 +214,7 @@ export class PermitLease {
     const nowMs = Date.now();
     this.permits.expire(nowMs);
     while (this.queue.length > 0 && this.permits.unused >= this.queue.head!.weight) {
-      const waiter = this.queue.shift()!;
-      waiter.deadline?.cancel();
-      this.draw(waiter.weight, nowMs);
-      waiter.resolve('leased');
+      this.draw(this.queue.serveHead()!.weight, nowMs);
     }
     if (this.jobs.outstanding || this.closed) return;
     // Permits owed for admitted calls are collected first, without the queued callers' needs:
@@ -302,56 +276,6 @@ export class PermitLease {
       this.jobs.giveBack(excess, limiter);
     }
     this.permits.armReturn(nowMs);
-  }
-
-  /** A lease job failed: every queued caller gets the store policy's answer (or the error). */
-  private failWaiters(error: unknown, limiter: Bottleneck): void {
-    const viaStore =
-      this.handlers.storeFailed && !(error instanceof Bottleneck.BottleneckError)
-        ? this.handlers.storeFailed(error, limiter)
-        : error;
-    for (const waiter of this.queue.takeAll()) {
-      waiter.deadline?.cancel();
-      if (viaStore === undefined) waiter.resolve('unmetered');
-      else waiter.reject(viaStore);
-    }
-  }
-
-  /** At a waiter's deadline: only the head waits on the outstanding lease job, which may be about to run. */
-  private wouldRunNow(waiter: LeaseWaiter): Promise<boolean> | undefined {
-    const pending = this.jobs.outstanding;
-    if (!pending || this.queue.head !== waiter) return undefined;
-    waiter.checking = pending;
-    return pending.limiter
-      .check(pending.weight)
-      .then((wouldRun) => wouldRun && this.jobs.outstanding === pending);
-  }
-
-  /** The lease job cannot be trusted to come back either: stop waiting for it. */
-  private checkFailed(waiter: LeaseWaiter, error: unknown): void {
-    const pending = waiter.checking!;
-    this.jobs.abandon(pending);
-    this.failWaiters(error, pending.limiter);
-  }
-
-  private timeOut(waiter: LeaseWaiter): void {
-    const ahead = this.queue.remove(waiter);
-    if (ahead < 0) return;
-    this.rejectWaiter(waiter, this.handlers.timedOut(waiter.weight, ahead));
-  }
-
-  /** Takes an aborted waiter out of the queue and rejects it. */
-  private leave(waiter: LeaseWaiter, error: unknown): void {
-    if (this.queue.remove(waiter) < 0) return;
-    this.rejectWaiter(waiter, error);
-  }
-
-  /** Rejects a waiter already out of the queue; the callers behind it move up. */
-  private rejectWaiter(waiter: LeaseWaiter, error: unknown): void {
-    waiter.deadline?.cancel();
-    waiter.reject(error);
-    // A lease already asked for on its behalf still lands in the pool, for the next in line; idle return hands back the rest.
-    this.pump();
   }
 
   private draw(weight: number, nowMs: number): void {
