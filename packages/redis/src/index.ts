@@ -31,8 +31,9 @@ export type {
   ListBudgetCountersOptions,
 } from './ledger/list-budget-counters';
 export { listBudgetCounters } from './ledger/list-budget-counters';
-export type { RedisLedgerOptions } from './ledger/redis-ledger';
 export { createRedisLedger, RedisLedger } from './ledger/redis-ledger';
+export type { RedisLedgerOptions } from './ledger/redis-ledger-options';
 // Shared rate limits
-export type { RedisLimiterDatastore, RedisLimiterOptions } from './limiter/redis-limiter-datastore';
+export type { RedisLimiterDatastore } from './limiter/redis-limiter-datastore';
 export { createRedisLimiterDatastore } from './limiter/redis-limiter-datastore';
+export type { RedisLimiterOptions } from './limiter/redis-limiter-options';

@@ -1,17 +1,9 @@
 import type { BudgetLedger } from '@tollgate/core';
 import { resolveLedgerClient } from '../internal/redis-clients';
-import {
-  createRedisLedger,
-  type RedisLedger,
-  type RedisLedgerOptions,
-  readLedgerOptions,
-} from '../ledger/redis-ledger';
-import {
-  createRedisLimiterDatastore,
-  type RedisLimiterDatastore,
-  type RedisLimiterOptions,
-  readLimiterOptions,
-} from '../limiter/redis-limiter-datastore';
+import { createRedisLedger, type RedisLedger } from '../ledger/redis-ledger';
+import { type RedisLedgerOptions, readLedgerOptions } from '../ledger/redis-ledger-options';
+import { createRedisLimiterDatastore, type RedisLimiterDatastore } from '../limiter/redis-limiter-datastore';
+import { type RedisLimiterOptions, readLimiterOptions } from '../limiter/redis-limiter-options';
 
 /** Options of `createRedisGuardStore()`: the ledger's and the limiter's, over one connection. */
 export interface RedisGuardStoreOptions extends RedisLedgerOptions, RedisLimiterOptions {}

@@ -4,7 +4,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server';
 import type { RedisStoreEvent } from '../connection/redis-store-events';
 import { GuardStoreUnavailableError } from '../errors/guard-store-unavailable-error';
-import { createRedisLimiterDatastore, type RedisLimiterOptions } from './redis-limiter-datastore';
+import { createRedisLimiterDatastore } from './redis-limiter-datastore';
+import type { RedisLimiterOptions } from './redis-limiter-options';
 import { chat, restartIfStopped, startAdminRedis, stopAdminRedis } from './test-support';
 
 const skip = skipWithoutRedis();
