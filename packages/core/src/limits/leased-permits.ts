@@ -70,7 +70,7 @@ export class LeasedPermits {
 
   /** Hands back the batches held one refill tick by `nowMs`, used or not. */
   expire(nowMs: number): void {
-    if (this.firstExpiryMs() > nowMs) return;
+    if (this.chunks.length === 0 || this.chunks[0]!.expiresAtMs > nowMs) return;
     let expired = 0;
     while (this.chunks.length > 0 && this.chunks[0]!.expiresAtMs <= nowMs) {
       expired += this.chunks.shift()!.remaining;
