@@ -1,12 +1,14 @@
-import type { BudgetMatch, BudgetUnit, BudgetWindow, CalendarWindow } from '../budgets/budget-config';
+import type { BudgetMatch, BudgetWindow, CalendarWindow } from '../budgets/budget-config';
 import type { LeaseExpiryPolicy } from '../budgets/budget-ledger';
+import { BUDGET_UNIT_NAMES, BUDGET_UNITS, toLedgerLimit } from '../budgets/budget-units';
 import { isValidTimeZone } from '../budgets/budget-window';
+import type { NormalizedBudget } from '../budgets/normalized-budget';
 import { TollgateConfigError } from '../errors/config-error';
-import type { DecisionHook } from '../guard/decision-events';
+import type { DecisionHook } from '../events/decision-events';
 import type { NormalizedRateLimit } from '../limits/rate-limiter';
 import type { NormalizedCircuitRule } from '../policies/circuit-breaker';
 import type { DegradationRule } from '../policies/degradation-rule';
-import { SCOPE_DIMENSIONS, type ScopeDimension } from '../scope/scope';
+import { SCOPE_DIMENSIONS } from '../scope/scope';
 import {
   expectArray,
   expectKnownKeys,
@@ -19,24 +21,7 @@ import {
 } from './config-reader';
 import type { FallbackPrice, GuardConfig } from './guard-config';
 
-/** Budgets count USD in integer nano-dollars so every store adds them exactly. */
-export const NANO_USD_PER_USD = 1_000_000_000;
-/** Largest USD limit whose nano-dollar count stays an exact double (2^53). */
-export const MAX_USD_LIMIT = 9_000_000;
-
 const CALENDAR_WINDOWS: readonly CalendarWindow[] = ['minute', 'hour', 'day', 'week', 'month'];
-const UNITS: readonly BudgetUnit[] = ['usd', 'tokens', 'requests'];
-
-export interface NormalizedBudget {
-  id: string;
-  /** One entry per unit the budget limits; `limit` is in ledger units (nano-USD for `usd`). */
-  limits: readonly { unit: BudgetUnit; limit: number }[];
-  window: BudgetWindow;
-  timeZone: string;
-  per: readonly ScopeDimension[];
-  match: Readonly<Partial<Record<keyof BudgetMatch, readonly string[]>>>;
-  alertAt: readonly number[];
-}
 
 export interface NormalizedGuardConfig {
   budgets: readonly NormalizedBudget[];
@@ -179,21 +164,21 @@ function normalizeBudget(value: unknown, field: string): NormalizedBudget {
   const id = expectString(budget.id, `${field}.id`);
 
   const limitRecord = expectRecord(budget.limit, `${field}.limit`);
-  expectKnownKeys(limitRecord, `${field}.limit`, UNITS);
-  const limits = UNITS.flatMap((unit) => {
+  expectKnownKeys(limitRecord, `${field}.limit`, BUDGET_UNIT_NAMES);
+  const limits = BUDGET_UNIT_NAMES.flatMap((unit) => {
     const amount = optionalNumber(limitRecord[unit], `${field}.limit.${unit}`, {
-      integer: unit !== 'usd',
+      integer: BUDGET_UNITS[unit].wholeLimits,
       min: 0,
       minInclusive: false,
-      max: unit === 'usd' ? MAX_USD_LIMIT : Number.MAX_SAFE_INTEGER,
+      max: BUDGET_UNITS[unit].maxLimit,
     });
     if (amount === undefined) return [];
-    return [{ unit, limit: unit === 'usd' ? Math.round(amount * NANO_USD_PER_USD) : amount }];
+    return [{ unit, limit: toLedgerLimit(unit, amount) }];
   });
   if (limits.length === 0)
     throw new TollgateConfigError(
       `${field}.limit`,
-      'must set at least one of usd, tokens, requests',
+      `must set at least one of ${BUDGET_UNIT_NAMES.join(', ')}`,
       budget.limit,
     );
 

@@ -2,16 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 import { WebhookNotifier } from '../alerts/webhook-notifier';
+import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from '../budgets/budget-instances';
 import type { BudgetLedger, ExpiredReservation, ThresholdCrossing } from '../budgets/budget-ledger';
+import { BudgetPlan, type BudgetSubject, type PlannedLine, windowsStillOpen } from '../budgets/budget-plan';
+import { type LedgerAmounts, ledgerAmount, NANO_USD_PER_USD, toDisplayUnits } from '../budgets/budget-units';
+import { parseCounterKey } from '../budgets/counter-key';
 import { MemoryLedger } from '../budgets/memory-ledger';
+import type { NormalizedBudget } from '../budgets/normalized-budget';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
-import {
-  NANO_USD_PER_USD,
-  type NormalizedBudget,
-  type NormalizedGuardConfig,
-  normalizeGuardConfig,
-} from '../config/normalize-guard-config';
+import { type NormalizedGuardConfig, normalizeGuardConfig } from '../config/normalize-guard-config';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { CircuitOpenError } from '../errors/circuit-open-error';
 import { TollgateConfigError } from '../errors/config-error';
@@ -19,6 +19,15 @@ import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { UnboundedOutputError } from '../errors/unbounded-output-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
+import { budgetsTouched as touched } from '../events/budgets-touched';
+import { DecisionEmitter } from '../events/decision-emitter';
+import type {
+  BudgetTouched,
+  CallDecisionBase,
+  DecisionHook,
+  DecisionType,
+  UsageSource,
+} from '../events/decision-events';
 import { abortReason } from '../limits/bounded-wait';
 import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import type { ProviderFeedback } from '../limits/provider-feedback';
@@ -32,26 +41,7 @@ import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope, ScopeDimension } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { countTextTokens, outputCapField } from '../tokens/estimate-input-tokens';
-import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from './budget-instances';
-import {
-  BudgetPlan,
-  type BudgetSubject,
-  type LedgerAmounts,
-  type PlannedLine,
-  parseCounterKey,
-  toDisplayUnits,
-  touched,
-  windowsStillOpen,
-} from './budget-plan';
 import { actualCostUsd, type CallEstimate, estimateCall, usageOrWorstCase } from './call-estimate';
-import { DecisionEmitter } from './decision-emitter';
-import type {
-  BudgetTouched,
-  CallDecisionBase,
-  DecisionHook,
-  DecisionType,
-  UsageSource,
-} from './decision-events';
 
 /** Per-call options; they override the ambient `withScope()` scope field by field. */
 export interface CallOptions {
@@ -1018,15 +1008,6 @@ class GuardAdmission implements Admission {
   expire(): void {
     this.permit.release();
   }
-}
-
-/**
- * Ledger amounts are exact non-negative integers: a figure beyond what a double holds exactly
- * (or not a number at all) is clamped to the largest one, which any limit then refuses.
- */
-function ledgerAmount(value: number): number {
-  if (Number.isNaN(value)) return Number.MAX_SAFE_INTEGER;
-  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(value)));
 }
 
 /** How a call refused for its size could reserve less, when its output reservation is the reason. */

@@ -17,7 +17,7 @@ import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { UnboundedOutputError } from '../errors/unbounded-output-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
-import type { UsageSource } from '../guard/decision-events';
+import type { UsageSource } from '../events/decision-events';
 import type { Admission, CallOptions, Guard } from '../guard/guard';
 import { parseRateLimitHeaders } from '../limits/provider-feedback';
 import type { CallFailure } from '../policies/circuit-breaker';
