@@ -434,8 +434,18 @@ describe('config validation', () => {
     ['bad fallback', { unknownModel: { fallback: { input: 1 } } }, 'unknownModel.fallback'],
     ['bad lease policy', { leaseExpiry: 'forgive' }, 'leaseExpiry'],
     ['bad hook', { onDecision: 'log' }, 'onDecision'],
-    ['bad estimator option', { estimator: { anthropicSafetyFactor: 0.5 } }, 'estimator'],
-    ['bad price override', { prices: { overrides: { 'gpt-4o': { input: -3 } } } }, 'prices.overrides'],
+    [
+      'bad estimator option',
+      { estimator: { anthropicSafetyFactor: 0.5 } },
+      'estimator.anthropicSafetyFactor',
+    ],
+    [
+      'negative estimator byte bound',
+      { estimator: { exactCountMaxBytes: -1 } },
+      'estimator.exactCountMaxBytes',
+    ],
+    ['estimator typo', { estimator: { exactCountMaxByte: 10 } }, 'estimator.exactCountMaxByte'],
+    ['bad price override', { prices: { overrides: { 'gpt-4o': { input: -3 } } } }, 'prices.overrides.gpt-4o'],
   ];
 
   it.each(cases)('names the field for %s', (_name, config, field) => {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 import { WebhookNotifier } from '../alerts/webhook-notifier';
 import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from '../budgets/budget-instances';
@@ -36,7 +35,7 @@ import { type CallFailure, CircuitBreakers, type CircuitStatus } from '../polici
 import { classifyFailure } from '../policies/classify-failure';
 import { evaluateRules } from '../policies/degradation';
 import { normalizeUsage } from '../pricing/normalize-usage';
-import { PriceTable } from '../pricing/price-table';
+import type { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope, ScopeDimension } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
@@ -244,30 +243,10 @@ class GuardImpl implements Guard {
 
   constructor(config: GuardConfig) {
     this.config = normalizeGuardConfig(config);
-    this.estimator = config.estimator;
-    try {
-      // Counting nothing checks the options now, not on every call later.
-      countTextTokens('gpt-4o', '', this.estimator);
-    } catch (error) {
-      throw new TollgateConfigError('estimator', (error as Error).message, config.estimator);
-    }
-    this.prices = loadPrices(this.config);
-    checkFallbackTargets(config, this.config, this.prices);
-    this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
-    // The lease policy lives in the ledger; a guard setting that disagrees with it would be silently ignored.
-    if (
-      config.ledger &&
-      config.leaseExpiry !== undefined &&
-      config.ledger.leaseExpiry !== undefined &&
-      config.leaseExpiry !== config.ledger.leaseExpiry
-    ) {
-      throw new TollgateConfigError(
-        'leaseExpiry',
-        `differs from the ledger's own policy ('${config.ledger.leaseExpiry}'); set it on the ledger`,
-        config.leaseExpiry,
-      );
-    }
-    this.limiter = new RateLimiter(this.config.rateLimits, config.limiter, (failure) =>
+    this.estimator = this.config.estimator;
+    this.prices = this.config.prices;
+    this.ledger = this.config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
+    this.limiter = new RateLimiter(this.config.rateLimits, this.config.limiter, (failure) =>
       this.reportLimiterUpdateFailure(failure),
     );
     this.plan = new BudgetPlan(this.config.budgets);
@@ -1026,61 +1005,5 @@ function reservationAdvice(estimate: CallEstimate, capField: string | undefined)
       return `The call reserved the request's own output cap (${reserved}); a lower cap reserves less.`;
     default:
       return undefined;
-  }
-}
-
-/**
- * A fallback rule fires when money is tight; a target with no price under a USD budget would
- * then refuse every call it rewrites (`UnknownModelPriceError`). Found now, not then.
- */
-function checkFallbackTargets(raw: GuardConfig, config: NormalizedGuardConfig, prices: PriceTable): void {
-  if (config.unknownModel !== 'reject') return;
-  const usdBudgets = config.budgets.filter((budget) => budget.limits.some((limit) => limit.unit === 'usd'));
-  if (usdBudgets.length === 0) return;
-  (raw.policies ?? []).forEach((rule, index) => {
-    if (rule.action !== 'fallback') return;
-    for (const [from, to] of Object.entries(rule.models)) {
-      if (prices.resolve(to)) continue;
-      const target = to.toLowerCase();
-      const budgets = usdBudgets.filter(
-        (budget) => !budget.match.model || budget.match.model.includes(target),
-      );
-      if (budgets.length === 0) continue;
-      throw new TollgateConfigError(
-        `policies[${index}].models.${from}`,
-        `names model "${to}", which has no price, while USD budget(s) ${budgets.map((budget) => `"${budget.id}"`).join(', ')} ` +
-          'apply: every call the rule rewrites would be refused. Fix the model name, add it under prices.overrides, ' +
-          'or set unknownModel: { fallback }',
-        to,
-      );
-    }
-  });
-}
-
-function loadPrices(config: NormalizedGuardConfig): PriceTable {
-  let table = PriceTable.bundled();
-  if (config.pricesFile) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(config.pricesFile, 'utf8'));
-    } catch (error) {
-      throw new TollgateConfigError(
-        'prices.file',
-        `could not be read as JSON (${(error as Error).message})`,
-        config.pricesFile,
-      );
-    }
-    const models = (parsed as { models?: unknown })?.models ?? parsed;
-    table = withOverridesAt(table, models, 'prices.file');
-  }
-  if (config.priceOverrides) table = withOverridesAt(table, config.priceOverrides, 'prices.overrides');
-  return table;
-}
-
-function withOverridesAt(table: PriceTable, overrides: unknown, field: string): PriceTable {
-  try {
-    return table.withOverrides(overrides as Parameters<PriceTable['withOverrides']>[0]);
-  } catch (error) {
-    throw new TollgateConfigError(field, (error as Error).message, overrides);
   }
 }
