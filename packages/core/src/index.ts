@@ -76,8 +76,15 @@ export type {
 } from './events/decision-events';
 export type { CallEstimate, EstimateSettings, OutputBound } from './guard/call-estimate';
 export { estimateCall } from './guard/call-estimate';
-export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard/guard';
 export { createGuard } from './guard/guard';
+export type {
+  Admission,
+  BudgetStatus,
+  CallOptions,
+  Guard,
+  RunOptions,
+  Settlement,
+} from './guard/guard-types';
 export type { WithinMillisOptions } from './limits/bounded-wait';
 // A time bound on a promise, shared with the store packages
 export { withinMillis } from './limits/bounded-wait';

@@ -46,7 +46,7 @@ export interface BudgetUnitRule {
   charge(measure: SettlementMeasure): number | undefined;
 }
 
-export const BUDGET_UNITS = {
+const UNIT_RULES = {
   usd: {
     label: 'estimated USD',
     ledgerPerDisplay: NANO_USD_PER_USD,
@@ -82,10 +82,13 @@ export const BUDGET_UNITS = {
     reserve: () => 1,
     charge: () => 1,
   },
-} as const satisfies Record<string, BudgetUnitRule>;
+} satisfies Record<string, BudgetUnitRule>;
 
 /** What a budget counts: estimated US dollars, tokens (input + output), or requests. */
-export type BudgetUnit = keyof typeof BUDGET_UNITS;
+export type BudgetUnit = keyof typeof UNIT_RULES;
+
+/** Every unit's rule, by name. */
+export const BUDGET_UNITS: Readonly<Record<BudgetUnit, BudgetUnitRule>> = UNIT_RULES;
 
 /** Every unit, in the order budgets list their limits. */
 export const BUDGET_UNIT_NAMES = Object.keys(BUDGET_UNITS) as readonly BudgetUnit[];

@@ -446,6 +446,18 @@ describe('config validation', () => {
     ],
     ['estimator typo', { estimator: { exactCountMaxByte: 10 } }, 'estimator.exactCountMaxByte'],
     ['bad price override', { prices: { overrides: { 'gpt-4o': { input: -3 } } } }, 'prices.overrides.gpt-4o'],
+    [
+      'two price overrides claiming one alias',
+      {
+        prices: {
+          overrides: {
+            'house-a': { input: 1, output: 2, aliases: ['house'] },
+            'house-b': { input: 1, output: 2, aliases: ['house'] },
+          },
+        },
+      },
+      'prices.overrides',
+    ],
   ];
 
   it.each(cases)('names the field for %s', (_name, config, field) => {
