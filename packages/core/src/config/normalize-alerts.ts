@@ -1,6 +1,7 @@
 import { TollgateConfigError } from '../errors/config-error';
 import { expectKnownKeys, expectRecord, expectString, optionalNumber } from './config-reader';
 
+/** The threshold webhook after validation, defaults filled in. */
 export interface NormalizedWebhook {
   url: string;
   headers: Readonly<Record<string, string>>;

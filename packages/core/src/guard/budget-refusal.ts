@@ -1,6 +1,6 @@
 import type { LineState } from '../budgets/budget-ledger';
 import type { PlannedLine } from '../budgets/budget-plan';
-import { toDisplayUnits } from '../budgets/budget-units';
+import { BUDGET_UNITS, toDisplayUnits } from '../budgets/budget-units';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { reportRefusal } from '../events/refusals';
 import type { CallEstimate } from './call-estimate';
@@ -24,7 +24,10 @@ export function refuseOverBudget(
     reserved: toDisplayUnits(planned.unit, state.reserved),
     requested: toDisplayUnits(planned.unit, planned.line.amount),
     resetAtMs: state.resetAtMs,
-    advice: planned.unit === 'requests' ? undefined : reservationAdvice(call.estimate, call.capField),
+    // Only units the output reservation feeds into can be helped by a lower output cap.
+    advice: BUDGET_UNITS[planned.unit].needsOutputBound
+      ? reservationAdvice(call.estimate, call.capField)
+      : undefined,
   });
   reportRefusal(runtime.events, call.base, error);
   noteExhausted(runtime, planned, state.resetAtMs, call.base.callId);
