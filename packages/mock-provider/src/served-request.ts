@@ -66,7 +66,9 @@ export interface ServedRequest {
   readonly stream: boolean;
   /** The parsed JSON body (`undefined` when it was not valid JSON). */
   readonly body: unknown;
-  /** Request headers, names lower-cased, repeated headers joined with `, `. */
+  /** `'1.1'`, or `'2.0'` for plain-text HTTP/2 (the AWS SDK's default handler). */
+  readonly httpVersion: string;
+  /** Request headers, names lower-cased, repeated headers joined with `, `; HTTP/2 pseudo-headers left out. */
   readonly headers: Readonly<Record<string, string>>;
   readonly receivedAtMs: number;
   /** The whole response was written. */

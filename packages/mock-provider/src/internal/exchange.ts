@@ -85,6 +85,9 @@ export class Exchange {
   #wake: (() => void) | undefined;
   #cutByServer = false;
   #finished = false;
+  /** Frames handed to the response, and those whose write has completed. */
+  #writes = 0;
+  #written = 0;
 
   constructor(
     request: HttpRequest,
@@ -105,6 +108,7 @@ export class Exchange {
       model: '',
       stream: false,
       body: undefined,
+      httpVersion: request.httpVersion,
       headers: flattenHeaders(request.headers),
       receivedAtMs: Date.now(),
       completed: false,
@@ -182,11 +186,14 @@ export class Exchange {
     for (let index = 0; index < frames.length; index++) {
       if (this.closed) return;
       if (index === cutAfter) {
-        this.#cut();
+        await this.#cut();
         return;
       }
       const frame = frames[index]!;
-      const flushed = (this.#response as ServerResponse).write(frame.data);
+      this.#writes++;
+      const flushed = (this.#response as ServerResponse).write(frame.data, () => {
+        this.#written++;
+      });
       this.#billFrame(frame);
       if (!flushed) await this.#drained();
       if (delayMillis > 0 && index < frames.length - 1) await this.pause(delayMillis);
@@ -194,21 +201,26 @@ export class Exchange {
     if (this.closed) return;
     if (cutAfter !== undefined && cutAfter >= frames.length) {
       // Asked to cut after more events than the stream has: cut before the response ends cleanly.
-      this.#cut();
+      await this.#cut();
       return;
     }
     this.#response.end();
   }
 
   /** Closes the connection without finishing the response, after flushing what was written. */
-  #cut(): void {
+  async #cut(): Promise<void> {
     this.#cutByServer = true;
     if (this.#response instanceof Http2ServerResponse) {
-      // One HTTP/2 connection carries many requests: reset this stream only. Frames already
-      // written go out before the RST_STREAM.
-      this.#response.stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+      // One HTTP/2 connection carries many requests: reset this stream only, once the frames
+      // written so far are out (a reset discards DATA still queued for the stream).
+      const stream = this.#response.stream;
+      while (this.#written < this.#writes && !this.closed)
+        await new Promise((resolve) => setImmediate(resolve));
+      stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
       return;
     }
+    // The client sees the response start (HTTP/2 sends headers at once), then the connection drop.
+    if (this.#writes === 0) this.#response.flushHeaders();
     const socket = this.#response.socket;
     // destroy() would drop bytes still queued in the socket; end() sends them, then FIN.
     if (socket) socket.end();
@@ -252,7 +264,7 @@ export class Exchange {
 
   #settle(): void {
     this.closed = true;
-    if (this.#finished || this.#response.writableFinished) {
+    if (!this.#cutByServer && (this.#finished || this.#response.writableFinished)) {
       this.record.completed = true;
     } else {
       if (!this.#cutByServer) this.record.clientAborted = true;
