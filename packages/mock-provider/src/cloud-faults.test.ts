@@ -231,3 +231,69 @@ describe('Bedrock faults', () => {
     expect((error as Error).message).toBe('Too many requests, please wait before trying again.');
   });
 });
+
+describe('client hang-ups', () => {
+  it('notices a Gemini stream aborted through abortSignal and bills the partial output', async () => {
+    mock.configure({ chunkDelayMillis: 10 });
+    const controller = new AbortController();
+    const stream = await gemini().models.generateContentStream({
+      ...generate,
+      config: { abortSignal: controller.signal },
+    });
+    let chunks = 0;
+    const error = await (async () => {
+      for await (const _chunk of stream) if (++chunks === 3) controller.abort();
+    })().catch((caught: unknown) => caught);
+    await mock.whenIdle();
+    const served = mock.requests()[0];
+
+    expect((error as Error).name).toBe('AbortError');
+    expect(served).toMatchObject({ clientAborted: true, completed: false });
+    expect(served?.billed.outputTokens).toBeGreaterThanOrEqual(3);
+    expect(served?.billed.outputTokens).toBeLessThan(20);
+  });
+
+  it('keeps streaming (and billing) a Gemini response after the caller breaks out of it', async () => {
+    mock.configure({ chunkDelayMillis: 5 });
+    const stream = await gemini().models.generateContentStream(generate);
+    for await (const _chunk of stream) break;
+    await mock.whenIdle();
+
+    // The SDK releases its reader on break without cancelling the request.
+    expect(mock.requests()[0]).toMatchObject({
+      clientAborted: false,
+      completed: true,
+      billed: { outputTokens: 20 },
+    });
+  });
+
+  it('notices a ConverseStream aborted through abortSignal over HTTP/2', async () => {
+    mock.configure({ chunkDelayMillis: 10 });
+    const controller = new AbortController();
+    const output = await bedrock().send(new ConverseStreamCommand(converse), {
+      abortSignal: controller.signal,
+    });
+    let events = 0;
+    await (async () => {
+      for await (const _event of output.stream ?? []) if (++events === 3) controller.abort();
+    })().catch(() => undefined);
+    await mock.whenIdle();
+    const served = mock.requests()[0];
+
+    expect(served).toMatchObject({ httpVersion: '2.0', clientAborted: true, completed: false });
+    expect(served?.billed.outputTokens).toBeLessThan(20);
+  });
+
+  it('keeps streaming (and billing) a ConverseStream after the caller breaks out of it', async () => {
+    mock.configure({ chunkDelayMillis: 5 });
+    const output = await bedrock().send(new ConverseStreamCommand(converse));
+    for await (const _event of output.stream ?? []) break;
+    await mock.whenIdle();
+
+    expect(mock.requests()[0]).toMatchObject({
+      clientAborted: false,
+      completed: true,
+      billed: { outputTokens: 20 },
+    });
+  });
+});

@@ -29,7 +29,11 @@ import { countMockInputTokens } from './token-scheme';
 
 /** A running mock provider. */
 export interface MockProvider {
-  /** Server root, e.g. `http://127.0.0.1:54321`. */
+  /**
+   * Server root, e.g. `http://127.0.0.1:54321`. Pass as `httpOptions.baseUrl` to `GoogleGenAI`
+   * (Gemini API and Vertex AI) and as `endpoint` to `BedrockRuntimeClient`; HTTP/1.1 and
+   * plain-text HTTP/2 are both served on it.
+   */
   readonly url: string;
   /** `url + '/v1'`: pass as `new OpenAI({ baseURL })`. */
   readonly openaiBaseUrl: string;
@@ -57,8 +61,9 @@ export interface MockProvider {
 const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Starts a loopback HTTP server that speaks the OpenAI and Anthropic wire protocols well enough
- * for the official SDKs, billing tokens by a deterministic scheme.
+ * Starts a loopback HTTP server that speaks the OpenAI, Anthropic, Gemini API / Vertex AI and
+ * Bedrock Runtime wire protocols well enough for the official SDKs, billing tokens by a
+ * deterministic scheme.
  *
  * @param options port, host and initial behaviour.
  * @returns the running provider; `close()` it when done.

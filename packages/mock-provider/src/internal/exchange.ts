@@ -84,7 +84,6 @@ export class Exchange {
   readonly #onSettled: () => void;
   #wake: (() => void) | undefined;
   #cutByServer = false;
-  #finished = false;
   /** Frames handed to the response, and those whose write has completed. */
   #writes = 0;
   #written = 0;
@@ -116,9 +115,6 @@ export class Exchange {
       billed: emptyUsage(),
       status: 0,
     };
-    response.once('finish', () => {
-      this.#finished = true;
-    });
     response.once('close', () => this.#settle());
   }
 
@@ -262,9 +258,19 @@ export class Exchange {
     totals.reasoningOutputTokens += usage.reasoningOutputTokens;
   }
 
+  /**
+   * HTTP/1.1: every byte went out. HTTP/2: the response ended and the stream closed without a
+   * reset (Node's compatibility response emits 'finish' even for a stream the client cancelled).
+   */
+  #wholeResponseSent(): boolean {
+    const response = this.#response;
+    if (!(response instanceof Http2ServerResponse)) return response.writableFinished;
+    return response.writableEnded && response.stream.rstCode === http2Constants.NGHTTP2_NO_ERROR;
+  }
+
   #settle(): void {
     this.closed = true;
-    if (!this.#cutByServer && (this.#finished || this.#response.writableFinished)) {
+    if (!this.#cutByServer && this.#wholeResponseSent()) {
       this.record.completed = true;
     } else {
       if (!this.#cutByServer) this.record.clientAborted = true;
