@@ -4,6 +4,7 @@ import {
   ConverseCommand,
   ConverseStreamCommand,
   type ConverseStreamOutput,
+  CountTokensCommand,
   InvokeModelCommand,
   InvokeModelWithResponseStreamCommand,
   ValidationException,
@@ -344,5 +345,41 @@ describe('InvokeModelWithResponseStream', () => {
       stop_reason: 'stop',
       'amazon-bedrock-invocationMetrics': { inputTokenCount: 3, outputTokenCount: 5 },
     });
+  });
+});
+
+describe('CountTokens', () => {
+  it('counts a Converse request or an InvokeModel body as they would bill, for free', async () => {
+    const client = bedrock();
+    const converseCount = await client.send(
+      new CountTokensCommand({
+        modelId,
+        input: { converse: { system: converse.system, messages: converse.messages } },
+      }),
+    );
+    const invokeCount = await client.send(
+      new CountTokensCommand({
+        modelId,
+        input: {
+          invokeModel: {
+            body: new TextEncoder().encode(
+              JSON.stringify({
+                anthropic_version: 'bedrock-2023-05-31',
+                max_tokens: 10,
+                system: 'You are terse.',
+                messages: [{ role: 'user', content: 'Say hello to the mock provider' }],
+              }),
+            ),
+          },
+        },
+      }),
+    );
+
+    expect(converseCount.inputTokens).toBe(INPUT_TOKENS);
+    expect(invokeCount.inputTokens).toBe(INPUT_TOKENS);
+    expect(mock.requests().map((served) => [served.endpoint, served.billed.inputTokens])).toEqual([
+      ['count_tokens', 0],
+      ['count_tokens', 0],
+    ]);
   });
 });

@@ -1,3 +1,4 @@
+import { invokeBodyOf } from './internal/bedrock-count-tokens';
 import type { MockEndpoint } from './served-request';
 
 /** Tokens charged for each chat message, system prompt or input item, on top of its text. */
@@ -63,7 +64,8 @@ export function countWords(text: string): number {
  *   counts the words of every text, no overhead;
  * - Bedrock `converse` counts `messages` and each `system` text block as messages; `invoke_model`
  *   counts the model's own body: Anthropic messages as Anthropic does, Nova messages as Converse,
- *   a `prompt` (Llama, Mistral) by its words only.
+ *   a `prompt` (Llama, Mistral) by its words only; `count_tokens` (Bedrock's `{ input }`) counts
+ *   the Converse request or InvokeModel body it wraps.
  *
  * @param endpoint the operation the body is sent to.
  * @param body the request body as sent.
@@ -88,6 +90,8 @@ export function countMockInputTokens(endpoint: MockEndpoint, body: unknown): num
     case 'generate_content':
       return geminiTokens(request);
     case 'count_tokens':
+      // Bedrock's CountTokens wraps a Converse request or an InvokeModel body in `input`.
+      if (isRecord(request.input)) return bedrockCountTokens(request.input);
       return geminiTokens(
         isRecord(request.generateContentRequest) ? request.generateContentRequest : request,
       );
@@ -100,6 +104,11 @@ export function countMockInputTokens(endpoint: MockEndpoint, body: unknown): num
       if (typeof request.anthropic_version === 'string') return anthropicTokens(request);
       return converseTokens(request);
   }
+}
+
+function bedrockCountTokens(input: Record<string, unknown>): number {
+  if (isRecord(input.converse)) return converseTokens(input.converse);
+  return countMockInputTokens('invoke_model', invokeBodyOf(input));
 }
 
 function geminiTokens(request: Record<string, unknown>): number {

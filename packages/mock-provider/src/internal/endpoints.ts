@@ -5,6 +5,7 @@ import {
   validateMessages,
 } from './anthropic-messages';
 import { converseReply, validateConverse } from './bedrock-converse';
+import { bedrockCountTokensReply, validateBedrockCountTokens } from './bedrock-count-tokens';
 import { invokeReply } from './bedrock-invoke';
 import { invokeMaxTokens, modelFamily, validateInvokeBody } from './bedrock-model-family';
 import type { Reply } from './exchange';
@@ -78,8 +79,12 @@ export const ENDPOINTS: Readonly<Record<MockEndpoint, EndpointHandler>> = {
     maxOutputTokens: noCap,
   },
   count_tokens: {
-    validate: (body, route) => validateCountTokens(body, route.provider),
-    reply: geminiCountTokensReply,
+    validate: (body, route) =>
+      route.provider === 'aws.bedrock'
+        ? validateBedrockCountTokens(body)
+        : validateCountTokens(body, route.provider),
+    reply: (context) =>
+      context.provider === 'aws.bedrock' ? bedrockCountTokensReply(context) : geminiCountTokensReply(context),
     maxOutputTokens: noCap,
     free: true,
   },

@@ -41,6 +41,7 @@ const BEDROCK_OPERATIONS: Record<string, MockEndpoint> = {
   'converse-stream': 'converse',
   invoke: 'invoke_model',
   'invoke-with-response-stream': 'invoke_model',
+  'count-tokens': 'count_tokens',
 };
 
 // Gemini API: /v1beta/models/{model}:{method}, also tuned models.
