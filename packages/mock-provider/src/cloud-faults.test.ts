@@ -274,12 +274,16 @@ describe('client hang-ups', () => {
       abortSignal: controller.signal,
     });
     let events = 0;
-    await (async () => {
-      for await (const _event of output.stream ?? []) if (++events === 3) controller.abort();
-    })().catch(() => undefined);
+    let metadata = false;
+    // The SDK ends the iteration quietly on abort: no error, and no metadata event with usage.
+    for await (const event of output.stream ?? []) {
+      metadata ||= event.metadata !== undefined;
+      if (++events === 3) controller.abort();
+    }
     await mock.whenIdle();
     const served = mock.requests()[0];
 
+    expect(metadata).toBe(false);
     expect(served).toMatchObject({ httpVersion: '2.0', clientAborted: true, completed: false });
     expect(served?.billed.outputTokens).toBeLessThan(20);
   });
