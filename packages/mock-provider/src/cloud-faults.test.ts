@@ -1,5 +1,4 @@
 import {
-  BedrockRuntimeClient,
   ConverseCommand,
   ConverseStreamCommand,
   InternalServerException,
@@ -9,11 +8,12 @@ import {
 } from '@aws-sdk/client-bedrock-runtime';
 import { ApiError, GoogleGenAI } from '@google/genai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { bedrockClients } from './bedrock-test-support';
 import { type MockProvider, startMockProvider } from './mock-provider';
 import { mockOutputText } from './token-scheme';
 
 let mock: MockProvider;
-const clients: BedrockRuntimeClient[] = [];
+const clients = bedrockClients(() => mock.url);
 const DEFAULT_LIMITS = { limitRequests: 10_000, limitTokens: 30_000_000, enforce: false };
 
 beforeAll(async () => {
@@ -25,7 +25,7 @@ afterEach(async () => {
   mock.configure({ chunkDelayMillis: 0, latencyMillis: 0, rateLimit: DEFAULT_LIMITS });
 });
 afterAll(async () => {
-  for (const client of clients) client.destroy();
+  clients.destroyAll();
   await mock.close();
 });
 
@@ -37,16 +37,7 @@ const gemini = (retries = 0) =>
       ...(retries > 0 ? { retryOptions: { attempts: retries + 1, initialDelay: 0.01, jitter: 0 } } : {}),
     },
   });
-const bedrock = (maxAttempts = 1) => {
-  const client = new BedrockRuntimeClient({
-    region: 'us-east-1',
-    endpoint: mock.url,
-    credentials: { accessKeyId: 'AKIDMOCK', secretAccessKey: 'mock-secret' },
-    maxAttempts,
-  });
-  clients.push(client);
-  return client;
-};
+const bedrock = (maxAttempts = 1) => clients.create({ maxAttempts });
 const generate = { model: 'gemini-2.5-flash', contents: 'one two three' };
 const converse = {
   modelId: 'us.anthropic.claude-haiku-4-5-20251001-v1:0',
