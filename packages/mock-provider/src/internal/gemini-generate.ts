@@ -3,9 +3,9 @@ import { chooseFunction, responseSchema } from './gemini-request';
 import { planOutput, wordPieces } from './output-plan';
 import { integerField, isRecord, parseJsonOr, type ReplyContext, splitInput } from './reply-context';
 
-/** Models that think unless `thinkingBudget: 0` turns it off. */
+/** Models that think unless `thinkingBudget: 0` turns it off (2.5 Flash-Lite only when asked). */
 function thinksByDefault(model: string): boolean {
-  return /(^|\/)gemini-(2\.5|[3-9])/.test(model);
+  return /(^|\/)gemini-(2\.5|[3-9])/.test(model) && !model.includes('2.5-flash-lite');
 }
 
 /**
