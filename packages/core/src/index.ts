@@ -39,6 +39,7 @@ export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
 export { BudgetExceededError } from './errors/budget-exceeded-error';
 export { CircuitOpenError } from './errors/circuit-open-error';
 export { TollgateConfigError } from './errors/config-error';
+export { InvalidRequestError } from './errors/invalid-request-error';
 export { PolicyRejectedError } from './errors/policy-rejected-error';
 export type { RateLimitReason } from './errors/rate-limited-error';
 export { RateLimitedError } from './errors/rate-limited-error';
@@ -46,6 +47,17 @@ export { RateLimitedError } from './errors/rate-limited-error';
 export { TollgateError } from './errors/tollgate-error';
 export { UnboundedOutputError } from './errors/unbounded-output-error';
 export { UnknownModelPriceError } from './errors/unknown-model-price-error';
+export type { CallEstimate, EstimateSettings, OutputBound } from './estimate/call-estimate';
+export { estimateCall } from './estimate/call-estimate';
+export type { InputTokenEstimate } from './estimate/estimate-input-tokens';
+// Token estimation
+export { estimateInputTokens } from './estimate/estimate-input-tokens';
+export {
+  outputCapField,
+  requestedChoiceCount,
+  requestedMaxOutputTokens,
+  withOutputCap,
+} from './estimate/request-output-limits';
 // Decision events
 export type {
   AbortedEvent,
@@ -74,8 +86,6 @@ export type {
   UnpricedModelEvent,
   UsageSource,
 } from './events/decision-events';
-export type { CallEstimate, EstimateSettings, OutputBound } from './guard/call-estimate';
-export { estimateCall } from './guard/call-estimate';
 export { createGuard } from './guard/guard';
 export type {
   Admission,
@@ -111,6 +121,7 @@ export type {
 // Prices and cost (every figure an estimate)
 export { PriceTable } from './pricing/price-table';
 export type { TokenUsage } from './pricing/token-usage';
+export type { OutputCapField } from './request-shapes/request-shape';
 export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
@@ -143,19 +154,7 @@ export { isSdkStream, observeIterator, observeSdkStream } from './telemetry/obse
 export type { TollgateWarningCode } from './telemetry/process-warning';
 export { emitTollgateWarning } from './telemetry/process-warning';
 export * as semconv from './telemetry/semconv';
-export type {
-  InputTokenEstimate,
-  TokenEstimateMethod,
-  TokenEstimatorOptions,
-} from './tokens/estimate-input-tokens';
-// Token estimation
-export {
-  countTextTokens,
-  estimateInputTokens,
-  outputCapField,
-  preloadTokenizer,
-  requestedChoiceCount,
-  requestedMaxOutputTokens,
-  withOutputCap,
-} from './tokens/estimate-input-tokens';
-export type { OutputCapField } from './tokens/request-output-limits';
+export type { TokenEstimateMethod } from './tokens/count-text-tokens';
+export { countTextTokens } from './tokens/count-text-tokens';
+export type { TokenEstimatorOptions } from './tokens/token-estimator-options';
+export { preloadTokenizer } from './tokens/tokenizer';

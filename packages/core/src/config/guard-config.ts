@@ -7,7 +7,7 @@ import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
 import type { DegradationRule } from '../policies/degradation-rule';
 import type { ModelPriceOverride } from '../pricing/price-table';
-import type { TokenEstimatorOptions } from '../tokens/estimate-input-tokens';
+import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 
 /** Per-million-token prices charged for a model the price table does not know. */
 export interface FallbackPrice {

@@ -1,5 +1,5 @@
 import { TollgateConfigError } from '../errors/config-error';
-import type { TokenEstimatorOptions } from '../tokens/estimate-input-tokens';
+import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 import { expectKnownKeys, expectRecord, optionalNumber } from './config-reader';
 
 /** Validates `estimator`, so a bad option fails at startup rather than on the first call. */

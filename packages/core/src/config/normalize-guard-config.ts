@@ -6,7 +6,7 @@ import type { NormalizedRateLimit } from '../limits/rate-limiter';
 import type { NormalizedCircuitRule } from '../policies/circuit-breaker';
 import type { DegradationRule } from '../policies/degradation-rule';
 import type { PriceTable } from '../pricing/price-table';
-import type { TokenEstimatorOptions } from '../tokens/estimate-input-tokens';
+import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 import { expectKnownKeys, expectOneOf, expectRecord, optionalNumber } from './config-reader';
 import type { FallbackPrice, GuardConfig } from './guard-config';
 import { type NormalizedWebhook, normalizeAlerts } from './normalize-alerts';

@@ -3,7 +3,7 @@ import type { RateLimitReason } from '../errors/rate-limited-error';
 import type { LimiterUpdateOperation } from '../limits/limiter-update-failure';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallScope, ScopeValues } from '../scope/scope';
-import type { TokenEstimateMethod } from '../tokens/estimate-input-tokens';
+import type { TokenEstimateMethod } from '../tokens/count-text-tokens';
 
 /** Every cost figure Tollgate reports is computed from a price table, not read from a bill. */
 export type CostLabel = 'estimate';

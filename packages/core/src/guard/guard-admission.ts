@@ -1,11 +1,11 @@
 import type { PlannedLine } from '../budgets/budget-plan';
+import type { CallEstimate } from '../estimate/call-estimate';
 import { budgetsTouched } from '../events/budgets-touched';
 import type { BudgetTouched, CallDecisionBase, UsageSource } from '../events/decision-events';
 import type { LimiterPermit } from '../limits/rate-limiter';
 import type { CallFailure } from '../policies/circuit-breaker';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallScope } from '../scope/scope';
-import type { CallEstimate } from './call-estimate';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, Settlement } from './guard-types';
 import type { AdmittedCall } from './open-call';

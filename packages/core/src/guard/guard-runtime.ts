@@ -9,7 +9,7 @@ import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
 import type { PriceTable } from '../pricing/price-table';
-import { countTextTokens } from '../tokens/estimate-input-tokens';
+import { countTextTokens } from '../tokens/count-text-tokens';
 import type { AdmittedCall, OpenCall } from './open-call';
 
 /** How long after its lease a call whose settlement failed stays known, for the `lease-expired` event to name it. */

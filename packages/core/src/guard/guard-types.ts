@@ -1,13 +1,13 @@
 import type { BudgetInstanceState } from '../budgets/budget-instances';
 import type { BudgetUnit } from '../budgets/budget-units';
 import type { LlmCallDescriptor } from '../call/llm-call';
+import type { CallEstimate } from '../estimate/call-estimate';
 import type { BudgetTouched, DecisionHook, DecisionType, UsageSource } from '../events/decision-events';
 import type { ProviderFeedback } from '../limits/provider-feedback';
 import type { CallFailure, CircuitStatus } from '../policies/circuit-breaker';
 import type { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { CallPriority, CallScope, ScopeDimension } from '../scope/scope';
-import type { CallEstimate } from './call-estimate';
 
 /** Per-call options; they override the ambient `withScope()` scope field by field. */
 export interface CallOptions {

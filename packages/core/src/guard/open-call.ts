@@ -1,7 +1,7 @@
 import type { PlannedLine } from '../budgets/budget-plan';
+import type { CallEstimate } from '../estimate/call-estimate';
 import type { CallDecisionBase } from '../events/decision-events';
 import type { LimiterPermit } from '../limits/rate-limiter';
-import type { CallEstimate } from './call-estimate';
 
 /** What ending an admitted call (settle, release, lease expiry) needs to know about it. */
 export interface AdmittedCall {

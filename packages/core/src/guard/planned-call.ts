@@ -4,11 +4,11 @@ import type { NormalizedBudget } from '../budgets/normalized-budget';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { UnboundedOutputError } from '../errors/unbounded-output-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
+import { type CallEstimate, estimateCall } from '../estimate/call-estimate';
+import { outputCapField } from '../estimate/request-output-limits';
 import type { CallDecisionBase } from '../events/decision-events';
 import { reportRefusal } from '../events/refusals';
 import type { CallScope } from '../scope/scope';
-import { outputCapField } from '../tokens/estimate-input-tokens';
-import { type CallEstimate, estimateCall } from './call-estimate';
 import type { GuardRuntime } from './guard-runtime';
 
 /** A call estimated and matched to the budgets that apply to it, before anything is reserved. */

@@ -18,6 +18,7 @@ import { parseRateLimitHeaders } from '../limits/provider-feedback';
 import type { CallFailure } from '../policies/circuit-breaker';
 import { classifyFailure } from '../policies/classify-failure';
 import type { TokenUsage } from '../pricing/token-usage';
+import { genAiOperationName } from '../request-shapes/request-shape-registry';
 import { currentScope } from '../scope/with-scope';
 import { attributesKey } from './accumulated-counter';
 import { withGuardedCall } from './active-call';
@@ -69,10 +70,7 @@ export class CallGate {
     const { descriptor } = request;
     const attributes: Attributes = {
       [semconv.ATTR_GEN_AI_PROVIDER_NAME]: descriptor.provider,
-      [semconv.ATTR_GEN_AI_OPERATION_NAME]:
-        descriptor.operation === 'messages' || descriptor.operation === 'responses'
-          ? 'chat'
-          : descriptor.operation,
+      [semconv.ATTR_GEN_AI_OPERATION_NAME]: genAiOperationName(descriptor),
       [semconv.ATTR_GEN_AI_REQUEST_MODEL]: descriptor.model,
     };
     if (request.serverAddress) attributes[semconv.ATTR_SERVER_ADDRESS] = request.serverAddress;
@@ -150,13 +148,8 @@ export class CallGate {
       [semconv.ATTR_TOLLGATE_ESTIMATE_MAX_OUTPUT_TOKENS]: estimate.maxOutputTokens,
       [semconv.ATTR_TOLLGATE_PRICE_CHECKED_AT]: this.guard.prices.checkedAt,
     });
-    const maxTokensField =
-      descriptor.body.max_tokens ??
-      descriptor.body.max_completion_tokens ??
-      descriptor.body.max_output_tokens ??
-      admission.outputCapToSend;
-    if (typeof maxTokensField === 'number')
-      span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MAX_TOKENS, maxTokensField);
+    if (estimate.requestOutputCap !== undefined)
+      span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MAX_TOKENS, estimate.requestOutputCap);
     if (estimate.choices > 1) span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_CHOICE_COUNT, estimate.choices);
     if (estimate.pricedModel) span.setAttribute(semconv.ATTR_TOLLGATE_PRICE_MODEL, estimate.pricedModel);
     if (estimate.worstCaseUsd !== undefined) {

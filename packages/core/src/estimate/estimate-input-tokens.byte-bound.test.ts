@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { isEncoderLoaded } from '../tokens/tokenizer';
 import { estimateInputTokens } from './estimate-input-tokens';
-import { isEncoderLoaded } from './tokenizer';
 
 // Vitest gives each test file its own module registry, so no encoder is loaded here yet.
 describe('estimateInputTokens above exactCountMaxBytes', () => {

@@ -1,9 +1,19 @@
 import { describe, expect, it } from 'vitest';
 import type { LlmCallDescriptor, OperationName } from '../call/llm-call';
+import { InvalidRequestError } from '../errors/invalid-request-error';
 import { requestedChoiceCount, requestedMaxOutputTokens, withOutputCap } from './request-output-limits';
 
 function call(operation: OperationName, body: Record<string, unknown>): LlmCallDescriptor {
   return { provider: operation === 'messages' ? 'anthropic' : 'openai', operation, model: 'm', body };
+}
+
+function thrownBy(run: () => unknown): unknown {
+  try {
+    run();
+  } catch (error) {
+    return error;
+  }
+  throw new Error('expected a throw');
 }
 
 describe('requestedMaxOutputTokens', () => {
@@ -33,10 +43,17 @@ describe('requestedMaxOutputTokens', () => {
     ['messages', 'max_tokens', Number.NaN],
     ['text_completion', 'max_tokens', Number.POSITIVE_INFINITY],
     ['messages', 'max_tokens', { value: 1 }],
-  ] as const)('rejects %s %s = %s with a TypeError naming the field', (operation, field, value) => {
-    expect(() => requestedMaxOutputTokens(call(operation, { [field]: value }))).toThrow(TypeError);
-    expect(() => requestedMaxOutputTokens(call(operation, { [field]: value }))).toThrow(`Invalid ${field}:`);
-  });
+  ] as const)(
+    'rejects %s %s = %s with an InvalidRequestError naming the field',
+    (operation, field, value) => {
+      const error = thrownBy(() => requestedMaxOutputTokens(call(operation, { [field]: value })));
+      expect(InvalidRequestError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ field, code: 'TOLLGATE_INVALID_REQUEST' });
+      expect((error as Error).message).toMatch(
+        `Invalid request field ${field}: expected a non-negative integer`,
+      );
+    },
+  );
 
   it('does not throw for a body that is not an object', () => {
     const odd = {
@@ -76,11 +93,17 @@ describe('requestedChoiceCount', () => {
     ['chat', 'n', 2.5],
     ['text_completion', 'n', '3'],
     ['text_completion', 'best_of', 0],
-  ] as const)('rejects %s %s = %s with a TypeError naming the field', (operation, field, value) => {
-    expect(() => requestedChoiceCount(call(operation, { [field]: value }))).toThrow(
-      new RegExp(`^Invalid ${field}: expected an integer >= 1`),
-    );
-  });
+  ] as const)(
+    'rejects %s %s = %s with an InvalidRequestError naming the field',
+    (operation, field, value) => {
+      const error = thrownBy(() => requestedChoiceCount(call(operation, { [field]: value })));
+      expect(InvalidRequestError.isInstance(error)).toBe(true);
+      expect(error).toMatchObject({ field });
+      expect((error as Error).message).toMatch(
+        new RegExp(`^Invalid request field ${field}: expected an integer >= 1`),
+      );
+    },
+  );
 });
 
 describe('withOutputCap', () => {

@@ -1,5 +1,5 @@
-import { documentTokenBound, imageTokenBound } from './attachment-token-bounds';
-import type { RequestTally } from './request-tally';
+import { documentTokenBound, imageTokenBound } from '../tokens/attachment-token-bounds';
+import type { RequestTally } from '../tokens/request-tally';
 import {
   ANTHROPIC_TOKENS_PER_BLOCK,
   ANTHROPIC_TOKENS_PER_COMPUTER_USE_TOOL,
@@ -9,8 +9,10 @@ import {
   ANTHROPIC_TOKENS_PER_MESSAGE,
   ANTHROPIC_TOKENS_PER_REQUEST,
   ANTHROPIC_TOOL_USE_SYSTEM_PROMPT_TOKENS,
-} from './token-overheads';
-import { isRecord } from './untrusted-json';
+} from '../tokens/token-overheads';
+import { isRecord } from '../tokens/untrusted-json';
+import { checkArrayField, readIntegerField } from './request-body-fields';
+import { type RequestShape, withTopLevelOutputCap } from './request-shape';
 
 function tallyDocument(block: Readonly<Record<string, unknown>>, tally: RequestTally): void {
   tally.addValue(block.title);
@@ -125,3 +127,28 @@ export function tallyAnthropicMessagesRequest(
     tally.addValue(server);
   }
 }
+
+/**
+ * Anthropic Messages (`POST /v1/messages`). Output cap: `max_tokens`, which includes any
+ * thinking budget; always one choice.
+ */
+export const anthropicMessagesShape: RequestShape = {
+  genAiOperationName: 'chat',
+  tallyInput: tallyAnthropicMessagesRequest,
+  checkBody(body) {
+    checkArrayField(body, 'messages');
+  },
+  requestedOutputCap(body) {
+    return readIntegerField(body, 'max_tokens', 0);
+  },
+  defaultOutputCap: undefined,
+  outputCapField() {
+    return 'max_tokens';
+  },
+  withOutputCap(body, cap, provider) {
+    return withTopLevelOutputCap(anthropicMessagesShape, body, cap, provider);
+  },
+  choiceCount() {
+    return 1;
+  },
+};

@@ -1,5 +1,6 @@
-import { audioTokenBound, documentTokenBound, imageTokenBound } from './attachment-token-bounds';
-import type { RequestTally } from './request-tally';
+import { providerProfile } from '../providers/provider-profiles';
+import { audioTokenBound, documentTokenBound, imageTokenBound } from '../tokens/attachment-token-bounds';
+import type { RequestTally } from '../tokens/request-tally';
 import {
   OPENAI_REPLY_PRIMING_TOKENS,
   OPENAI_TOKENS_PER_BUILT_IN_TOOL,
@@ -9,8 +10,10 @@ import {
   OPENAI_TOKENS_PER_NAME,
   OPENAI_TOKENS_PER_RESPONSE_FORMAT,
   OPENAI_TOKENS_PER_TOOL_CALL,
-} from './token-overheads';
-import { isRecord } from './untrusted-json';
+} from '../tokens/token-overheads';
+import { isRecord } from '../tokens/untrusted-json';
+import { checkArrayField, readIntegerField } from './request-body-fields';
+import { type RequestShape, withTopLevelOutputCap } from './request-shape';
 
 /**
  * A function or custom tool call as it appears in history: the name and arguments are
@@ -139,3 +142,32 @@ export function tallyOpenAiChatRequest(body: Readonly<Record<string, unknown>>, 
     tally.addTokens(OPENAI_TOKENS_PER_BUILT_IN_TOOL);
   }
 }
+
+/**
+ * OpenAI Chat Completions (`POST /chat/completions`), also spoken by most OpenAI-compatible
+ * servers. Output cap: `max_completion_tokens` or the older `max_tokens` (the larger, if both
+ * are set); choices: `n`.
+ */
+export const openAiChatShape: RequestShape = {
+  genAiOperationName: 'chat',
+  tallyInput: tallyOpenAiChatRequest,
+  checkBody(body) {
+    checkArrayField(body, 'messages');
+  },
+  requestedOutputCap(body) {
+    const completion = readIntegerField(body, 'max_completion_tokens', 0);
+    const legacy = readIntegerField(body, 'max_tokens', 0);
+    if (completion === undefined) return legacy;
+    return legacy === undefined ? completion : Math.max(completion, legacy);
+  },
+  defaultOutputCap: undefined,
+  outputCapField(provider) {
+    return providerProfile(provider)?.readsMaxCompletionTokens ? 'max_completion_tokens' : 'max_tokens';
+  },
+  withOutputCap(body, cap, provider) {
+    return withTopLevelOutputCap(openAiChatShape, body, cap, provider);
+  },
+  choiceCount(body) {
+    return readIntegerField(body, 'n', 1) ?? 1;
+  },
+};

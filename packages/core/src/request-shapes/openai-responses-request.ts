@@ -1,13 +1,15 @@
-import { audioTokenBound, documentTokenBound, imageTokenBound } from './attachment-token-bounds';
-import { tallyFunctionTool, tallyResponseFormat, tallyToolCall } from './openai-chat-request';
-import type { RequestTally } from './request-tally';
+import { audioTokenBound, documentTokenBound, imageTokenBound } from '../tokens/attachment-token-bounds';
+import type { RequestTally } from '../tokens/request-tally';
 import {
   OPENAI_REPLY_PRIMING_TOKENS,
   OPENAI_TOKENS_PER_BUILT_IN_TOOL,
   OPENAI_TOKENS_PER_CONTENT_PART,
   OPENAI_TOKENS_PER_MESSAGE,
-} from './token-overheads';
-import { isRecord } from './untrusted-json';
+} from '../tokens/token-overheads';
+import { isRecord } from '../tokens/untrusted-json';
+import { tallyFunctionTool, tallyResponseFormat, tallyToolCall } from './openai-chat-request';
+import { checkTextOrArrayField, readIntegerField } from './request-body-fields';
+import { type RequestShape, withTopLevelOutputCap } from './request-shape';
 
 /** Tool types defined by the caller; every other type is a built-in tool run by OpenAI. */
 const CALLER_DEFINED_TOOL_TYPES = new Set(['function', 'custom']);
@@ -134,3 +136,25 @@ export function tallyOpenAiResponsesRequest(
   // A stored prompt's own text is unknown; its variables are substituted into it.
   if (isRecord(body.prompt)) tally.addValue(body.prompt.variables);
 }
+
+/** OpenAI Responses (`POST /responses`). Output cap: `max_output_tokens`; always one choice. */
+export const openAiResponsesShape: RequestShape = {
+  genAiOperationName: 'chat',
+  tallyInput: tallyOpenAiResponsesRequest,
+  checkBody(body) {
+    checkTextOrArrayField(body, 'input');
+  },
+  requestedOutputCap(body) {
+    return readIntegerField(body, 'max_output_tokens', 0);
+  },
+  defaultOutputCap: undefined,
+  outputCapField() {
+    return 'max_output_tokens';
+  },
+  withOutputCap(body, cap, provider) {
+    return withTopLevelOutputCap(openAiResponsesShape, body, cap, provider);
+  },
+  choiceCount() {
+    return 1;
+  },
+};

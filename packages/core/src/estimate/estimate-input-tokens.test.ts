@@ -6,17 +6,18 @@ import {
   documentPageTokenBound,
   EARLY_CLAUDE_IMAGE_TOKENS,
   LATE_CLAUDE_IMAGE_TOKENS,
-} from './attachment-token-bounds';
-import { countTextTokens, estimateInputTokens } from './estimate-input-tokens';
+} from '../tokens/attachment-token-bounds';
+import { countTextTokens } from '../tokens/count-text-tokens';
 import {
   ANTHROPIC_TOOL_USE_SYSTEM_PROMPT_TOKENS,
   OPENAI_REPLY_PRIMING_TOKENS,
   OPENAI_TOKENS_PER_BUILT_IN_TOOL,
   OPENAI_TOKENS_PER_FUNCTION_TOOL,
   OPENAI_TOKENS_PER_MESSAGE,
-} from './token-overheads';
-import { preloadTokenizer } from './tokenizer';
-import { utf8ByteLength } from './utf8-byte-length';
+} from '../tokens/token-overheads';
+import { preloadTokenizer } from '../tokens/tokenizer';
+import { utf8ByteLength } from '../tokens/utf8-byte-length';
+import { estimateInputTokens } from './estimate-input-tokens';
 
 beforeAll(() => {
   preloadTokenizer('gpt-4o');
@@ -32,9 +33,9 @@ function anthropic(model: string, body: Record<string, unknown>): LlmCallDescrip
 }
 
 const tokens = (text: string, model = 'gpt-4o') => countTextTokens(model, text);
-const twoPagePdfBase64 = readFileSync(new URL('./__fixtures__/two-page.pdf', import.meta.url)).toString(
-  'base64',
-);
+const twoPagePdfBase64 = readFileSync(
+  new URL('../tokens/__fixtures__/two-page.pdf', import.meta.url),
+).toString('base64');
 
 const weatherTool = {
   type: 'function',

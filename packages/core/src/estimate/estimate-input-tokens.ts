@@ -1,15 +1,11 @@
 import type { LlmCallDescriptor } from '../call/llm-call';
-import { tallyAnthropicMessagesRequest } from './anthropic-messages-request';
-import { countTextSegments, type TokenEstimateMethod } from './count-text-tokens';
-import { isClaudeModel, type TiktokenEncodingName } from './encoding-for-model';
-import { tallyOpenAiChatRequest } from './openai-chat-request';
-import { tallyOpenAiCompletionsRequest } from './openai-completions-request';
-import { tallyOpenAiEmbeddingsRequest } from './openai-embeddings-request';
-import { tallyOpenAiResponsesRequest } from './openai-responses-request';
-import { RequestTally } from './request-tally';
-import { resolveTokenEstimatorOptions, type TokenEstimatorOptions } from './token-estimator-options';
-import { isRecord, jsonText } from './untrusted-json';
-import { utf8ByteLength } from './utf8-byte-length';
+import { requestShapeOf } from '../request-shapes/request-shape-registry';
+import { countTextSegments, type TokenEstimateMethod } from '../tokens/count-text-tokens';
+import { isClaudeModel, type TiktokenEncodingName } from '../tokens/encoding-for-model';
+import { RequestTally } from '../tokens/request-tally';
+import { resolveTokenEstimatorOptions, type TokenEstimatorOptions } from '../tokens/token-estimator-options';
+import { isRecord, jsonText } from '../tokens/untrusted-json';
+import { utf8ByteLength } from '../tokens/utf8-byte-length';
 
 /** A pre-call estimate of the input tokens a provider will bill for a request. */
 export interface InputTokenEstimate {
@@ -23,30 +19,11 @@ export interface InputTokenEstimate {
 
 function tallyRequest(call: LlmCallDescriptor, tally: RequestTally): void {
   const { body } = call;
-  if (!isRecord(body)) {
-    tally.addValue(body);
-    return;
-  }
-  switch (call.operation) {
-    case 'chat':
-      tallyOpenAiChatRequest(body, tally);
-      return;
-    case 'responses':
-      tallyOpenAiResponsesRequest(body, tally);
-      return;
-    case 'embeddings':
-      tallyOpenAiEmbeddingsRequest(body, tally);
-      return;
-    case 'text_completion':
-      tallyOpenAiCompletionsRequest(body, tally);
-      return;
-    case 'messages':
-      tallyAnthropicMessagesRequest(body, tally);
-      return;
-    default:
-      // An operation this version does not know: the whole body as text still bounds it.
-      tally.addValue(body);
-  }
+  const shape = requestShapeOf(call.operation);
+  // A body that is not an object, or an operation this version does not know: the whole
+  // body as text still bounds it.
+  if (!isRecord(body) || shape === undefined) tally.addValue(body);
+  else shape.tallyInput(body, tally);
 }
 
 /** Used only when reading the request itself failed (a throwing getter or proxy): the body's JSON bytes. */
@@ -101,14 +78,3 @@ export function estimateInputTokens(
     return fallbackEstimate(call?.body);
   }
 }
-
-// The tokens module's public surface, re-exported from its main entry point.
-export { countTextTokens, type TokenEstimateMethod } from './count-text-tokens';
-export {
-  outputCapField,
-  requestedChoiceCount,
-  requestedMaxOutputTokens,
-  withOutputCap,
-} from './request-output-limits';
-export type { TokenEstimatorOptions } from './token-estimator-options';
-export { preloadTokenizer } from './tokenizer';

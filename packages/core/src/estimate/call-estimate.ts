@@ -1,16 +1,13 @@
 import type { LlmCallDescriptor } from '../call/llm-call';
-import type { FallbackPrice } from '../config/guard-config';
 import { estimateCostUsd, worstCaseCostUsd } from '../pricing/estimate-cost';
 import type { ModelPrice, PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
-import {
-  estimateInputTokens,
-  outputCapField,
-  requestedChoiceCount,
-  requestedMaxOutputTokens,
-  type TokenEstimateMethod,
-  type TokenEstimatorOptions,
-} from '../tokens/estimate-input-tokens';
+import type { RequestBody, RequestShape } from '../request-shapes/request-shape';
+import { requestShapeOf } from '../request-shapes/request-shape-registry';
+import type { TokenEstimateMethod } from '../tokens/count-text-tokens';
+import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
+import { isRecord } from '../tokens/untrusted-json';
+import { estimateInputTokens } from './estimate-input-tokens';
 
 /** Everything the gate works out about a call before it is sent. All figures are estimates. */
 export interface CallEstimate {
@@ -30,6 +27,11 @@ export interface CallEstimate {
    * none and the guard's `defaultMaxOutputTokens` was reserved instead.
    */
   outputCapToSend: number | undefined;
+  /**
+   * The output cap per choice the request carries when sent (`gen_ai.request.max_tokens`): its
+   * own, as its shape reads it, else `outputCapToSend`; undefined when it carries none.
+   */
+  requestOutputCap: number | undefined;
   choices: number;
   /** Input plus maximum output over every choice: the call's weight in token budgets and TPM limits. */
   worstCaseTokens: number;
@@ -62,26 +64,42 @@ export interface EstimateSettings {
   prices: PriceTable;
   /** Cap sent with requests that set none; undefined: reserve the model's maximum output instead. */
   defaultMaxOutputTokens: number | undefined;
-  unknownModel: 'reject' | { fallback: FallbackPrice };
+  /** The guard's `unknownModel` (its fallback is a `FallbackPrice`). */
+  unknownModel: 'reject' | { fallback: ModelPrice };
   estimator: TokenEstimatorOptions | undefined;
 }
 
-/** Estimates a call's worst case: input counted or bounded, output at its cap, times `n`. */
+/** Read in place of a body that is not an object: it sets nothing. */
+const EMPTY_BODY: RequestBody = Object.freeze({});
+
+/**
+ * Estimates a call's worst case: input counted or bounded, output at its cap, times `n`.
+ *
+ * @throws {InvalidRequestError} When the body is malformed where the gate must read it
+ *   (an output cap or choice count that is not an integer, `messages` that is not an array).
+ */
 export function estimateCall(call: LlmCallDescriptor, settings: EstimateSettings): CallEstimate {
+  const shape = requestShapeOf(call.operation);
+  const body = isRecord(call.body) ? call.body : EMPTY_BODY;
+  // Malformed fields are refused before any work: the provider would refuse them too.
+  shape?.checkBody(body);
+  const ownCap = shape?.requestedOutputCap(body);
+  const choices = shape === undefined ? 1 : shape.choiceCount(body);
   const input = estimateInputTokens(call, settings.estimator);
   const resolved = settings.prices.resolve(call.model);
   const fallback = typeof settings.unknownModel === 'object' ? settings.unknownModel.fallback : undefined;
   const price: ModelPrice | undefined = resolved?.price ?? fallback;
   const modelMax = resolved ? resolved.price.maxOutputTokens : fallback?.maxOutputTokens;
-  const output = outputReservation(call, settings.defaultMaxOutputTokens, modelMax);
+  const output = outputReservation(shape, call.provider, ownCap, settings.defaultMaxOutputTokens, modelMax);
   const maxOutputTokens = output.maxOutputTokens;
-  const choices = requestedChoiceCount(call);
+  const outputCapToSend = output.bound === 'sent' ? maxOutputTokens : undefined;
   return {
     estimatedInputTokens: input.estimatedInputTokens,
     estimateMethod: input.method,
     maxOutputTokens,
     outputBound: output.bound,
-    outputCapToSend: output.bound === 'sent' ? maxOutputTokens : undefined,
+    outputCapToSend,
+    requestOutputCap: ownCap ?? outputCapToSend,
     choices,
     worstCaseTokens: input.estimatedInputTokens + maxOutputTokens * choices,
     pricedModel: resolved?.model,
@@ -95,16 +113,18 @@ export function estimateCall(call: LlmCallDescriptor, settings: EstimateSettings
 
 /** Picks the output tokens to reserve per choice, and what makes them a bound. */
 function outputReservation(
-  call: LlmCallDescriptor,
+  shape: RequestShape | undefined,
+  provider: string,
+  ownCap: number | undefined,
   defaultMaxOutputTokens: number | undefined,
   modelMax: number | undefined,
 ): { maxOutputTokens: number; bound: OutputBound } {
-  if (call.operation === 'embeddings') return { maxOutputTokens: 0, bound: 'request' };
   const ceiling = modelMax ?? Number.POSITIVE_INFINITY;
-  const requested = requestedMaxOutputTokens(call);
+  // The API's own default (16 for legacy completions, 0 for embeddings) bounds an unset cap.
+  const requested = ownCap ?? shape?.defaultOutputCap;
   // A cap above the model's maximum is refused by the provider, so the maximum still bounds the bill.
   if (requested !== undefined) return { maxOutputTokens: Math.min(requested, ceiling), bound: 'request' };
-  if (defaultMaxOutputTokens !== undefined && outputCapField(call) !== undefined)
+  if (defaultMaxOutputTokens !== undefined && shape?.outputCapField(provider) !== undefined)
     return { maxOutputTokens: Math.min(defaultMaxOutputTokens, ceiling), bound: 'sent' };
   if (modelMax !== undefined) return { maxOutputTokens: modelMax, bound: 'model-max' };
   return { maxOutputTokens: UNBOUNDED_OUTPUT_WEIGHT_TOKENS, bound: 'none' };
