@@ -117,7 +117,7 @@ export type {
   ModelPriceOverride,
   PriceTableData,
   ResolvedModelPrice,
-} from './pricing/price-table';
+} from './pricing/model-price';
 // Prices and cost (every figure an estimate)
 export { PriceTable } from './pricing/price-table';
 export type { TokenUsage } from './pricing/token-usage';

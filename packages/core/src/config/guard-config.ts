@@ -6,7 +6,7 @@ import type { LimiterDatastore } from '../limits/limiter-datastore';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
 import type { DegradationRule } from '../policies/degradation-rule';
-import type { ModelPriceOverride } from '../pricing/price-table';
+import type { ModelPriceOverride } from '../pricing/model-price';
 import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 
 /** Per-million-token prices charged for a model the price table does not know. */

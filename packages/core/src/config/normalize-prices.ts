@@ -46,25 +46,6 @@ export function loadPrices({ overrides, file }: PriceSources): PriceTable {
 }
 
 function withOverridesAt(table: PriceTable, overrides: unknown, field: string): PriceTable {
-  try {
-    return table.withOverrides(overrides as Parameters<PriceTable['withOverrides']>[0]);
-  } catch (error) {
-    if (field === 'prices.overrides') locateBadOverride(table, overrides as Record<string, unknown>);
-    throw new TollgateConfigError(field, (error as Error).message, overrides);
-  }
-}
-
-/**
- * Names the override the table refuses on its own by its path (`prices.overrides.<model>`).
- * Only called once the whole set was refused, so a valid set is never judged entry by entry;
- * a problem only the set shows (an alias clash between two entries) stays at `prices.overrides`.
- */
-function locateBadOverride(table: PriceTable, overrides: Record<string, unknown>): void {
-  for (const [model, override] of Object.entries(overrides)) {
-    try {
-      table.withOverrides({ [model]: override } as Parameters<PriceTable['withOverrides']>[0]);
-    } catch (error) {
-      throw new TollgateConfigError(`prices.overrides.${model}`, (error as Error).message, override);
-    }
-  }
+  // The table names the exact path under `field`, e.g. prices.overrides["gpt-4o"].input.
+  return table.withOverrides(overrides as Parameters<PriceTable['withOverrides']>[0], field);
 }

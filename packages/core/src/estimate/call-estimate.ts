@@ -1,6 +1,7 @@
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { estimateCostUsd, worstCaseCostUsd } from '../pricing/estimate-cost';
-import type { ModelPrice, PriceTable } from '../pricing/price-table';
+import type { ModelPrice } from '../pricing/model-price';
+import type { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { RequestBody, RequestShape } from '../request-shapes/request-shape';
 import { requestShapeOf } from '../request-shapes/request-shape-registry';

@@ -445,7 +445,11 @@ describe('config validation', () => {
       'estimator.exactCountMaxBytes',
     ],
     ['estimator typo', { estimator: { exactCountMaxByte: 10 } }, 'estimator.exactCountMaxByte'],
-    ['bad price override', { prices: { overrides: { 'gpt-4o': { input: -3 } } } }, 'prices.overrides.gpt-4o'],
+    [
+      'bad price override',
+      { prices: { overrides: { 'gpt-4o': { input: -3 } } } },
+      'prices.overrides["gpt-4o"].input',
+    ],
     [
       'two price overrides claiming one alias',
       {
@@ -456,7 +460,7 @@ describe('config validation', () => {
           },
         },
       },
-      'prices.overrides',
+      'prices.overrides["house-b"].aliases[0]',
     ],
   ];
 
