@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { PriceTable } from '../pricing/price-table';
-import { modelPrefixes, providerProfile } from './provider-profiles';
+import { MODEL_FAMILIES } from './model-families';
+import { modelIdVendorTags, modelPrefixes, providerProfile } from './provider-profiles';
 
 describe('provider profiles', () => {
   it('know every provider the bundled price table bills, with a router prefix for each', () => {
@@ -29,5 +30,15 @@ describe('provider profiles', () => {
     for (const provider of ['groq', 'constructor', '__proto__', undefined]) {
       expect(providerProfile(provider)).toBeUndefined();
     }
+  });
+
+  it('name only model families the family table has', () => {
+    const families = new Set(MODEL_FAMILIES.map((family) => family.name));
+    for (const provider of ['openai', 'azure.ai.openai', 'anthropic']) {
+      const only = providerProfile(provider)?.servesOnlyFamily;
+      if (only !== undefined) expect(families.has(only)).toBe(true);
+    }
+    expect(providerProfile('anthropic')?.servesOnlyFamily).toBe('claude');
+    expect(modelIdVendorTags()).toEqual(['anthropic.']);
   });
 });

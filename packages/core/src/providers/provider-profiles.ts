@@ -10,10 +10,15 @@ export interface ProviderProfile {
    */
   readonly modelPrefixes: readonly string[];
   /**
-   * Every model this provider serves is a Claude model, whose tokenizer is not public: text
-   * is counted with the Claude approximation whatever the model id. @default false
+   * Every model this provider serves belongs to this model family (`MODEL_FAMILIES`), whatever
+   * its id: an Anthropic model is counted as Claude even under an alias. @default none
    */
-  readonly servesClaudeOnly: boolean;
+  readonly servesOnlyFamily: string | undefined;
+  /**
+   * The provider's tag inside cloud model ids (Bedrock's `us.anthropic.claude-…`): it and what
+   * precedes it are removed to read the bare model name. @default none
+   */
+  readonly modelIdVendorTag: string | undefined;
   /**
    * The chat-completions endpoint reads `max_completion_tokens` (OpenAI's reasoning models refuse
    * `max_tokens`). Other OpenAI-compatible servers (Groq, DeepSeek, Mistral, vLLM, …) are sent
@@ -23,9 +28,33 @@ export interface ProviderProfile {
 }
 
 const PROFILES: ReadonlyMap<string, ProviderProfile> = new Map<string, ProviderProfile>([
-  ['openai', { modelPrefixes: ['openai/'], servesClaudeOnly: false, readsMaxCompletionTokens: true }],
-  ['azure.ai.openai', { modelPrefixes: [], servesClaudeOnly: false, readsMaxCompletionTokens: true }],
-  ['anthropic', { modelPrefixes: ['anthropic/'], servesClaudeOnly: true, readsMaxCompletionTokens: false }],
+  [
+    'openai',
+    {
+      modelPrefixes: ['openai/'],
+      servesOnlyFamily: undefined,
+      modelIdVendorTag: undefined,
+      readsMaxCompletionTokens: true,
+    },
+  ],
+  [
+    'azure.ai.openai',
+    {
+      modelPrefixes: [],
+      servesOnlyFamily: undefined,
+      modelIdVendorTag: undefined,
+      readsMaxCompletionTokens: true,
+    },
+  ],
+  [
+    'anthropic',
+    {
+      modelPrefixes: ['anthropic/'],
+      servesOnlyFamily: 'claude',
+      modelIdVendorTag: 'anthropic.',
+      readsMaxCompletionTokens: false,
+    },
+  ],
 ]);
 
 /**
@@ -49,4 +78,15 @@ export function modelPrefixes(): ReadonlyArray<readonly [prefix: string, provide
     for (const prefix of profile.modelPrefixes) pairs.push([prefix, provider]);
   }
   return pairs;
+}
+
+/**
+ * Every provider's tag inside cloud model ids, e.g. `anthropic.`.
+ *
+ * @returns Tags in registration order.
+ */
+export function modelIdVendorTags(): readonly string[] {
+  const tags: string[] = [];
+  for (const profile of PROFILES.values()) if (profile.modelIdVendorTag) tags.push(profile.modelIdVendorTag);
+  return tags;
 }
