@@ -39,6 +39,11 @@ export const MODEL_FAMILIES: readonly ModelFamily[] = [
   },
 ];
 
+// Looked up on every call to a provider that serves one family: a Map, built once.
+const FAMILIES_BY_NAME: ReadonlyMap<string, ModelFamily> = new Map(
+  MODEL_FAMILIES.map((family) => [family.name, family]),
+);
+
 /** `gpt-4o*`, `gpt-4.1*`, `gpt-4.5*`, `gpt-5*`, the `o` series, `chatgpt-4o*`, and every model no family claims. */
 export const DEFAULT_MODEL_FAMILY: ModelFamily = {
   name: 'openai-o200k',
@@ -65,5 +70,5 @@ export function familyOfBareName(bareName: string): ModelFamily {
  * @returns The family, or `undefined` when none has that name.
  */
 export function modelFamilyNamed(name: string): ModelFamily | undefined {
-  return MODEL_FAMILIES.find((family) => family.name === name);
+  return FAMILIES_BY_NAME.get(name);
 }

@@ -10,6 +10,9 @@ export type { TiktokenEncodingName };
 
 /** Cloud vendor tags read from the provider profiles once: `normalizeModelName` runs on every call. */
 const VENDOR_TAGS = modelIdVendorTags();
+/** Families are looked up several times per call; the cap keeps made-up model names from growing memory. */
+const FAMILY_CACHE_LIMIT = 1_000;
+const familyByModel = new Map<string, ModelFamily>();
 
 /**
  * Reduces a model id as users send it to the bare model name: lower case, without a
@@ -40,9 +43,7 @@ export function normalizeModelName(model: string): string {
  * @returns The family; the default family (o200k_base) for a model no family claims.
  */
 export function modelFamily(model: string, provider?: string): ModelFamily {
-  const only = providerProfile(provider)?.servesOnlyFamily;
-  const family = only === undefined ? undefined : modelFamilyNamed(only);
-  return family ?? familyOfBareName(normalizeModelName(model));
+  return familyServedBy(provider) ?? familyOfModel(model);
 }
 
 /**
@@ -75,7 +76,26 @@ export function isClaudeModel(model: string, provider?: string): boolean {
  * encodingForModel('gpt-4-turbo'); // 'cl100k_base'
  */
 export function encodingForModel(model: string): TiktokenEncodingName {
-  return familyOfBareName(normalizeModelName(model)).encoding;
+  return familyOfModel(model).encoding;
+}
+
+function familyServedBy(provider: string | undefined): ModelFamily | undefined {
+  const only = providerProfile(provider)?.servesOnlyFamily;
+  return only === undefined ? undefined : modelFamilyNamed(only);
+}
+
+/** The family of a model id, memoised: a hit costs one map lookup and no string work. */
+function familyOfModel(model: string): ModelFamily {
+  const cached = familyByModel.get(model);
+  if (cached !== undefined) return cached;
+  const family = familyOfBareName(normalizeModelName(model));
+  if (familyByModel.size >= FAMILY_CACHE_LIMIT) {
+    // Maps iterate in insertion order, so this drops the oldest entry.
+    const oldest = familyByModel.keys().next().value;
+    if (oldest !== undefined) familyByModel.delete(oldest);
+  }
+  familyByModel.set(model, family);
+  return family;
 }
 
 /** Major and minor version of a Claude model, e.g. `{ major: 4, minor: 7 }` for `claude-opus-4-7`. */
