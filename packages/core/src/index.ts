@@ -5,11 +5,11 @@ export type { ThresholdAlertPayload } from './alerts/webhook-notifier';
 export type {
   BudgetConfig,
   BudgetMatch,
-  BudgetUnit,
   BudgetWindow,
   CalendarWindow,
   RollingWindow,
 } from './budgets/budget-config';
+export type { BudgetInstanceState } from './budgets/budget-instances';
 export type {
   BudgetLedger,
   ExpiredReservation,
@@ -23,8 +23,12 @@ export type {
   SettleResult,
   ThresholdCrossing,
 } from './budgets/budget-ledger';
+export type { BudgetUnit } from './budgets/budget-units';
+// Counter keys and ledger units, for tools that read a ledger directly (the `tollgate` CLI)
+export { toDisplayUnits } from './budgets/budget-units';
 export type { WindowBounds } from './budgets/budget-window';
 export { calendarWindowAt } from './budgets/budget-window';
+export { counterKey, parseCounterKey } from './budgets/counter-key';
 export type { MemoryLedgerOptions } from './budgets/memory-ledger';
 // Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
 export { MemoryLedger } from './budgets/memory-ledger';
@@ -37,6 +41,7 @@ export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
 export { BudgetExceededError } from './errors/budget-exceeded-error';
 export { CircuitOpenError } from './errors/circuit-open-error';
 export { TollgateConfigError } from './errors/config-error';
+export { InvalidRequestError } from './errors/invalid-request-error';
 export { PolicyRejectedError } from './errors/policy-rejected-error';
 export type { RateLimitReason } from './errors/rate-limited-error';
 export { RateLimitedError } from './errors/rate-limited-error';
@@ -44,11 +49,17 @@ export { RateLimitedError } from './errors/rate-limited-error';
 export { TollgateError } from './errors/tollgate-error';
 export { UnboundedOutputError } from './errors/unbounded-output-error';
 export { UnknownModelPriceError } from './errors/unknown-model-price-error';
-export type { BudgetInstanceState } from './guard/budget-instances';
-// Counter keys and ledger units, for tools that read a ledger directly (the `tollgate` CLI)
-export { counterKey, parseCounterKey, toDisplayUnits } from './guard/budget-plan';
-export type { CallEstimate, EstimateSettings, OutputBound } from './guard/call-estimate';
-export { estimateCall } from './guard/call-estimate';
+export type { CallEstimate, EstimateSettings, OutputBound } from './estimate/call-estimate';
+export { estimateCall } from './estimate/call-estimate';
+export type { InputTokenEstimate } from './estimate/estimate-input-tokens';
+// Token estimation
+export { estimateInputTokens } from './estimate/estimate-input-tokens';
+export {
+  outputCapField,
+  requestedChoiceCount,
+  requestedMaxOutputTokens,
+  withOutputCap,
+} from './estimate/request-output-limits';
 // Decision events
 export type {
   AbortedEvent,
@@ -76,9 +87,16 @@ export type {
   UnboundedOutputEvent,
   UnpricedModelEvent,
   UsageSource,
-} from './guard/decision-events';
-export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard/guard';
+} from './events/decision-events';
 export { createGuard } from './guard/guard';
+export type {
+  Admission,
+  BudgetStatus,
+  CallOptions,
+  Guard,
+  RunOptions,
+  Settlement,
+} from './guard/guard-types';
 export type { WithinMillisOptions } from './limits/bounded-wait';
 // A time bound on a promise, shared with the store packages
 export { withinMillis } from './limits/bounded-wait';
@@ -107,10 +125,11 @@ export type {
   ModelPriceOverride,
   PriceTableData,
   ResolvedModelPrice,
-} from './pricing/price-table';
+} from './pricing/model-price';
 // Prices and cost (every figure an estimate)
 export { PriceTable } from './pricing/price-table';
 export type { TokenUsage } from './pricing/token-usage';
+export type { OutputCapField } from './request-shapes/request-shape';
 export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
@@ -143,19 +162,7 @@ export { isSdkStream, observeIterator, observeSdkStream } from './telemetry/obse
 export type { TollgateWarningCode } from './telemetry/process-warning';
 export { emitTollgateWarning } from './telemetry/process-warning';
 export * as semconv from './telemetry/semconv';
-export type {
-  InputTokenEstimate,
-  TokenEstimateMethod,
-  TokenEstimatorOptions,
-} from './tokens/estimate-input-tokens';
-// Token estimation
-export {
-  countTextTokens,
-  estimateInputTokens,
-  outputCapField,
-  preloadTokenizer,
-  requestedChoiceCount,
-  requestedMaxOutputTokens,
-  withOutputCap,
-} from './tokens/estimate-input-tokens';
-export type { OutputCapField } from './tokens/request-output-limits';
+export type { TokenEstimateMethod } from './tokens/count-text-tokens';
+export { countTextTokens } from './tokens/count-text-tokens';
+export type { TokenEstimatorOptions } from './tokens/token-estimator-options';
+export { preloadTokenizer } from './tokens/tokenizer';

@@ -1,13 +1,13 @@
 import type { WebhookConfig } from '../alerts/webhook-config';
 import type { BudgetConfig } from '../budgets/budget-config';
 import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
-import type { DecisionHook } from '../guard/decision-events';
+import type { DecisionHook } from '../events/decision-events';
 import type { LimiterStore } from '../limits/limiter-store';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
 import type { DegradationRule } from '../policies/degradation-rule';
-import type { ModelPriceOverride } from '../pricing/price-table';
-import type { TokenEstimatorOptions } from '../tokens/estimate-input-tokens';
+import type { ModelPriceOverride } from '../pricing/model-price';
+import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 
 /** Per-million-token prices charged for a model the price table does not know. */
 export interface FallbackPrice {

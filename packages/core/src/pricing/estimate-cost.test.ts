@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { estimateCostUsd, worstCaseCostUsd } from './estimate-cost.js';
-import { type ModelPrice, PriceTable } from './price-table.js';
+import type { ModelPrice } from './model-price';
+import { PriceTable } from './price-table';
 
 /** Anthropic Sonnet 4.5 shape: cache prices plus a whole-request tier above 200K input tokens. */
 const tiered: ModelPrice = {

@@ -1,4 +1,4 @@
-import type { LongContextTier, ModelPrice } from './price-table.js';
+import type { LongContextTier, ModelPrice } from './model-price';
 import type { TokenUsage } from './token-usage.js';
 
 /**

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { type ModelPrice, PriceTable, type PriceTableData } from './price-table.js';
+import { TollgateConfigError } from '../errors/config-error';
+import type { ModelPrice, PriceTableData } from './model-price';
+import { PriceTable } from './price-table';
 
 function table(
   models: Record<string, unknown>,
@@ -15,6 +17,17 @@ function table(
 }
 
 const DAY = 86_400_000;
+
+/** The TollgateConfigError `build` throws: its path and message. */
+function configErrorOf(build: () => unknown): { field: string; message: string } {
+  try {
+    build();
+  } catch (error) {
+    expect(TollgateConfigError.isInstance(error)).toBe(true);
+    return error as TollgateConfigError;
+  }
+  throw new Error('expected a TollgateConfigError');
+}
 
 describe('PriceTable.bundled()', () => {
   const bundled = PriceTable.bundled();
@@ -198,36 +211,52 @@ describe('PriceTable.withOverrides()', () => {
   });
 
   it('rejects a new model without output, naming the model and field', () => {
-    expect(() => base.withOverrides({ 'model-c': { input: 1 } })).toThrow(
-      /Invalid price override: model "model-c": field "output" is required/,
+    const error = configErrorOf(() => base.withOverrides({ 'model-c': { input: 1 } }));
+    expect(error.field).toBe('prices.overrides["model-c"].output');
+    expect(error.message).toMatch(
+      /^Invalid Tollgate config at prices\.overrides\["model-c"\]\.output: is required/,
     );
+  });
+
+  it('names the path it was given, e.g. a prices file', () => {
+    const error = configErrorOf(() => base.withOverrides({ 'model-a': { input: -1 } }, 'prices.file'));
+    expect(error.field).toBe('prices.file["model-a"].input');
   });
 
   it('explains that a snapshot name is not a key when a partial override uses one', () => {
-    expect(() => base.withOverrides({ 'model-a-2025-01-01': { input: 9 } })).toThrow(
-      /not a model key but resolves to "model-a"/,
-    );
+    const error = configErrorOf(() => base.withOverrides({ 'model-a-2025-01-01': { input: 9 } }));
+    expect(error.field).toBe('prices.overrides["model-a-2025-01-01"].output');
+    expect(error.message).toMatch(/not a model key but resolves to "model-a"/);
   });
 
-  it.each<[string, Record<string, unknown>, RegExp]>([
-    [
-      'a negative price',
-      { input: -1 },
-      /model "model-a": field "input" must be a finite number >= 0, got -1/,
-    ],
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
+    ['a negative price', { input: -1 }, 'prices.overrides["model-a"].input', /must be at least 0 \(got -1\)/],
     [
       'a string price',
       { output: '2' },
-      /model "model-a": field "output" must be a finite number >= 0, got "2"/,
+      'prices.overrides["model-a"].output',
+      /must be a finite number \(got "2"\)/,
     ],
-    ['a misspelt field', { cachedinput: 0.1 }, /model "model-a": unknown field "cachedinput"/],
+    [
+      'a misspelt field',
+      { cachedinput: 0.1 },
+      'prices.overrides["model-a"].cachedinput',
+      /is not a known field/,
+    ],
     [
       'an alias clash',
       { aliases: ['model-b'] },
-      /Invalid price override: model "model-a", field "aliases": "model-b" is already claimed/,
+      'prices.overrides["model-a"].aliases[0]',
+      /is already claimed by model "model-b"/,
     ],
-  ])('rejects %s', (_label, override, message) => {
-    expect(() => base.withOverrides({ 'model-a': override as Partial<ModelPrice> })).toThrow(message);
+  ])('rejects %s, naming the exact path', (_label, override, field, message) => {
+    const error = configErrorOf(() => base.withOverrides({ 'model-a': override as Partial<ModelPrice> }));
+    expect(error.field).toBe(field);
+    expect(error.message).toMatch(message);
+  });
+
+  it('rejects overrides that are not an object', () => {
+    expect(configErrorOf(() => base.withOverrides([] as never)).field).toBe('prices.overrides');
   });
 
   it('ignores keys that start with an underscore, so files can carry comments', () => {
@@ -239,20 +268,27 @@ describe('PriceTable.withOverrides()', () => {
 describe('new PriceTable() validation', () => {
   const ok = { input: 1, output: 2 };
 
-  it.each<[string, Record<string, unknown>, RegExp]>([
+  it.each<[string, Record<string, unknown>, string, RegExp]>([
     [
       'a negative price',
       { 'm-1': { input: -0.5, output: 1 } },
-      /model "m-1": field "input" must be a finite number >= 0/,
+      'prices.models["m-1"].input',
+      /must be at least 0/,
     ],
     [
       'an infinite price',
       { 'm-1': { input: 1, output: Infinity } },
-      /model "m-1": field "output" must be a finite/,
+      'prices.models["m-1"].output',
+      /must be a finite number/,
     ],
-    ['a NaN cache price', { 'm-1': { ...ok, cachedInput: Number.NaN } }, /model "m-1": field "cachedInput"/],
-    ['a missing input', { 'm-1': { output: 1 } }, /model "m-1": field "input" is required/],
-    ['a missing output', { 'm-1': { input: 1 } }, /model "m-1": field "output" is required/],
+    [
+      'a NaN cache price',
+      { 'm-1': { ...ok, cachedInput: Number.NaN } },
+      'prices.models["m-1"].cachedInput',
+      /must be a finite number/,
+    ],
+    ['a missing input', { 'm-1': { output: 1 } }, 'prices.models["m-1"].input', /is required/],
+    ['a missing output', { 'm-1': { input: 1 } }, 'prices.models["m-1"].output', /is required/],
     [
       'tiers out of order',
       {
@@ -264,51 +300,84 @@ describe('new PriceTable() validation', () => {
           ],
         },
       },
-      /model "m-1": field "longContext\[1\].aboveInputTokens" must be greater than the previous tier's \(200000\)/,
+      'prices.models["m-1"].longContext[1].aboveInputTokens',
+      /must be greater than the previous tier's \(200000\)/,
     ],
     [
       'a tier without output',
       { 'm-1': { ...ok, longContext: [{ aboveInputTokens: 1000, input: 2 }] } },
-      /model "m-1": field "longContext\[0\].output" is required/,
+      'prices.models["m-1"].longContext[0].output',
+      /is required/,
     ],
     [
       'a fractional token limit',
       { 'm-1': { ...ok, maxOutputTokens: 10.5 } },
-      /field "maxOutputTokens" must be an integer/,
+      'prices.models["m-1"].maxOutputTokens',
+      /must be a whole number/,
+    ],
+    [
+      'a token limit beyond safe integers',
+      { 'm-1': { ...ok, contextWindow: 2 ** 60 } },
+      'prices.models["m-1"].contextWindow',
+      /must be at most/,
     ],
     [
       'a source that is not a URL',
       { 'm-1': { ...ok, source: 'the website' } },
-      /field "source" must be an http\(s\) URL/,
+      'prices.models["m-1"].source',
+      /must be an http\(s\) URL/,
     ],
-    ['an unknown kind', { 'm-1': { ...ok, kind: 'image' } }, /field "kind" must be one of/],
-    ['an unknown field', { 'm-1': { ...ok, outputPrice: 3 } }, /model "m-1": unknown field "outputPrice"/],
-    ['keys that differ only in case', { 'm-1': ok, 'M-1': ok }, /model "M-1": name clashes with model "m-1"/],
+    ['an unknown kind', { 'm-1': { ...ok, kind: 'image' } }, 'prices.models["m-1"].kind', /must be one of/],
+    [
+      'an unknown field',
+      { 'm-1': { ...ok, outputPrice: 3 } },
+      'prices.models["m-1"].outputPrice',
+      /is not a known field/,
+    ],
+    [
+      'keys that differ only in case',
+      { 'm-1': ok, 'M-1': ok },
+      'prices.models["M-1"]',
+      /clashes with model "m-1" \(names are case-insensitive\)/,
+    ],
     [
       'an alias equal to another key',
       { 'm-1': { ...ok, aliases: ['m-2'] }, 'm-2': ok },
-      /"m-2" is already claimed by model "m-2"/,
+      'prices.models["m-1"].aliases[0]',
+      /is already claimed by model "m-2"/,
     ],
     [
       'an alias claimed twice',
       { 'm-1': { ...ok, aliases: ['shared'] }, 'm-2': { ...ok, aliases: ['shared'] } },
-      /model "m-2", field "aliases": "shared" is already claimed by model "m-1"/,
+      'prices.models["m-2"].aliases[0]',
+      /is already claimed by model "m-1"/,
     ],
-  ])('rejects %s', (_label, models, message) => {
-    expect(() => table(models)).toThrow(message);
+  ])('rejects %s, naming the exact path', (_label, models, field, message) => {
+    const error = configErrorOf(() => table(models));
+    expect(error.field).toBe(field);
+    expect(error.message).toMatch(message);
   });
 
   it.each(['2026-02-30', '2026-1-05', '05/01/2026', '', undefined])('rejects checkedAt %j', (checkedAt) => {
-    expect(() => table({ 'm-1': ok }, { checkedAt })).toThrow(
-      /field "checkedAt" must be a real date as YYYY-MM-DD/,
-    );
+    const error = configErrorOf(() => table({ 'm-1': ok }, { checkedAt }));
+    expect(error.field).toBe('prices.checkedAt');
+    expect(error.message).toMatch(/must be a real date as YYYY-MM-DD/);
   });
 
   it('rejects a currency other than USD and an unexpected unit', () => {
-    expect(() => table({ 'm-1': ok }, { currency: 'EUR' })).toThrow(/field "currency" must be "USD"/);
-    expect(() => table({ 'm-1': ok }, { unit: 'per 1K tokens' })).toThrow(
-      /field "unit" must be "per 1M tokens"/,
+    const currency = configErrorOf(() => table({ 'm-1': ok }, { currency: 'EUR' }));
+    expect(currency).toMatchObject({ field: 'prices.currency' });
+    expect(currency.message).toMatch(/must be "USD"/);
+    const unit = configErrorOf(() => table({ 'm-1': ok }, { unit: 'per 1K tokens' }));
+    expect(unit).toMatchObject({ field: 'prices.unit' });
+    expect(unit.message).toMatch(/must be "per 1M tokens"/);
+  });
+
+  it('names the path it was given', () => {
+    const error = configErrorOf(
+      () => new PriceTable({ models: {} } as unknown as PriceTableData, 'my-prices.json'),
     );
+    expect(error.field).toBe('my-prices.json.currency');
   });
 
   it('accepts a minimal valid table and keeps file order', () => {

@@ -1,4 +1,4 @@
-import { encodingForModel, isClaudeModel, type TiktokenEncodingName } from './encoding-for-model';
+import { modelFamily, type TiktokenEncodingName } from './encoding-for-model';
 import {
   type ResolvedTokenEstimatorOptions,
   resolveTokenEstimatorOptions,
@@ -51,8 +51,9 @@ export function countTextSegments(
   texts: readonly string[],
   options: ResolvedTokenEstimatorOptions,
 ): TextTokenCount {
-  const approximate = isClaudeModel(model, provider);
-  const encoding: TiktokenEncodingName = approximate ? 'cl100k_base' : encodingForModel(model);
+  const family = modelFamily(model, provider);
+  const approximate = family.approximated;
+  const encoding: TiktokenEncodingName = family.encoding;
   const byteLengths = texts.map(utf8ByteLength);
   const totalBytes = byteLengths.reduce((sum, bytes) => sum + bytes, 0);
   if (totalBytes > options.exactCountMaxBytes) {

@@ -3,6 +3,7 @@ import {
   claudeVersion,
   encodingForModel,
   isClaudeModel,
+  modelFamily,
   normalizeModelName,
   usesLateClaudeTokenizer,
 } from './encoding-for-model';
@@ -43,6 +44,7 @@ describe('encodingForModel', () => {
     'text-embedding-3-large',
     'text-embedding-ada-002',
     'davinci-002',
+    'babbage-002',
     'GPT-4-Turbo',
   ])('uses cl100k_base for %s', (model) => {
     expect(encodingForModel(model)).toBe('cl100k_base');
@@ -106,5 +108,17 @@ describe('usesLateClaudeTokenizer', () => {
     expect(usesLateClaudeTokenizer('claude-opus-4-7')).toBe(true);
     expect(usesLateClaudeTokenizer('claude-opus-5')).toBe(true);
     expect(usesLateClaudeTokenizer('claude-mythos-preview')).toBe(true);
+  });
+});
+
+describe('modelFamily', () => {
+  it('lets a provider that serves one family decide it, whatever the model id', () => {
+    expect(modelFamily('some-alias', 'anthropic')).toMatchObject({ name: 'claude', encoding: 'cl100k_base' });
+    expect(modelFamily('some-alias', 'openai').name).toBe('openai-o200k');
+    expect(modelFamily('gpt-4-turbo', 'groq')).toMatchObject({ name: 'gpt-4', approximated: false });
+  });
+
+  it('reads the family of a Bedrock id from the vendor tag in the provider profiles', () => {
+    expect(modelFamily('us.anthropic.claude-3-5-sonnet-20241022-v2:0').name).toBe('claude');
   });
 });

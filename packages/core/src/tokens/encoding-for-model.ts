@@ -1,10 +1,23 @@
-/** The two BPE encodings Tollgate counts with; every current OpenAI model uses one of them. */
-export type TiktokenEncodingName = 'o200k_base' | 'cl100k_base';
+import {
+  familyOfBareName,
+  type ModelFamily,
+  modelFamilyNamed,
+  type TiktokenEncodingName,
+} from '../providers/model-families';
+import { modelIdVendorTags, providerProfile } from '../providers/provider-profiles';
+
+export type { TiktokenEncodingName };
+
+/** Cloud vendor tags read from the provider profiles once: `normalizeModelName` runs on every call. */
+const VENDOR_TAGS = modelIdVendorTags();
+/** Families are looked up several times per call; the cap keeps made-up model names from growing memory. */
+const FAMILY_CACHE_LIMIT = 1_000;
+const familyByModel = new Map<string, ModelFamily>();
 
 /**
  * Reduces a model id as users send it to the bare model name: lower case, without a
- * gateway prefix (`openai/gpt-4o`), a fine-tune prefix (`ft:gpt-4o-mini-…`) or a Bedrock
- * vendor prefix (`us.anthropic.claude-…`).
+ * gateway prefix (`openai/gpt-4o`), a fine-tune prefix (`ft:gpt-4o-mini-…`) or a cloud
+ * vendor prefix (Bedrock's `us.anthropic.claude-…`; the tags come from the provider profiles).
  *
  * @param model - The model named in the request.
  * @returns The bare model name used for family lookups.
@@ -14,9 +27,23 @@ export function normalizeModelName(model: string): string {
   if (name.startsWith('ft:')) name = name.slice('ft:'.length);
   const slash = name.lastIndexOf('/');
   if (slash >= 0) name = name.slice(slash + 1);
-  const vendor = name.indexOf('anthropic.');
-  if (vendor >= 0) name = name.slice(vendor + 'anthropic.'.length);
+  for (const tag of VENDOR_TAGS) {
+    const vendor = name.indexOf(tag);
+    if (vendor >= 0) return name.slice(vendor + tag.length);
+  }
   return name;
+}
+
+/**
+ * The model family whose encoding counts a model's text (`MODEL_FAMILIES`).
+ *
+ * @param model - The model named in the request.
+ * @param provider - The provider the call goes to, when known: a provider serving one family
+ *   (Anthropic: Claude) decides it whatever the model id.
+ * @returns The family; the default family (o200k_base) for a model no family claims.
+ */
+export function modelFamily(model: string, provider?: string): ModelFamily {
+  return familyServedBy(provider) ?? familyOfModel(model);
 }
 
 /**
@@ -27,11 +54,12 @@ export function normalizeModelName(model: string): string {
  * @returns `true` when token counts for this model must be approximated.
  */
 export function isClaudeModel(model: string, provider?: string): boolean {
-  return provider === 'anthropic' || normalizeModelName(model).startsWith('claude');
+  return modelFamily(model, provider).approximated;
 }
 
 /**
- * The BPE encoding used to count text for a model.
+ * The BPE encoding used to count text for a model, from the model family table
+ * (`providers/model-families.ts`).
  *
  * `cl100k_base` for the GPT-4 (non-`o`) and GPT-3.5 families, the embedding models
  * `text-embedding-3-*` and `text-embedding-ada-002`, the legacy `davinci-002` and
@@ -48,15 +76,26 @@ export function isClaudeModel(model: string, provider?: string): boolean {
  * encodingForModel('gpt-4-turbo'); // 'cl100k_base'
  */
 export function encodingForModel(model: string): TiktokenEncodingName {
-  const name = normalizeModelName(model);
-  // `gpt-4` followed by nothing or a dash is the original GPT-4 line; `gpt-4o` and
-  // `gpt-4.1` / `gpt-4.5` moved to o200k.
-  if (/^gpt-4(?:$|-)/.test(name)) return 'cl100k_base';
-  if (name.startsWith('gpt-3.5') || name.startsWith('gpt-35')) return 'cl100k_base';
-  if (name.startsWith('text-embedding-3') || name.startsWith('text-embedding-ada-002')) return 'cl100k_base';
-  if (name.startsWith('davinci-002') || name.startsWith('babbage-002')) return 'cl100k_base';
-  if (name.startsWith('claude')) return 'cl100k_base';
-  return 'o200k_base';
+  return familyOfModel(model).encoding;
+}
+
+function familyServedBy(provider: string | undefined): ModelFamily | undefined {
+  const only = providerProfile(provider)?.servesOnlyFamily;
+  return only === undefined ? undefined : modelFamilyNamed(only);
+}
+
+/** The family of a model id, memoised: a hit costs one map lookup and no string work. */
+function familyOfModel(model: string): ModelFamily {
+  const cached = familyByModel.get(model);
+  if (cached !== undefined) return cached;
+  const family = familyOfBareName(normalizeModelName(model));
+  if (familyByModel.size >= FAMILY_CACHE_LIMIT) {
+    // Maps iterate in insertion order, so this drops the oldest entry.
+    const oldest = familyByModel.keys().next().value;
+    if (oldest !== undefined) familyByModel.delete(oldest);
+  }
+  familyByModel.set(model, family);
+  return family;
 }
 
 /** Major and minor version of a Claude model, e.g. `{ major: 4, minor: 7 }` for `claude-opus-4-7`. */

@@ -1,0 +1,51 @@
+import { readFileSync } from 'node:fs';
+import { TollgateConfigError } from '../errors/config-error';
+import { PriceTable } from '../pricing/price-table';
+import { expectKnownKeys, expectRecord, expectString } from './config-reader';
+
+/** Where prices come from besides the bundled table. */
+export interface PriceSources {
+  overrides: Record<string, unknown> | undefined;
+  /** `prices.file`, or `TOLLGATE_PRICES_FILE` when that is not set. */
+  file: string | undefined;
+}
+
+/** Validates the shape of `prices`; `loadPrices` reads what it names. */
+export function normalizePriceSources(value: unknown, env: NodeJS.ProcessEnv): PriceSources {
+  let overrides: Record<string, unknown> | undefined;
+  let file: string | undefined;
+  if (value !== undefined) {
+    const prices = expectRecord(value, 'prices');
+    expectKnownKeys(prices, 'prices', ['overrides', 'file']);
+    if (prices.overrides !== undefined) overrides = expectRecord(prices.overrides, 'prices.overrides');
+    if (prices.file !== undefined) file = expectString(prices.file, 'prices.file');
+  }
+  file ??= env.TOLLGATE_PRICES_FILE || undefined;
+  return { overrides, file };
+}
+
+/** The price table in use: the bundled one, then the file's models, then `prices.overrides`. */
+export function loadPrices({ overrides, file }: PriceSources): PriceTable {
+  let table = PriceTable.bundled();
+  if (file) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(readFileSync(file, 'utf8'));
+    } catch (error) {
+      throw new TollgateConfigError(
+        'prices.file',
+        `could not be read as JSON (${(error as Error).message})`,
+        file,
+      );
+    }
+    const models = (parsed as { models?: unknown })?.models ?? parsed;
+    table = withOverridesAt(table, models, 'prices.file');
+  }
+  if (overrides) table = withOverridesAt(table, overrides, 'prices.overrides');
+  return table;
+}
+
+function withOverridesAt(table: PriceTable, overrides: unknown, field: string): PriceTable {
+  // The table names the exact path under `field`, e.g. prices.overrides["gpt-4o"].input.
+  return table.withOverrides(overrides as Parameters<PriceTable['withOverrides']>[0], field);
+}
