@@ -100,6 +100,7 @@ export type {
 export type { WithinMillisOptions } from './limits/bounded-wait';
 // A time bound on a promise, shared with the store packages
 export { withinMillis } from './limits/bounded-wait';
+// Rate-limit storage (implement `LimiterStore` to keep buckets elsewhere)
 export type {
   BucketIdentity,
   LimiterStore,
