@@ -10,9 +10,9 @@ import {
   type GuardConfig,
   RateLimitedError,
 } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
 import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 import type { AnthropicInstrumentationConfig } from './types';
