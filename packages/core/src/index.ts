@@ -1,3 +1,6 @@
+// What applications use (`@tollgate/core`). Provider instrumentations are built on
+// `@tollgate/core/instrumentation`; tests of ledgers and instrumentations use `@tollgate/core/testing`.
+
 // The gate
 
 export type { WebhookConfig } from './alerts/webhook-config';
@@ -87,7 +90,6 @@ export { parseRateLimitHeaders } from './limits/provider-feedback';
 export type { RateLimitConfig } from './limits/rate-limit-config';
 export type { CallFailure, CircuitState, CircuitStatus } from './policies/circuit-breaker';
 export type { CircuitBreakerConfig } from './policies/circuit-breaker-config';
-export { classifyFailure } from './policies/classify-failure';
 // Policies: degradation rules, circuit breakers, threshold webhooks
 export type { DegradationRule, RuleTrigger } from './policies/degradation-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
@@ -106,35 +108,6 @@ export type { TokenUsage } from './pricing/token-usage';
 export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
-export type { AttemptFetch } from './telemetry/active-call';
-export { activeGuardedCall, observeAttempts } from './telemetry/active-call';
-export { claimAdmittedRequest, sendAdmitted } from './telemetry/admitted-request';
-export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
-// Shared lifecycle for provider instrumentations
-export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
-export { deferredAPIPromise, isThenable } from './telemetry/deferred-api-promise';
-export type { Endpoint } from './telemetry/endpoint';
-export { endpointOf } from './telemetry/endpoint';
-export { GateMetrics } from './telemetry/gate-metrics';
-export type {
-  APIPromiseConstructor,
-  APIPromiseParts,
-  GatedAPIPromiseOptions,
-} from './telemetry/gated-api-promise';
-export { gatedAPIPromise } from './telemetry/gated-api-promise';
-export type { MethodHost } from './telemetry/method-wrapper';
-export {
-  hasForeignWrapper,
-  hasOwnWrapper,
-  methodHost,
-  unwrapMethod,
-  wrapMethod,
-} from './telemetry/method-wrapper';
-export type { IterableSdkStream, StreamObserver, StreamOutcome } from './telemetry/observed-stream';
-export { isSdkStream, observeIterator, observeSdkStream } from './telemetry/observed-stream';
-export type { TollgateWarningCode } from './telemetry/process-warning';
-export { emitTollgateWarning } from './telemetry/process-warning';
-export * as semconv from './telemetry/semconv';
 export type {
   InputTokenEstimate,
   TokenEstimateMethod,
@@ -144,10 +117,8 @@ export type {
 export {
   countTextTokens,
   estimateInputTokens,
-  outputCapField,
   preloadTokenizer,
   requestedChoiceCount,
   requestedMaxOutputTokens,
   withOutputCap,
 } from './tokens/estimate-input-tokens';
-export type { OutputCapField } from './tokens/request-output-limits';

@@ -1,12 +1,6 @@
 import { context } from '@opentelemetry/api';
-import {
-  type CallGate,
-  endpointOf,
-  gatedAPIPromise,
-  type LlmCallDescriptor,
-  sendAdmitted,
-  withOutputCap,
-} from '@tollgate/core';
+import { type LlmCallDescriptor, withOutputCap } from '@tollgate/core';
+import { type CallGate, endpointOf, gatedAPIPromise, sendAdmitted } from '@tollgate/core/instrumentation';
 import type { APIPromiseConstructor, APIPromiseLike, ClientLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';

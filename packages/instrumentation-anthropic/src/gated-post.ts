@@ -1,4 +1,5 @@
 import { context, type Span, SpanStatusCode, trace } from '@opentelemetry/api';
+import { withOutputCap } from '@tollgate/core';
 import {
   type CallGate,
   claimAdmittedRequest,
@@ -7,8 +8,7 @@ import {
   gatedAPIPromise,
   isThenable,
   sendAdmitted,
-  withOutputCap,
-} from '@tollgate/core';
+} from '@tollgate/core/instrumentation';
 import { describeCall, gatedBody } from './gated-create';
 import type { APIPromiseConstructor, APIPromiseLike, ClientLike } from './internal-types';
 import { observeResult } from './result-observers';

@@ -1,4 +1,8 @@
-import type { APIPromiseParts, APIPromiseConstructor as CoreAPIPromiseConstructor } from '@tollgate/core';
+import type {
+  APIPromiseParts,
+  APIPromiseConstructor as CoreAPIPromiseConstructor,
+  MethodHost,
+} from '@tollgate/core/instrumentation';
 
 /*
  * The few parts of the @anthropic-ai/sdk SDK this package touches, typed structurally so the
@@ -21,8 +25,6 @@ export interface ResourceLike {
   _client: ClientLike;
 }
 
-export type MethodHost = Record<string, unknown>;
-
 /** A resource class: its prototype holds the methods to wrap. */
 export interface ResourceClass {
   prototype: MethodHost;
@@ -33,11 +35,4 @@ export interface AnthropicClass {
   prototype: MethodHost;
   Messages?: ResourceClass;
   Beta?: { Messages?: ResourceClass };
-}
-
-/** What a module load of `@anthropic-ai/sdk` exposes (CommonJS exports or an ESM namespace). */
-export interface AnthropicModuleExports {
-  Anthropic?: AnthropicClass;
-  default?: AnthropicClass | { Anthropic?: AnthropicClass; APIPromise?: APIPromiseConstructor };
-  APIPromise?: APIPromiseConstructor;
 }

@@ -1,14 +1,13 @@
 import { context } from '@opentelemetry/api';
+import { type LlmCallDescriptor, withOutputCap } from '@tollgate/core';
 import {
   type CallGate,
   claimAdmittedRequest,
   deferredAPIPromise,
   gatedAPIPromise,
   isThenable,
-  type LlmCallDescriptor,
   sendAdmitted,
-  withOutputCap,
-} from '@tollgate/core';
+} from '@tollgate/core/instrumentation';
 import type { APIPromiseConstructor, APIPromiseLike, ClientLike } from './internal-types';
 import { type OpenAIOperation, observeResult } from './result-observers';
 import type { OpenAIInstrumentationConfig } from './types';

@@ -1,4 +1,8 @@
-import type { APIPromiseParts, APIPromiseConstructor as CoreAPIPromiseConstructor } from '@tollgate/core';
+import type {
+  APIPromiseParts,
+  APIPromiseConstructor as CoreAPIPromiseConstructor,
+  MethodHost,
+} from '@tollgate/core/instrumentation';
 
 /*
  * The few parts of the openai SDK this package touches, typed structurally so the SDK's
@@ -15,15 +19,7 @@ export interface ClientLike {
   baseURL?: string;
 }
 
-/** What a module load of `openai` exposes. */
-export interface OpenAIModuleExports {
-  OpenAI?: OpenAIClass;
-  default?: OpenAIClass | { OpenAI?: OpenAIClass };
-  APIPromise?: APIPromiseConstructor;
-}
-
-export type MethodHost = Record<string, unknown>;
-
+/** The client class: resource classes hang off it as static members. */
 export interface OpenAIClass {
   prototype: MethodHost;
   Chat?: { Completions?: { prototype: MethodHost } };

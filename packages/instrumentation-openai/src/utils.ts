@@ -1,4 +1,5 @@
-import { type Endpoint, endpointOf, type TokenUsage } from '@tollgate/core';
+import type { TokenUsage } from '@tollgate/core';
+import { type Endpoint, endpointOf } from '@tollgate/core/instrumentation';
 
 type Json = Record<string, unknown>;
 
