@@ -9,8 +9,8 @@ import {
   TollgateInstrumentation,
 } from '@tollgate/core/instrumentation';
 import { deferredHelperSpan, gatedCreate } from './gated-create';
-import { gatedPost } from './gated-post';
-import type { AnthropicClass, APIPromiseConstructor } from './internal-types';
+import { gatedMessagesPost } from './gated-post';
+import type { AnthropicClass } from './internal-types';
 import type { AnthropicInstrumentationConfig, SdkSpanMode } from './types';
 
 const PACKAGE_NAME = '@tollgate/instrumentation-anthropic';
@@ -81,7 +81,6 @@ export class AnthropicInstrumentation extends TollgateInstrumentation<
   protected override targets({ client: Anthropic, APIPromise }: LoadedSdk<AnthropicClass>): SdkTarget[] {
     const gate = () => this.gate();
     const config = () => this.getConfig();
-    const promise = APIPromise as APIPromiseConstructor;
     return [
       // The gate proper: on create(), so the SDK's own span can be nested or suppressed. Stacked over
       // any other instrumentation's wrapper, never removing it.
@@ -90,7 +89,7 @@ export class AnthropicInstrumentation extends TollgateInstrumentation<
           name: `${resource}.create`,
           prototype,
           method: 'create',
-          wrap: (original) => gatedCreate(original as never, gate, config, promise) as never,
+          wrap: (original) => gatedCreate(original as never, gate, config, APIPromise) as never,
         },
         {
           name: `${resource}.stream`,
@@ -107,10 +106,10 @@ export class AnthropicInstrumentation extends TollgateInstrumentation<
         method: 'post',
         required: true,
         wrap: (original) =>
-          gatedPost(original as never, {
+          gatedMessagesPost(original as never, {
             gate,
             config,
-            APIPromise: promise,
+            APIPromise,
             onUngatedCreate: () => this.noticeCreateWrapperLost(Anthropic),
           }),
       },

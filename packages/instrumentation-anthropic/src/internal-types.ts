@@ -1,8 +1,4 @@
-import type {
-  APIPromiseParts,
-  APIPromiseConstructor as CoreAPIPromiseConstructor,
-  MethodHost,
-} from '@tollgate/core/instrumentation';
+import type { APIPromiseParts, MethodHost } from '@tollgate/core/instrumentation';
 
 /*
  * The few parts of the @anthropic-ai/sdk SDK this package touches, typed structurally so the
@@ -11,8 +7,6 @@ import type {
 
 /** The SDK's `APIPromise`: a Promise subclass built from a response promise and a parser (see core's `gatedAPIPromise`). */
 export interface APIPromiseLike extends Promise<unknown>, APIPromiseParts {}
-
-export type APIPromiseConstructor = CoreAPIPromiseConstructor<APIPromiseLike>;
 
 /** The client as a resource sees it. `_tracer` is set when the client emits its own spans (SDK 1.x, 0.1xx). */
 export interface ClientLike {

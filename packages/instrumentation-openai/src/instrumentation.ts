@@ -8,7 +8,7 @@ import {
   TollgateInstrumentation,
 } from '@tollgate/core/instrumentation';
 import { gatedCreate } from './gated-create';
-import type { APIPromiseConstructor, OpenAIClass } from './internal-types';
+import type { OpenAIClass } from './internal-types';
 import type { OpenAIOperation } from './result-observers';
 import type { OpenAIInstrumentationConfig } from './types';
 
@@ -70,7 +70,7 @@ export class OpenAIInstrumentation extends TollgateInstrumentation<OpenAIInstrum
       gatedCreate(original as never, {
         gate: () => this.gate(),
         config: () => this.getConfig(),
-        APIPromise: APIPromise as APIPromiseConstructor,
+        APIPromise,
         // One property read per call: the full check runs only once this resource's create() is wrapped.
         onGatedCall: (operation) => {
           if (this.otherWrapperNoticed) return;

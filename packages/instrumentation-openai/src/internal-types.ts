@@ -1,18 +1,9 @@
-import type {
-  APIPromiseParts,
-  APIPromiseConstructor as CoreAPIPromiseConstructor,
-  MethodHost,
-} from '@tollgate/core/instrumentation';
+import type { MethodHost } from '@tollgate/core/instrumentation';
 
 /*
  * The few parts of the openai SDK this package touches, typed structurally so the SDK's
  * own types never leak into this package's declarations.
  */
-
-/** The SDK's `APIPromise`: a Promise subclass built from a response promise and a parser (see core's `gatedAPIPromise`). */
-export interface APIPromiseLike extends Promise<unknown>, APIPromiseParts {}
-
-export type APIPromiseConstructor = CoreAPIPromiseConstructor<APIPromiseLike>;
 
 /** The client, as its `post()` sees itself. */
 export interface ClientLike {

@@ -25,6 +25,11 @@ export { isSdkStream, observeSdkStream } from '../telemetry/observed-stream';
 export type { TollgateWarningCode } from '../telemetry/process-warning';
 export { emitTollgateWarning } from '../telemetry/process-warning';
 export * as semconv from '../telemetry/semconv';
+// A gate on the client's post(), and the SDK's own APIPromise around one gated call
+export type { GatedPostOptions, PostMethod } from './gated-post';
+export { gatedPost } from './gated-post';
+export type { GatedSdkCallOptions, ModelRequestBody, SdkCall } from './gated-sdk-call';
+export { gatedSdkCall } from './gated-sdk-call';
 // The base class: config checks, gate lifecycle, module hook, target table, fetch wrap
 export type {
   LoadedSdk,
