@@ -19,7 +19,13 @@ export type {
 export { gatedAPIPromise } from '../telemetry/gated-api-promise';
 // Living next to other instrumentations; process warnings; span and metric names
 export type { MethodHost } from '../telemetry/method-wrapper';
-export { hasForeignWrapper, hasOwnWrapper } from '../telemetry/method-wrapper';
+export {
+  hasForeignWrapper,
+  hasOwnWrapper,
+  methodHost,
+  unwrapMethod,
+  wrapMethod,
+} from '../telemetry/method-wrapper';
 export type { IterableSdkStream, StreamObserver, StreamOutcome } from '../telemetry/observed-stream';
 export { isSdkStream, observeSdkStream } from '../telemetry/observed-stream';
 export type { TollgateWarningCode } from '../telemetry/process-warning';
