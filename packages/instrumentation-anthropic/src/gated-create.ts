@@ -9,6 +9,7 @@ import {
 import type { APIPromiseLike, ClientLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';
+import { GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC } from './semconv';
 import type { AnthropicInstrumentationConfig } from './types';
 import { asRecord } from './utils';
 
@@ -30,7 +31,7 @@ export function describeCall(
   const endpoint = endpointOf(client?.baseURL);
   return {
     descriptor: {
-      provider: settings.providerName ?? 'anthropic',
+      provider: settings.providerName ?? GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
       operation: 'messages',
       model: params.model,
       body: params,
