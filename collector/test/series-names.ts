@@ -28,7 +28,7 @@ export const INSTRUMENTS: readonly Instrument[] = [
     name: 'tollgate.gate.wait.duration',
     constant: 'METRIC_TOLLGATE_GATE_WAIT',
     kind: 'histogram',
-    unit: '{second}',
+    unit: 's',
   },
   {
     name: 'tollgate.budget.limit',

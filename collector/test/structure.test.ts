@@ -73,7 +73,7 @@ describe('series names', () => {
     expect(names).toEqual({
       'tollgate.cost': 'tollgate_cost_total',
       'tollgate.gate.decisions': 'tollgate_gate_decisions_total',
-      'tollgate.gate.wait.duration': 'tollgate_gate_wait_duration',
+      'tollgate.gate.wait.duration': 'tollgate_gate_wait_duration_seconds',
       'tollgate.budget.limit': 'tollgate_budget_limit',
       'tollgate.budget.spent': 'tollgate_budget_spent',
       'tollgate.budget.reserved': 'tollgate_budget_reserved',
@@ -88,7 +88,7 @@ describe('series names', () => {
     });
   });
 
-  it('gives tollgate_* the same names through the JS exporter, and gen_ai durations different ones', () => {
+  it('gives counters and gauges the same names through the JS exporter, and durations (unit s) different ones', () => {
     for (const instrument of INSTRUMENTS) {
       const same = collectorFamilyName(instrument) === jsExporterFamilyName(instrument);
       expect(same, instrument.name).toBe(instrument.unit !== 's');
@@ -396,6 +396,7 @@ describe('grafana dashboard', () => {
       'tollgate_provider_attempts_total{job=~"$job", http_response_status_code="429"}',
       'gen_ai_client_operation_duration_seconds_bucket',
       'gen_ai_client_operation_time_to_first_chunk_seconds_bucket',
+      'tollgate_gate_wait_duration_seconds_bucket',
     ])
       expect(exprs).toContain(series);
     expect(exprs).toMatch(/by \(gen_ai_request_model\) \(rate\(tollgate_cost_total/);

@@ -79,13 +79,14 @@ describe.skipIf(!available)('a budget warning fires in a real Prometheus', () =>
       'tollgate_gate_decisions_total',
       'tollgate_provider_attempts_total',
       'tollgate_provider_ratelimit_remaining',
-      'tollgate_gate_wait_duration',
       'gen_ai_client_token_usage',
     ])
       expect(families).toContain(name);
     // The JS exporter adds no unit suffix, where the Collector appends _seconds for unit "s".
-    expect(families).toContain('gen_ai_client_operation_duration');
-    expect(families).not.toContain('gen_ai_client_operation_duration_seconds');
+    for (const name of ['gen_ai_client_operation_duration', 'tollgate_gate_wait_duration']) {
+      expect(families).toContain(name);
+      expect(families).not.toContain(`${name}_seconds`);
+    }
     expect(exposition).toMatch(
       /^tollgate_budget_limit\{[^}]*tollgate_budget_id="daily-spend",tollgate_budget_unit="usd"[^}]*\} 0\.05$/m,
     );

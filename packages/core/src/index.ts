@@ -8,11 +8,11 @@ export type { ThresholdAlertPayload } from './alerts/webhook-notifier';
 export type {
   BudgetConfig,
   BudgetMatch,
-  BudgetUnit,
   BudgetWindow,
   CalendarWindow,
   RollingWindow,
 } from './budgets/budget-config';
+export type { BudgetInstanceState } from './budgets/budget-instances';
 export type {
   BudgetLedger,
   ExpiredReservation,
@@ -26,8 +26,12 @@ export type {
   SettleResult,
   ThresholdCrossing,
 } from './budgets/budget-ledger';
+export type { BudgetUnit } from './budgets/budget-units';
+// Counter keys and ledger units, for tools that read a ledger directly (the `tollgate` CLI)
+export { toDisplayUnits } from './budgets/budget-units';
 export type { WindowBounds } from './budgets/budget-window';
 export { calendarWindowAt } from './budgets/budget-window';
+export { counterKey, parseCounterKey } from './budgets/counter-key';
 export type { MemoryLedgerOptions } from './budgets/memory-ledger';
 // Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
 export { MemoryLedger } from './budgets/memory-ledger';
@@ -45,11 +49,6 @@ export { RateLimitedError } from './errors/rate-limited-error';
 export { TollgateError } from './errors/tollgate-error';
 export { UnboundedOutputError } from './errors/unbounded-output-error';
 export { UnknownModelPriceError } from './errors/unknown-model-price-error';
-export type { BudgetInstanceState } from './guard/budget-instances';
-// Counter keys and ledger units, for tools that read a ledger directly (the `tollgate` CLI)
-export { counterKey, parseCounterKey, toDisplayUnits } from './guard/budget-plan';
-export type { CallEstimate, EstimateSettings, OutputBound } from './guard/call-estimate';
-export { estimateCall } from './guard/call-estimate';
 // Decision events
 export type {
   AbortedEvent,
@@ -77,9 +76,18 @@ export type {
   UnboundedOutputEvent,
   UnpricedModelEvent,
   UsageSource,
-} from './guard/decision-events';
-export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard/guard';
+} from './events/decision-events';
+export type { CallEstimate, EstimateSettings, OutputBound } from './guard/call-estimate';
+export { estimateCall } from './guard/call-estimate';
 export { createGuard } from './guard/guard';
+export type {
+  Admission,
+  BudgetStatus,
+  CallOptions,
+  Guard,
+  RunOptions,
+  Settlement,
+} from './guard/guard-types';
 export type { WithinMillisOptions } from './limits/bounded-wait';
 // A time bound on a promise, shared with the store packages
 export { withinMillis } from './limits/bounded-wait';

@@ -5,7 +5,8 @@ import { startMockProvider } from './mock-provider';
 
 const USAGE = `Usage: tollgate-mock-provider [options]
 
-Serves the OpenAI and Anthropic wire protocols on a loopback address until SIGINT/SIGTERM.
+Serves the OpenAI, Anthropic, Gemini API / Vertex AI and Bedrock Runtime wire protocols on a
+loopback address (HTTP/1.1 and plain-text HTTP/2 on one port) until SIGINT/SIGTERM.
 
 Options:
   --port <n>            port to listen on, 0 for any free port (default 4141)
@@ -76,7 +77,9 @@ async function main(): Promise<void> {
   process.stdout.write(
     `tollgate mock provider listening on ${mock.url}\n` +
       `  OpenAI     baseURL ${mock.openaiBaseUrl}   (OPENAI_BASE_URL)\n` +
-      `  Anthropic  baseURL ${mock.anthropicBaseUrl}   (ANTHROPIC_BASE_URL)\n`,
+      `  Anthropic  baseURL ${mock.anthropicBaseUrl}   (ANTHROPIC_BASE_URL)\n` +
+      `  Gemini     httpOptions.baseUrl ${mock.url}   (GOOGLE_GEMINI_BASE_URL, GOOGLE_VERTEX_BASE_URL)\n` +
+      `  Bedrock    endpoint ${mock.url}\n`,
   );
 
   let stopping = false;

@@ -6,7 +6,7 @@ export interface FaultTarget {
   provider?: MockProviderName;
   /** Only requests to this endpoint. @default any */
   endpoint?: MockEndpoint;
-  /** Only requests whose body names exactly this model. @default any */
+  /** Only requests for exactly this model (the body's `model`, or the model in the URL). @default any */
   model?: string;
   /** How many matching requests the fault applies to; `Infinity` keeps it forever. @default 1 */
   times?: number;
@@ -19,7 +19,9 @@ export type FaultStatus = 400 | 401 | 403 | 404 | 408 | 409 | 413 | 422 | 429 | 
 
 /**
  * Answer with an HTTP error in the provider's own error shape, so the SDK raises its typed
- * error (`RateLimitError`, `InternalServerError`, Anthropic's `OverloadedError`, ...).
+ * error (`RateLimitError`, `InternalServerError`, Anthropic's `OverloadedError`, Bedrock's
+ * `ThrottlingException`, ...; @google/genai raises `ApiError` with the status). A Gemini 429
+ * also carries `google.rpc.RetryInfo` with the retry delay.
  */
 export interface StatusFault extends FaultTarget {
   status: FaultStatus;
@@ -31,10 +33,13 @@ export interface StatusFault extends FaultTarget {
   message?: string;
 }
 
-/** Cut the connection after this many server-sent events of a streaming response. */
+/**
+ * Cut the connection after this many events of a streaming response (HTTP/2: reset that stream
+ * only). The response headers are always sent first, so 0 gives a stream that breaks off at once.
+ */
 export interface DisconnectFault extends FaultTarget {
   kind: 'disconnect-mid-stream';
-  /** Events written before the socket is destroyed (OpenAI `data:` chunks, Anthropic events). */
+  /** Events written before the cut (OpenAI `data:` chunks, Anthropic and Gemini events, Bedrock event-stream messages). */
   afterChunks: number;
 }
 

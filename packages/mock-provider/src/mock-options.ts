@@ -18,23 +18,33 @@ export interface MockBehaviour {
    * @default 0
    */
   chunkDelayMillis: number;
-  /** Visible output length in tokens, capped by the request's `max_tokens` / `max_completion_tokens` / `max_output_tokens`. @default 16 */
+  /**
+   * Visible output length in tokens, capped by the request's `max_tokens` /
+   * `max_completion_tokens` / `max_output_tokens`, Gemini's `generationConfig.maxOutputTokens`
+   * (per candidate), Converse's `inferenceConfig.maxTokens`, Nova's `max_new_tokens` or Llama's
+   * `max_gen_len`.
+   * @default 16
+   */
   outputTokens: number;
   /**
    * Reasoning tokens for reasoning models (OpenAI models named `o<digit>…` or `gpt-5…`, hidden
-   * and billed as output; Anthropic requests with `thinking` enabled, sent as a thinking block).
+   * and billed as output; Anthropic requests with `thinking` enabled, sent as a thinking block;
+   * Gemini 2.5+ models or a `thinkingConfig` unless `thinkingBudget` is 0, reported as
+   * `thoughtsTokenCount` and shown with `includeThoughts`; Converse with `thinking` or
+   * `reasoning_config` enabled in `additionalModelRequestFields`, sent as `reasoningContent`).
    * They count against the request's output cap before visible text does.
    * @default 0
    */
   reasoningTokens: number;
   /** Prompt tokens reported (and billed) as cache reads, clamped to the prompt size. @default 0 */
   cacheReadInputTokens: number;
-  /** Prompt tokens reported as cache writes (Anthropic only; OpenAI does not bill writes). @default 0 */
+  /** Prompt tokens reported as cache writes (Anthropic and Bedrock; OpenAI and Gemini report none). @default 0 */
   cacheWriteInputTokens: number;
   /**
    * When streams carry usage. `auto` follows each API: OpenAI chat and legacy completions only
    * with `stream_options.include_usage: true`, Responses in `response.completed`, Anthropic
-   * always. `never` sends Anthropic usage objects without counts.
+   * always, Gemini on every chunk (prompt-only until the last), Bedrock in the final `metadata`
+   * event. `never` sends Anthropic usage objects without counts and leaves the others' out.
    * @default 'auto'
    */
   includeUsageInStream: 'auto' | 'always' | 'never';

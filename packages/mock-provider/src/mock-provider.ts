@@ -1,36 +1,39 @@
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { ServerResponse } from 'node:http';
 import type { Fault, StatusFault } from './faults';
-import { countTokensReply, messagesReply, validateMessages } from './internal/anthropic-messages';
-import { errorBody } from './internal/error-bodies';
-import { Exchange, emptyTotals, type Reply, type RequestRecord } from './internal/exchange';
+import { notFound, rateLimitHeaders, rateLimitMessage, responseHeaders } from './internal/dialects';
+import { DualProtocolListener } from './internal/dual-protocol-listener';
+import { ENDPOINTS } from './internal/endpoints';
+import { errorReply } from './internal/error-bodies';
+import {
+  Exchange,
+  emptyTotals,
+  type HttpRequest,
+  type HttpResponse,
+  type RequestRecord,
+} from './internal/exchange';
 import { FaultQueue } from './internal/fault-queue';
 import { IdSequence } from './internal/id-sequence';
 import { hostForUrl, isLoopbackHost } from './internal/loopback';
-import { chatCompletionReply, validateChat } from './internal/openai-chat';
-import { completionsReply, validateCompletions } from './internal/openai-completions';
-import { embeddingsReply, validateEmbeddings } from './internal/openai-embeddings';
-import { responsesReply, validateResponses } from './internal/openai-responses';
-import {
-  anthropicRateLimitHeaders,
-  openaiRateLimitHeaders,
-  RateLimitWindows,
-} from './internal/rate-limit-window';
+import { RateLimitWindows } from './internal/rate-limit-window';
 import { BodyTooLargeError, readBody } from './internal/read-body';
-import { integerField, isRecord, type ReplyContext } from './internal/reply-context';
-import { matchRoute, type Route } from './internal/routes';
+import { isRecord, type ReplyContext } from './internal/reply-context';
+import { matchRoute } from './internal/routes';
 import {
   DEFAULT_BEHAVIOUR,
   type MockBehaviour,
   type MockProviderOptions,
   mergeBehaviour,
 } from './mock-options';
-import type { BilledTotals, MockEndpoint, ServedRequest } from './served-request';
+import type { BilledTotals, ServedRequest } from './served-request';
 import { countMockInputTokens } from './token-scheme';
 
 /** A running mock provider. */
 export interface MockProvider {
-  /** Server root, e.g. `http://127.0.0.1:54321`. */
+  /**
+   * Server root, e.g. `http://127.0.0.1:54321`. Pass as `httpOptions.baseUrl` to `GoogleGenAI`
+   * (Gemini API and Vertex AI) and as `endpoint` to `BedrockRuntimeClient`; HTTP/1.1 and
+   * plain-text HTTP/2 are both served on it.
+   */
   readonly url: string;
   /** `url + '/v1'`: pass as `new OpenAI({ baseURL })`. */
   readonly openaiBaseUrl: string;
@@ -58,8 +61,9 @@ export interface MockProvider {
 const BODY_LIMIT_BYTES = 64 * 1024 * 1024;
 
 /**
- * Starts a loopback HTTP server that speaks the OpenAI and Anthropic wire protocols well enough
- * for the official SDKs, billing tokens by a deterministic scheme.
+ * Starts a loopback HTTP server that speaks the OpenAI, Anthropic, Gemini API / Vertex AI and
+ * Bedrock Runtime wire protocols well enough for the official SDKs, billing tokens by a
+ * deterministic scheme.
  *
  * @param options port, host and initial behaviour.
  * @returns the running provider; `close()` it when done.
@@ -89,7 +93,7 @@ class MockProviderServer implements MockProvider {
   openaiBaseUrl = '';
   anthropicBaseUrl = '';
   port = 0;
-  readonly #server: Server;
+  readonly #listener: DualProtocolListener;
   readonly #recordRequests: boolean;
   readonly #faults = new FaultQueue();
   readonly #windows = new RateLimitWindows();
@@ -104,10 +108,10 @@ class MockProviderServer implements MockProvider {
   constructor(behaviour: MockBehaviour, recordRequests: boolean) {
     this.#behaviour = Object.freeze(behaviour);
     this.#recordRequests = recordRequests;
-    this.#server = createServer({ keepAliveTimeout: 5_000 }, (request, response) => {
+    this.#listener = new DualProtocolListener((request, response) => {
       this.#handle(request, response).catch((error: unknown) => {
         if (!response.headersSent) {
-          response.writeHead(500, { 'content-type': 'application/json' });
+          (response as ServerResponse).writeHead(500, { 'content-type': 'application/json' });
           response.end(
             JSON.stringify({ error: { message: `mock-provider: ${String(error)}`, type: 'server_error' } }),
           );
@@ -122,19 +126,11 @@ class MockProviderServer implements MockProvider {
     return this.#behaviour;
   }
 
-  listen(port: number, host: string): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#server.once('error', reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off('error', reject);
-        const address = this.#server.address() as AddressInfo;
-        this.port = address.port;
-        this.url = `http://${hostForUrl(host)}:${address.port}`;
-        this.openaiBaseUrl = `${this.url}/v1`;
-        this.anthropicBaseUrl = this.url;
-        resolve();
-      });
-    });
+  async listen(port: number, host: string): Promise<void> {
+    this.port = await this.#listener.listen(port, host);
+    this.url = `http://${hostForUrl(host)}:${this.port}`;
+    this.openaiBaseUrl = `${this.url}/v1`;
+    this.anthropicBaseUrl = this.url;
   }
 
   requests(): readonly ServedRequest[] {
@@ -168,31 +164,28 @@ class MockProviderServer implements MockProvider {
   }
 
   close(): Promise<void> {
-    this.#closing ??= new Promise((resolve) => {
-      this.#server.close(() => resolve());
-      this.#server.closeAllConnections();
-    });
+    this.#closing ??= this.#listener.close();
     return this.#closing;
   }
 
-  async #handle(request: IncomingMessage, response: ServerResponse): Promise<void> {
+  async #handle(request: HttpRequest, response: HttpResponse): Promise<void> {
     const route = matchRoute(request.method, request.url);
     if (!route) {
       notFound(request, response);
       return;
     }
+    const handler = ENDPOINTS[route.endpoint];
     this.#inFlight++;
     const id = this.#ids.next('req_');
     const exchange = new Exchange(request, response, route, id, this.#totals, () => this.#settled());
     const record = exchange.record;
     if (this.#recordRequests) this.#records.push(record);
     const behaviour = this.#behaviour;
-    const headers: Record<string, string> =
-      route.provider === 'openai'
-        ? { 'x-request-id': id, 'openai-version': '2020-10-01' }
-        : { 'request-id': id };
-    const replyError = (status: number, message?: string, extra: Record<string, string> = {}) =>
-      exchange.sendJson(status, errorBody(route.provider, status, id, { message }), { ...headers, ...extra });
+    const headers = responseHeaders(route.provider, id);
+    const replyError = (status: number, message?: string, extra: Record<string, string> = {}) => {
+      const error = errorReply(route.provider, status, id, { message });
+      exchange.sendJson(status, error.body, { ...headers, ...error.headers, ...extra });
+    };
 
     let text: string;
     try {
@@ -213,9 +206,9 @@ class MockProviderServer implements MockProvider {
       replyError(400, 'The request body must be a JSON object.');
       return;
     }
-    record.model = typeof body.model === 'string' ? body.model : '';
-    record.stream = body.stream === true;
-    const invalid = validate(route.endpoint, body);
+    record.model = route.model ?? (typeof body.model === 'string' ? body.model : '');
+    record.stream = route.stream ?? body.stream === true;
+    const invalid = handler.validate(body, route);
     if (invalid) {
       replyError(400, invalid);
       return;
@@ -229,19 +222,9 @@ class MockProviderServer implements MockProvider {
     });
     const inputTokens = countMockInputTokens(route.endpoint, body);
 
-    if (
-      behaviour.rateLimit !== false &&
-      route.endpoint !== 'messages.count_tokens' &&
-      !isStatusFault(fault)
-    ) {
+    if (behaviour.rateLimit !== false && !handler.free && !isStatusFault(fault)) {
       const nowMs = Date.now();
-      const maxOutput =
-        route.endpoint === 'embeddings'
-          ? 0
-          : (integerField(body, 'max_completion_tokens') ??
-            integerField(body, 'max_tokens') ??
-            integerField(body, 'max_output_tokens') ??
-            behaviour.outputTokens);
+      const maxOutput = handler.maxOutputTokens(body, route) ?? behaviour.outputTokens;
       const window = this.#windows.consume(
         behaviour.rateLimit,
         route.provider,
@@ -249,20 +232,20 @@ class MockProviderServer implements MockProvider {
         inputTokens + maxOutput,
         nowMs,
       );
-      Object.assign(
-        headers,
-        route.provider === 'openai'
-          ? openaiRateLimitHeaders(window)
-          : anthropicRateLimitHeaders(window, nowMs),
-      );
+      Object.assign(headers, rateLimitHeaders(route.provider, window, nowMs));
       if (!window.admitted) {
         const seconds = Math.ceil(window.retryAfterMillis / 1000);
-        const message = `Rate limit reached for ${record.model} on ${window.exceeded} per min. Please try again in ${seconds}s.`;
-        exchange.sendJson(
-          429,
-          errorBody(route.provider, 429, id, { message, rateLimitType: window.exceeded ?? 'requests' }),
-          { ...headers, 'retry-after': String(seconds), 'retry-after-ms': String(window.retryAfterMillis) },
-        );
+        const error = errorReply(route.provider, 429, id, {
+          message: rateLimitMessage(route.provider, record.model, window),
+          rateLimitType: window.exceeded ?? 'requests',
+          retryAfterMillis: window.retryAfterMillis,
+        });
+        exchange.sendJson(429, error.body, {
+          ...headers,
+          ...error.headers,
+          'retry-after': String(seconds),
+          'retry-after-ms': String(window.retryAfterMillis),
+        });
         return;
       }
     }
@@ -271,12 +254,19 @@ class MockProviderServer implements MockProvider {
     if (exchange.closed) return;
 
     if (isStatusFault(fault)) {
-      replyError(fault.status, fault.message, retryHeaders(fault));
+      const error = errorReply(route.provider, fault.status, id, {
+        message: fault.message,
+        retryAfterMillis: retryAfterMillis(fault),
+      });
+      exchange.sendJson(fault.status, error.body, { ...headers, ...error.headers, ...retryHeaders(fault) });
       return;
     }
 
     const context: ReplyContext = {
       body,
+      provider: route.provider,
+      operation: route.operation,
+      requestId: id,
       model: record.model,
       stream: record.stream,
       inputTokens,
@@ -285,16 +275,23 @@ class MockProviderServer implements MockProvider {
       malformedUsage: fault !== undefined && 'kind' in fault && fault.kind === 'malformed-usage',
       nowMs: Date.now(),
     };
-    const reply = buildReply(route, context);
+    const reply = handler.reply(context);
     if (route.provider === 'openai')
       headers['openai-processing-ms'] = String(Date.now() - record.receivedAtMs);
     if (reply.type === 'json') {
-      exchange.sendJson(reply.status, reply.body, headers, reply.usage);
+      exchange.sendJson(reply.status, reply.body, { ...headers, ...reply.headers }, reply.usage);
       return;
     }
     const cutAfter =
       fault && 'kind' in fault && fault.kind === 'disconnect-mid-stream' ? fault.afterChunks : undefined;
-    await exchange.sendEvents(reply.frames, reply.input, headers, behaviour.chunkDelayMillis, cutAfter);
+    await exchange.sendEvents(
+      reply.frames,
+      reply.input,
+      { ...headers, ...reply.headers },
+      behaviour.chunkDelayMillis,
+      cutAfter,
+      reply.contentType,
+    );
   }
 
   #settled(): void {
@@ -306,42 +303,13 @@ class MockProviderServer implements MockProvider {
   }
 }
 
-function validate(endpoint: MockEndpoint, body: Record<string, unknown>): string | undefined {
-  switch (endpoint) {
-    case 'chat.completions':
-      return validateChat(body);
-    case 'responses':
-      return validateResponses(body);
-    case 'embeddings':
-      return validateEmbeddings(body);
-    case 'completions':
-      return validateCompletions(body);
-    case 'messages':
-      return validateMessages(body, false);
-    case 'messages.count_tokens':
-      return validateMessages(body, true);
-  }
-}
-
-function buildReply(route: Route, context: ReplyContext): Reply {
-  switch (route.endpoint) {
-    case 'chat.completions':
-      return chatCompletionReply(context);
-    case 'responses':
-      return responsesReply(context);
-    case 'embeddings':
-      return embeddingsReply({ ...context, stream: false });
-    case 'completions':
-      return completionsReply(context);
-    case 'messages':
-      return messagesReply(context);
-    case 'messages.count_tokens':
-      return countTokensReply(context);
-  }
-}
-
 function isStatusFault(fault: Fault | undefined): fault is StatusFault {
   return fault !== undefined && !('kind' in fault);
+}
+
+function retryAfterMillis(fault: StatusFault): number | undefined {
+  if (fault.retryAfterMs !== undefined) return fault.retryAfterMs;
+  return fault.retryAfterSeconds === undefined ? undefined : fault.retryAfterSeconds * 1000;
 }
 
 function retryHeaders(fault: StatusFault): Record<string, string> {
@@ -351,17 +319,4 @@ function retryHeaders(fault: StatusFault): Record<string, string> {
   else if (fault.retryAfterMs !== undefined)
     headers['retry-after'] = String(Math.ceil(fault.retryAfterMs / 1000));
   return headers;
-}
-
-/** Unknown paths get a 404 in the shape of whichever provider the client looks like. */
-function notFound(request: IncomingMessage, response: ServerResponse): void {
-  request.resume();
-  const anthropic = request.headers['anthropic-version'] !== undefined;
-  const message = `Invalid URL (${request.method} ${request.url})`;
-  const body = anthropic
-    ? { type: 'error', error: { type: 'not_found_error', message } }
-    : { error: { message, type: 'invalid_request_error', param: null, code: null } };
-  const text = JSON.stringify(body);
-  response.writeHead(404, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text) });
-  response.end(text);
 }

@@ -1,3 +1,4 @@
+import { invokeBodyOf } from './internal/bedrock-count-tokens';
 import type { MockEndpoint } from './served-request';
 
 /** Tokens charged for each chat message, system prompt or input item, on top of its text. */
@@ -56,7 +57,15 @@ export function countWords(text: string): number {
  * - images, audio, documents and files count `ATTACHMENT_TOKENS` each;
  * - tool definitions, JSON schemas and tool-call arguments count one token per object key,
  *   per number/boolean/null, and per word of each string;
- * - embeddings and legacy completions count their input words (or token-array lengths), no overhead.
+ * - embeddings and legacy completions count their input words (or token-array lengths), no overhead;
+ * - Gemini and Vertex AI (`generate_content`, `count_tokens`) count like chat: each of `contents`
+ *   and `systemInstruction` is a message, `inlineData` / `fileData` parts are attachments, function
+ *   declarations and `responseSchema` / `responseJsonSchema` count as structure; `embed_content`
+ *   counts the words of every text, no overhead;
+ * - Bedrock `converse` counts `messages` and each `system` text block as messages; `invoke_model`
+ *   counts the model's own body: Anthropic messages as Anthropic does, Nova messages as Converse,
+ *   a `prompt` (Llama, Mistral) by its words only; `count_tokens` (Bedrock's `{ input }`) counts
+ *   the Converse request or InvokeModel body it wraps.
  *
  * @param endpoint the operation the body is sent to.
  * @param body the request body as sent.
@@ -78,7 +87,109 @@ export function countMockInputTokens(endpoint: MockEndpoint, body: unknown): num
       return (
         promptTokens(request.prompt) + (typeof request.suffix === 'string' ? countWords(request.suffix) : 0)
       );
+    case 'generate_content':
+      return geminiTokens(request);
+    case 'count_tokens':
+      // Bedrock's CountTokens wraps a Converse request or an InvokeModel body in `input`.
+      if (isRecord(request.input)) return bedrockCountTokens(request.input);
+      return geminiTokens(
+        isRecord(request.generateContentRequest) ? request.generateContentRequest : request,
+      );
+    case 'embed_content':
+      return textWords(request);
+    case 'converse':
+      return converseTokens(request);
+    case 'invoke_model':
+      if (typeof request.prompt === 'string') return countWords(request.prompt);
+      if (typeof request.anthropic_version === 'string') return anthropicTokens(request);
+      return converseTokens(request);
   }
+}
+
+function bedrockCountTokens(input: Record<string, unknown>): number {
+  if (isRecord(input.converse)) return converseTokens(input.converse);
+  return countMockInputTokens('invoke_model', invokeBodyOf(input));
+}
+
+function geminiTokens(request: Record<string, unknown>): number {
+  let tokens = REPLY_PRIMING_TOKENS;
+  if (isRecord(request.systemInstruction)) {
+    tokens += MESSAGE_OVERHEAD_TOKENS + partsTokens(request.systemInstruction.parts);
+  }
+  for (const content of arrayOf(request.contents)) {
+    tokens += MESSAGE_OVERHEAD_TOKENS;
+    if (isRecord(content)) tokens += partsTokens(content.parts);
+  }
+  for (const tool of arrayOf(request.tools)) tokens += structuredTokens(tool);
+  const config = request.generationConfig;
+  const schema = isRecord(config) ? (config.responseJsonSchema ?? config.responseSchema) : undefined;
+  if (schema !== undefined) tokens += structuredTokens(schema);
+  return tokens;
+}
+
+/** Gemini parts: text by words, inline or file data as an attachment, calls and results as structure. */
+function partsTokens(parts: unknown): number {
+  let tokens = 0;
+  for (const part of arrayOf(parts)) {
+    if (!isRecord(part)) continue;
+    if (typeof part.text === 'string') tokens += countWords(part.text);
+    else if (part.inlineData !== undefined || part.fileData !== undefined) tokens += ATTACHMENT_TOKENS;
+    else tokens += structuredTokens(part);
+  }
+  return tokens;
+}
+
+function converseTokens(request: Record<string, unknown>): number {
+  let tokens = REPLY_PRIMING_TOKENS;
+  for (const block of arrayOf(request.system)) {
+    if (isRecord(block) && typeof block.text === 'string') {
+      tokens += MESSAGE_OVERHEAD_TOKENS + countWords(block.text);
+    }
+  }
+  for (const message of arrayOf(request.messages)) {
+    tokens += MESSAGE_OVERHEAD_TOKENS;
+    if (isRecord(message)) tokens += converseContentTokens(message.content);
+  }
+  const toolConfig = request.toolConfig;
+  if (isRecord(toolConfig)) for (const tool of arrayOf(toolConfig.tools)) tokens += structuredTokens(tool);
+  return tokens;
+}
+
+const CONVERSE_ATTACHMENTS = ['image', 'document', 'video', 'audio'];
+
+/** Converse (and Nova) content blocks, keyed by kind: `{ text }`, `{ image }`, `{ toolUse }`, ... */
+function converseContentTokens(content: unknown): number {
+  if (typeof content === 'string') return countWords(content);
+  let tokens = 0;
+  for (const block of arrayOf(content)) {
+    if (!isRecord(block) || block.cachePoint !== undefined) continue;
+    if (typeof block.text === 'string') tokens += countWords(block.text);
+    else if (CONVERSE_ATTACHMENTS.some((kind) => block[kind] !== undefined)) tokens += ATTACHMENT_TOKENS;
+    else if (isRecord(block.toolResult)) tokens += converseContentTokens(block.toolResult.content);
+    else if (isRecord(block.reasoningContent)) tokens += textWords(block.reasoningContent);
+    else tokens += structuredTokens(block);
+  }
+  return tokens;
+}
+
+/** Words of every string found under `text` or `content` keys (embedding requests in any shape). */
+function textWords(value: unknown): number {
+  if (Array.isArray(value)) {
+    let tokens = 0;
+    for (const item of value) tokens += textWords(item);
+    return tokens;
+  }
+  if (!isRecord(value)) return 0;
+  let tokens = 0;
+  for (const key in value) {
+    const item = value[key];
+    if (typeof item === 'string') {
+      if (key === 'text' || key === 'content') tokens += countWords(item);
+    } else {
+      tokens += textWords(item);
+    }
+  }
+  return tokens;
 }
 
 function chatTokens(request: Record<string, unknown>): number {

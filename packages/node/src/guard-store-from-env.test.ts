@@ -53,5 +53,12 @@ describe('TOLLGATE_REDIS_URL', () => {
       await first!.run(call, async () => 'ok');
       await expect(second!.admit(call)).rejects.toThrow(BudgetExceededError);
     });
+
+    it("gives the Redis ledger the config's leaseExpiry, so a guard configured with 'release' starts", async () => {
+      const store = guardStoreFromEnv({ TOLLGATE_REDIS_URL: server.url }, undefined, 'release');
+      const guard = createGuard({ ...store, leaseExpiry: 'release', budgets: [] });
+      guards.push(guard);
+      expect(store?.ledger && 'leaseExpiry' in store.ledger ? store.ledger.leaseExpiry : undefined).toBe('release');
+    });
   });
 });

@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type GuardConfig, TollgateConfigError } from '@tollgate/core';
+import { type GuardConfig, type LeaseExpiryPolicy, TollgateConfigError } from '@tollgate/core';
 import { findInstalledPackage } from './installed-package';
 
 const localRequire = createRequire(import.meta.url);
@@ -12,11 +12,13 @@ const localRequire = createRequire(import.meta.url);
  * and without it each replica would silently enforce a budget of its own. Needs
  * `@tollgate/redis` installed next to the app (found as Node finds a package, from Tollgate's
  * directory and then the app's); when it is missing, `register()` fails naming the variable.
- * Returns nothing when the variable is unset or empty.
+ * The store's ledger takes the config's `leaseExpiry`, since the guard refuses a ledger whose
+ * policy differs from its own. Returns nothing when the variable is unset or empty.
  */
 export function guardStoreFromEnv(
   env: NodeJS.ProcessEnv = process.env,
   fromDirectories: readonly string[] = [dirname(fileURLToPath(import.meta.url)), process.cwd()],
+  leaseExpiry?: LeaseExpiryPolicy,
 ): Pick<GuardConfig, 'ledger' | 'limiter'> | undefined {
   const url = env.TOLLGATE_REDIS_URL?.trim();
   if (!url) return undefined;
@@ -24,9 +26,12 @@ export function guardStoreFromEnv(
     const entry = findInstalledPackage('@tollgate/redis', directory)?.entry('require');
     if (!entry) continue;
     const redis = localRequire(entry) as {
-      createRedisGuardStore(options: { url: string }): Pick<GuardConfig, 'ledger' | 'limiter'>;
+      createRedisGuardStore(options: {
+        url: string;
+        leaseExpiry?: LeaseExpiryPolicy;
+      }): Pick<GuardConfig, 'ledger' | 'limiter'>;
     };
-    return redis.createRedisGuardStore({ url });
+    return redis.createRedisGuardStore(leaseExpiry === undefined ? { url } : { url, leaseExpiry });
   }
   throw new TollgateConfigError(
     'TOLLGATE_REDIS_URL',

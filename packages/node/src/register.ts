@@ -43,7 +43,10 @@ export interface TollgateHandle {
 export function register(options: RegisterOptions = {}): TollgateHandle {
   // Configuration is validated before anything is patched. A ledger or limiter store given in
   // code wins over TOLLGATE_REDIS_URL.
-  const store = options.guard?.ledger || options.guard?.limiter ? undefined : guardStoreFromEnv();
+  const store =
+    options.guard?.ledger || options.guard?.limiter
+      ? undefined
+      : guardStoreFromEnv(process.env, undefined, options.guard?.leaseExpiry);
   let guard: Guard;
   try {
     guard = createGuard({ ...store, ...options.guard });

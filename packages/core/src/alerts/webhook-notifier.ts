@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
-import type { ThresholdCrossedEvent } from '../guard/decision-events';
+import type { ThresholdCrossedEvent } from '../events/decision-events';
 import type { WebhookConfig } from './webhook-config';
 
 /** The JSON body of a threshold alert. */

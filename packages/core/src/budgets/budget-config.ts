@@ -1,7 +1,8 @@
 import type { ScopeDimension } from '../scope/scope';
+import type { BudgetUnit } from './budget-units';
 
-/** What a budget counts: estimated US dollars, tokens (input + output), or requests. */
-export type BudgetUnit = 'usd' | 'tokens' | 'requests';
+// The units themselves are defined in budget-units.ts; re-exported for code that reads budget configs.
+export type { BudgetUnit };
 
 /** Calendar windows, aligned in the budget's time zone. Weeks start on Monday (ISO 8601). */
 export type CalendarWindow = 'minute' | 'hour' | 'day' | 'week' | 'month';

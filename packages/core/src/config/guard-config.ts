@@ -1,7 +1,7 @@
 import type { WebhookConfig } from '../alerts/webhook-config';
 import type { BudgetConfig } from '../budgets/budget-config';
 import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
-import type { DecisionHook } from '../guard/decision-events';
+import type { DecisionHook } from '../events/decision-events';
 import type { LimiterDatastore } from '../limits/limiter-datastore';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';

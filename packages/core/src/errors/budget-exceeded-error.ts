@@ -1,4 +1,4 @@
-import type { BudgetUnit } from '../budgets/budget-config';
+import { BUDGET_UNITS, type BudgetUnit } from '../budgets/budget-units';
 import type { ScopeValues } from '../scope/scope';
 import { isBranded, TollgateError } from './tollgate-error';
 
@@ -49,7 +49,7 @@ export class BudgetExceededError extends TollgateError implements BudgetExceeded
   readonly retryAfterMs: number;
 
   constructor(details: BudgetExceededDetails, nowMs: number = Date.now()) {
-    const label = details.unit === 'usd' ? 'estimated USD' : details.unit;
+    const label = BUDGET_UNITS[details.unit]?.label ?? details.unit;
     super(
       BudgetExceededError.code,
       `Budget "${details.budgetId}"${describeScope(details.scope)} would be exceeded: ` +

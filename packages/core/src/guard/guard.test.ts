@@ -434,8 +434,30 @@ describe('config validation', () => {
     ['bad fallback', { unknownModel: { fallback: { input: 1 } } }, 'unknownModel.fallback'],
     ['bad lease policy', { leaseExpiry: 'forgive' }, 'leaseExpiry'],
     ['bad hook', { onDecision: 'log' }, 'onDecision'],
-    ['bad estimator option', { estimator: { anthropicSafetyFactor: 0.5 } }, 'estimator'],
-    ['bad price override', { prices: { overrides: { 'gpt-4o': { input: -3 } } } }, 'prices.overrides'],
+    [
+      'bad estimator option',
+      { estimator: { anthropicSafetyFactor: 0.5 } },
+      'estimator.anthropicSafetyFactor',
+    ],
+    [
+      'negative estimator byte bound',
+      { estimator: { exactCountMaxBytes: -1 } },
+      'estimator.exactCountMaxBytes',
+    ],
+    ['estimator typo', { estimator: { exactCountMaxByte: 10 } }, 'estimator.exactCountMaxByte'],
+    ['bad price override', { prices: { overrides: { 'gpt-4o': { input: -3 } } } }, 'prices.overrides.gpt-4o'],
+    [
+      'two price overrides claiming one alias',
+      {
+        prices: {
+          overrides: {
+            'house-a': { input: 1, output: 2, aliases: ['house'] },
+            'house-b': { input: 1, output: 2, aliases: ['house'] },
+          },
+        },
+      },
+      'prices.overrides',
+    ],
   ];
 
   it.each(cases)('names the field for %s', (_name, config, field) => {

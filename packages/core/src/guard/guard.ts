@@ -1,215 +1,21 @@
-import { randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
 import { diag } from '@opentelemetry/api';
 import { WebhookNotifier } from '../alerts/webhook-notifier';
-import type { BudgetLedger, ExpiredReservation, ThresholdCrossing } from '../budgets/budget-ledger';
-import { MemoryLedger } from '../budgets/memory-ledger';
+import type { BudgetInstanceState } from '../budgets/budget-instances';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
-import {
-  NANO_USD_PER_USD,
-  type NormalizedBudget,
-  type NormalizedGuardConfig,
-  normalizeGuardConfig,
-} from '../config/normalize-guard-config';
-import { BudgetExceededError } from '../errors/budget-exceeded-error';
-import { CircuitOpenError } from '../errors/circuit-open-error';
-import { TollgateConfigError } from '../errors/config-error';
-import { PolicyRejectedError } from '../errors/policy-rejected-error';
-import { RateLimitedError } from '../errors/rate-limited-error';
-import { UnboundedOutputError } from '../errors/unbounded-output-error';
-import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
-import { abortReason } from '../limits/bounded-wait';
-import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
+import { normalizeGuardConfig } from '../config/normalize-guard-config';
+import type { DecisionHook, DecisionType } from '../events/decision-events';
 import type { ProviderFeedback } from '../limits/provider-feedback';
-import { type LimiterPermit, RateLimiter } from '../limits/rate-limiter';
-import { type CallFailure, CircuitBreakers, type CircuitStatus } from '../policies/circuit-breaker';
 import { classifyFailure } from '../policies/classify-failure';
-import { evaluateRules } from '../policies/degradation';
-import { normalizeUsage } from '../pricing/normalize-usage';
-import { PriceTable } from '../pricing/price-table';
-import type { TokenUsage } from '../pricing/token-usage';
-import type { CallPriority, CallScope, ScopeDimension } from '../scope/scope';
-import { currentScope, mergeScopes } from '../scope/with-scope';
-import { countTextTokens, outputCapField } from '../tokens/estimate-input-tokens';
-import { type BudgetInstanceState, BudgetInstances, minHeadroomRatio } from './budget-instances';
-import {
-  BudgetPlan,
-  type BudgetSubject,
-  type LedgerAmounts,
-  type PlannedLine,
-  parseCounterKey,
-  toDisplayUnits,
-  touched,
-  windowsStillOpen,
-} from './budget-plan';
-import { actualCostUsd, type CallEstimate, estimateCall, usageOrWorstCase } from './call-estimate';
-import { DecisionEmitter } from './decision-emitter';
-import type {
-  BudgetTouched,
-  CallDecisionBase,
-  DecisionHook,
-  DecisionType,
-  UsageSource,
-} from './decision-events';
+import type { PriceTable } from '../pricing/price-table';
+import type { CallScope, ScopeDimension } from '../scope/scope';
+import { admitCall } from './admit-call';
+import { readBudgetStatus } from './budget-status';
+import { GuardRuntime } from './guard-runtime';
+import type { Admission, BudgetStatus, CallOptions, Guard, RunOptions } from './guard-types';
+import { startLeaseExpiryTimer } from './lease-expiry';
 
-/** Per-call options; they override the ambient `withScope()` scope field by field. */
-export interface CallOptions {
-  scope?: CallScope;
-  /** Shorthand for `scope.priority`. */
-  priority?: CallPriority;
-  /**
-   * Abandons the call: aborted before or while it waits for rate-limit capacity, `admit()`
-   * rejects at once with the signal's reason, leaves the queue and reserves nothing.
-   */
-  signal?: AbortSignal;
-}
-
-/** The outcome of settling a call. */
-export interface Settlement {
-  usageSource: UsageSource;
-  /** Cost of the actual usage at list price (an estimate); undefined for an unpriced model. */
-  actualCostUsd: number | undefined;
-  /** `actualCostUsd − estimatedCostUsd`. */
-  costDeltaUsd: number | undefined;
-  /**
-   * False when the reservation had already ended (lease expired, or settled before), or when
-   * the ledger failed to settle it: a `settle-failed` event then reports it, and the
-   * reservation stays held until its lease expires under the ledger's expiry policy.
-   */
-  applied: boolean;
-  /** Least headroom left over the budgets the call touched, as a fraction of the limit; undefined without budgets. */
-  minHeadroomRatio: number | undefined;
-}
-
-/** An admitted call. End it exactly once with `settle()` or `release()`; repeats are harmless no-ops. */
-export interface Admission {
-  readonly callId: string;
-  /** The model to send: the requested one, or its cheaper replacement when a fallback rule applied. */
-  readonly model: string;
-  /** The model the caller asked for. */
-  readonly requestedModel: string;
-  readonly estimate: Readonly<CallEstimate>;
-  /**
-   * The output cap the request must carry for the reservation to bound it: the guard's
-   * `defaultMaxOutputTokens`, when the request sets no cap of its own; otherwise undefined.
-   * The instrumentations send it; with `admit()`/`run()`, write it into the body with
-   * `withOutputCap(call, body, admission.outputCapToSend)`.
-   */
-  readonly outputCapToSend: number | undefined;
-  readonly scope: Readonly<CallScope>;
-  readonly waitMillis: number;
-  /** Budget instances the call reserved against. */
-  readonly budgets: readonly BudgetTouched[];
-  /** Ids of the budgets the call reserved against, each once, in configuration order. */
-  readonly budgetIds: readonly string[];
-  /** Limiters that admitted the call. */
-  readonly limiterKeys: readonly string[];
-  /** Least headroom left after the reservation, as a fraction of the limit; undefined without budgets. */
-  readonly minHeadroomRatio: number | undefined;
-  /**
-   * Charges the call's actual usage and frees the rest of its reservation. Unknown counts
-   * (`undefined`) are charged at their pre-call worst case; counts that are not finite,
-   * non-negative integers are normalised first (see `normalizeUsage`). Never rejects: a ledger
-   * failure is reported as a `settle-failed` event and `applied: false`.
-   */
-  settle(
-    usage: TokenUsage | undefined,
-    source?: Exclude<UsageSource, 'reservation'>,
-    outcome?: { failure?: CallFailure },
-  ): Promise<Settlement>;
-  /**
-   * Counts text the call produced (e.g. a stream cut short before the provider reported usage)
-   * with the model's tokenizer and the guard's `estimator` options — an estimate.
-   */
-  countOutputTokens(text: string): number;
-  /** Frees the whole reservation: the provider did no billable work (e.g. the connection was refused). */
-  release(reason: string, failure?: CallFailure): Promise<void>;
-}
-
-export interface RunOptions<T> extends CallOptions {
-  /** Reads usage from the call's result; return undefined when the provider reported none. */
-  usage?: (result: T) => TokenUsage | undefined;
-}
-
-/** The gate: decides whether a call may go out, and settles its cost when it is done. */
-export interface Guard {
-  /**
-   * Admits a call or throws `BudgetExceededError`, `RateLimitedError` or
-   * `UnknownModelPriceError` — always before the request exists.
-   */
-  admit(call: LlmCallDescriptor, options?: CallOptions): Promise<Admission>;
-  /**
-   * Admits, runs `fn`, and settles from `options.usage(result)`; if `fn` throws, the
-   * reservation is released and the error rethrown.
-   */
-  run<T>(
-    call: LlmCallDescriptor,
-    fn: (admission: Admission) => Promise<T>,
-    options?: RunOptions<T>,
-  ): Promise<T>;
-  /** Folds rate-limit headers or a 429 `retry-after` from the provider into the local limiter. */
-  applyProviderFeedback(feedback: ProviderFeedback): void;
-  /**
-   * Adds a decision hook, for every event or only the given `types` (events of other types
-   * are then not even built for it); returns a function that removes it.
-   */
-  onDecision(hook: DecisionHook, types?: readonly DecisionType[]): () => void;
-  /** Current spend of one budget instance (USD figures are estimates). */
-  budgetStatus(
-    budgetId: string,
-    scope?: CallScope & { provider?: string; model?: string },
-  ): Promise<BudgetStatus[]>;
-  /** Latest known state of every budget instance this process has used (for gauges). */
-  budgetInstances(): BudgetInstanceState[];
-  /**
-   * Scope dimensions that budgets or rate limits are split by. Metrics label calls with these
-   * only, so cardinality stays what the configuration already implies.
-   */
-  readonly splitDimensions: readonly ScopeDimension[];
-  /** Operator controls and state of the circuit breakers. */
-  readonly circuits: {
-    /** Opens a circuit by hand; it stays open until `close()`. */
-    open(provider: string, model: string): void;
-    close(provider: string, model: string): void;
-    states(): CircuitStatus[];
-  };
-  /** The price table in use, overrides applied. */
-  readonly prices: PriceTable;
-  /** Stops timers and closes the limiter and ledger. */
-  close(): Promise<void>;
-}
-
-export interface BudgetStatus {
-  budgetId: string;
-  unit: 'usd' | 'tokens' | 'requests';
-  limit: number;
-  spent: number;
-  reserved: number;
-  resetAtMs: number;
-}
-
-/** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
-const THROTTLE_REPORT_MILLIS = 20;
-/** How long after its lease a call whose settlement failed stays known, for the `lease-expired` event to name it. */
-const LEASE_REPORT_GRACE_MILLIS = 60_000;
-/** Counters whose exhaustion is remembered at once; past this, the expired ones are dropped. */
-const MAX_EXHAUSTION_NOTES = 1_000;
-
-interface PlannedCall {
-  estimate: CallEstimate;
-  /** The output-cap field of the request's shape, for advice in refusals. */
-  capField: string | undefined;
-  base: CallDecisionBase;
-  subject: BudgetSubject;
-  budgets: NormalizedBudget[];
-  amounts: LedgerAmounts;
-}
-
-interface OpenCall {
-  admission: GuardAdmission;
-  lines: PlannedLine[];
-}
+export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard-types';
 
 /**
  * Creates the gate. Validates `config` first and throws `TollgateConfigError` naming the
@@ -236,338 +42,49 @@ export function createGuard(config: GuardConfig = {}): Guard {
 
 class GuardImpl implements Guard {
   readonly prices: PriceTable;
-  private readonly config: NormalizedGuardConfig;
-  private readonly ledger: BudgetLedger;
-  private readonly limiter: RateLimiter;
-  private readonly plan: BudgetPlan;
-  private readonly events: DecisionEmitter;
-  private readonly openCalls = new Map<string, OpenCall>();
-  /** Counters whose exhaustion this process already reported, until their window resets. */
-  private readonly exhaustionNoted = new Map<string, number>();
-  private readonly instances = new BudgetInstances();
-  private readonly leaseTimer: NodeJS.Timeout;
-  private readonly estimator: GuardConfig['estimator'];
-  private readonly breakers: CircuitBreakers;
-  private readonly webhook: WebhookNotifier | undefined;
   readonly circuits: Guard['circuits'];
   readonly splitDimensions: readonly ScopeDimension[];
+  private readonly runtime: GuardRuntime;
+  private readonly leaseTimer: NodeJS.Timeout;
+  private readonly webhook: WebhookNotifier | undefined;
 
   constructor(config: GuardConfig) {
-    this.config = normalizeGuardConfig(config);
-    this.estimator = config.estimator;
-    try {
-      // Counting nothing checks the options now, not on every call later.
-      countTextTokens('gpt-4o', '', this.estimator);
-    } catch (error) {
-      throw new TollgateConfigError('estimator', (error as Error).message, config.estimator);
-    }
-    this.prices = loadPrices(this.config);
-    checkFallbackTargets(config, this.config, this.prices);
-    this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: this.config.leaseExpiry });
-    // The lease policy lives in the ledger; a guard setting that disagrees with it would be silently ignored.
-    if (
-      config.ledger &&
-      config.leaseExpiry !== undefined &&
-      config.ledger.leaseExpiry !== undefined &&
-      config.leaseExpiry !== config.ledger.leaseExpiry
-    ) {
-      throw new TollgateConfigError(
-        'leaseExpiry',
-        `differs from the ledger's own policy ('${config.ledger.leaseExpiry}'); set it on the ledger`,
-        config.leaseExpiry,
-      );
-    }
-    this.limiter = new RateLimiter(this.config.rateLimits, config.limiter, (failure) =>
-      this.reportLimiterUpdateFailure(failure),
-    );
-    this.plan = new BudgetPlan(this.config.budgets);
+    const runtime = new GuardRuntime(normalizeGuardConfig(config));
+    const { config: normalized, breakers, events } = runtime;
+    this.runtime = runtime;
+    this.prices = runtime.prices;
     this.splitDimensions = [
       ...new Set<ScopeDimension>([
-        ...this.config.budgets.flatMap((budget) => budget.per),
-        ...(this.config.rateLimits.some((rule) => rule.perTenant) ? (['tenant'] as const) : []),
+        ...normalized.budgets.flatMap((budget) => budget.per),
+        ...(normalized.rateLimits.some((rule) => rule.perTenant) ? (['tenant'] as const) : []),
       ]),
     ].filter((dimension) => dimension === 'tenant' || dimension === 'user' || dimension === 'feature');
-    this.events = new DecisionEmitter(this.config.hooks);
-    this.breakers = new CircuitBreakers(this.config.circuitBreakers, (transition) =>
-      this.events.emit({ type: 'circuit-state', timestampMs: Date.now(), ...transition }),
-    );
     this.circuits = {
-      open: (provider, model) => this.breakers.forceOpen(provider.toLowerCase(), this.canonicalModel(model)),
-      close: (provider, model) =>
-        this.breakers.forceClose(provider.toLowerCase(), this.canonicalModel(model)),
-      states: () => this.breakers.states(),
+      open: (provider, model) => breakers.forceOpen(provider.toLowerCase(), runtime.canonicalModel(model)),
+      close: (provider, model) => breakers.forceClose(provider.toLowerCase(), runtime.canonicalModel(model)),
+      states: () => breakers.states(),
     };
-    const webhookConfig = this.config.webhook;
+    const webhookConfig = normalized.webhook;
     if (webhookConfig) {
       const notifier = new WebhookNotifier(webhookConfig);
       this.webhook = notifier;
-      this.events.subscribe(
+      events.subscribe(
         (event) => {
           if (event.type === 'threshold-crossed') notifier.notify(event);
         },
         ['threshold-crossed'],
       );
     }
-    this.leaseTimer = setInterval(
-      () => void this.collectExpired(),
-      Math.min(1000, this.config.leaseMillis / 4),
-    );
-    this.leaseTimer.unref();
+    this.leaseTimer = startLeaseExpiryTimer(runtime);
     this.reportPriceTableAge();
   }
 
   onDecision(hook: DecisionHook, types?: readonly DecisionType[]): () => void {
-    return this.events.subscribe(hook, types);
+    return this.runtime.events.subscribe(hook, types);
   }
 
-  async admit(call: LlmCallDescriptor, options: CallOptions = {}): Promise<Admission> {
-    const signal = options.signal;
-    signal?.throwIfAborted();
-    const callId = randomUUID();
-    const requestedModel = call.model;
-    const scope = mergeScopes(
-      currentScope(),
-      options.priority ? { ...options.scope, priority: options.priority } : options.scope,
-    );
-    let planned = this.planCall(call, callId, scope);
-    let probe = this.admitThroughCircuit(planned);
-    let lines: PlannedLine[] = [];
-    if (planned.budgets.length > 0) {
-      lines = this.plan.lines(planned.budgets, planned.subject, planned.amounts, this.ledger.now());
-      let states = await this.ledger.peek(lines.map((line) => line.line));
-      const decision = evaluateRules(
-        this.config.policies,
-        { provider: call.provider, models: [call.model.toLowerCase(), planned.subject.model], scope },
-        lines,
-        states,
-      );
-      if (decision.action === 'fallback') {
-        this.releaseProbe(planned, probe);
-        const fromModel = call.model;
-        call = { ...call, model: decision.toModel, body: { ...call.body, model: decision.toModel } };
-        planned = this.planCall(call, callId, scope);
-        probe = this.admitThroughCircuit(planned);
-        this.events.emit({
-          ...planned.base,
-          type: 'model-fallback',
-          ruleId: decision.rule.id,
-          fromModel,
-          toModel: decision.toModel,
-          budgetId: decision.rule.when.budget,
-          usedRatio: decision.usedRatio,
-        });
-        lines =
-          planned.budgets.length > 0
-            ? this.plan.lines(planned.budgets, planned.subject, planned.amounts, this.ledger.now())
-            : [];
-        states = lines.length > 0 ? await this.ledger.peek(lines.map((line) => line.line)) : [];
-      } else if (decision.action === 'reject' || decision.action === 'defer') {
-        this.releaseProbe(planned, probe);
-        const error = new PolicyRejectedError({
-          ruleId: decision.rule.id,
-          action: decision.action,
-          budgetId: decision.rule.when.budget,
-          budgetScope: decision.budgetScope,
-          usedRatio: decision.usedRatio,
-          retryAfterMs: Math.max(0, decision.resetAtMs - this.ledger.now()),
-        });
-        this.events.emit({
-          ...planned.base,
-          type: 'policy-rejected',
-          ruleId: error.ruleId,
-          action: error.action,
-          budgetId: error.budgetId,
-          budgetScope: error.budgetScope,
-          usedRatio: error.usedRatio,
-          retryAfterMs: error.retryAfterMs,
-        });
-        throw error;
-      }
-      const failed = states.findIndex(
-        (state, index) => state.spent + state.reserved + lines[index]!.line.amount > state.limit,
-      );
-      if (failed >= 0) {
-        this.releaseProbe(planned, probe);
-        throw this.budgetExceeded(planned, lines[failed]!, states[failed]!);
-      }
-    }
-    const { estimate, base, subject, budgets, amounts } = planned;
-
-    let permit: LimiterPermit;
-    try {
-      permit = await this.limiter.acquire(
-        {
-          provider: call.provider,
-          model: call.model,
-          canonicalModel: estimate.pricedModel,
-          tenant: scope.tenant,
-          weightTokens: estimate.worstCaseTokens,
-          priority: scope.priority ?? 'interactive',
-        },
-        signal,
-      );
-      // Aborted during the last step of the wait: nothing goes out, so the capacity goes back.
-      if (signal?.aborted) {
-        permit.refund();
-        throw abortReason(signal);
-      }
-    } catch (error) {
-      if (signal?.aborted) {
-        this.events.emit({ ...base, type: 'aborted', waitMillis: Date.now() - base.timestampMs });
-      } else if (RateLimitedError.isInstance(error)) {
-        this.events.emit({
-          ...base,
-          type: 'rate-limited',
-          waitMillis: Date.now() - base.timestampMs,
-          limiterKey: error.limiterKey,
-          reason: error.reason,
-          retryAfterMs: error.retryAfterMs,
-        });
-      }
-      this.releaseProbe(planned, probe);
-      throw error;
-    }
-    base.waitMillis = permit.waitMillis;
-    if (permit.waitMillis >= THROTTLE_REPORT_MILLIS) {
-      this.events.emit({ ...base, type: 'throttled', limiterKeys: permit.limiterKeys });
-    }
-
-    // The window may have rolled while the call queued: plan the lines again at reservation time.
-    const reserveAtMs = this.ledger.now();
-    if (budgets.length === 0) lines = [];
-    else if (lines.length === 0 || !windowsStillOpen(lines, reserveAtMs))
-      lines = this.plan.lines(budgets, subject, amounts, reserveAtMs);
-    let headroom: number | undefined;
-    if (lines.length > 0) {
-      let result: Awaited<ReturnType<BudgetLedger['reserve']>>;
-      try {
-        result = await this.ledger.reserve({
-          reservationId: callId,
-          lines: lines.map((planned) => planned.line),
-          leaseMillis: this.config.leaseMillis,
-        });
-      } catch (error) {
-        permit.refund();
-        this.releaseProbe(planned, probe);
-        throw error;
-      }
-      if (!result.ok) {
-        permit.refund();
-        this.releaseProbe(planned, probe);
-        throw this.budgetExceeded(planned, lines[result.failedLine]!, result.state);
-      }
-      this.instances.record(lines, result.lines);
-      headroom = minHeadroomRatio(result.lines);
-    }
-
-    const admission = new GuardAdmission(
-      this,
-      callId,
-      call.model,
-      requestedModel,
-      estimate,
-      scope,
-      base,
-      lines,
-      permit,
-      headroom,
-      probe,
-    );
-    this.openCalls.set(callId, { admission, lines });
-    if (this.events.wants('allowed')) {
-      this.events.emit({
-        ...base,
-        type: 'allowed',
-        reservationId: callId,
-        budgets: touched(lines),
-        limiterKeys: permit.limiterKeys,
-      });
-    }
-    return admission;
-  }
-
-  /** Estimates a call and works out which budgets apply and what it would reserve on each. */
-  private planCall(call: LlmCallDescriptor, callId: string, scope: Readonly<CallScope>): PlannedCall {
-    const estimate = estimateCall(call, {
-      prices: this.prices,
-      defaultMaxOutputTokens: this.config.defaultMaxOutputTokens,
-      unknownModel: this.config.unknownModel,
-      estimator: this.estimator,
-    });
-    const base: CallDecisionBase = {
-      callId,
-      timestampMs: Date.now(),
-      provider: call.provider,
-      model: call.model,
-      pricedModel: estimate.pricedModel,
-      scope,
-      estimatedInputTokens: estimate.estimatedInputTokens,
-      estimateMethod: estimate.estimateMethod,
-      maxOutputTokens: estimate.maxOutputTokens,
-      estimatedCostUsd: estimate.worstCaseUsd,
-      costLabel: 'estimate',
-      waitMillis: 0,
-    };
-    const subject: BudgetSubject = {
-      provider: call.provider,
-      model: estimate.pricedModel ?? call.model.toLowerCase(),
-      scope,
-    };
-    const budgets = this.plan.applicable(subject);
-    if (estimate.price === undefined) {
-      const usdBudgets = budgets.filter((budget) => budget.limits.some((limit) => limit.unit === 'usd'));
-      if (usdBudgets.length > 0) {
-        const ids = usdBudgets.map((budget) => budget.id);
-        this.events.emit({ ...base, type: 'unpriced-model', budgetIds: ids });
-        throw new UnknownModelPriceError(call.model, ids);
-      }
-    }
-    const capField = outputCapField(call);
-    if (estimate.outputBound === 'none') {
-      // Nothing bounds the output: a token or USD reservation would be a guess, not a limit.
-      const bounded = budgets.filter((budget) =>
-        budget.limits.some((limit) => limit.unit === 'usd' || limit.unit === 'tokens'),
-      );
-      if (bounded.length > 0) {
-        const ids = bounded.map((budget) => budget.id);
-        this.events.emit({ ...base, type: 'unbounded-output', budgetIds: ids });
-        throw new UnboundedOutputError(call.model, ids, capField);
-      }
-    }
-    const amounts: LedgerAmounts = {
-      usd: ledgerAmount(Math.ceil((estimate.worstCaseUsd ?? 0) * NANO_USD_PER_USD)),
-      tokens: ledgerAmount(estimate.worstCaseTokens),
-      requests: 1,
-    };
-    return { estimate, capField, base, subject, budgets, amounts };
-  }
-
-  /** Refuses the call at once when its circuit is open; returns whether it is a half-open probe. */
-  private admitThroughCircuit(planned: PlannedCall): boolean {
-    try {
-      return this.breakers.admit(planned.subject.provider, planned.subject.model);
-    } catch (error) {
-      if (CircuitOpenError.isInstance(error)) {
-        this.events.emit({
-          ...planned.base,
-          type: 'circuit-open',
-          circuitKey: error.circuitKey,
-          reason: error.reason,
-          retryAfterMs: error.retryAfterMs,
-        });
-      }
-      throw error;
-    }
-  }
-
-  /** A probe slot taken for a call that was then refused goes back unjudged. */
-  private releaseProbe(planned: PlannedCall, probe: boolean): void {
-    if (probe)
-      this.breakers.record(planned.subject.provider, planned.subject.model, true, {
-        failure: 'cancelled',
-        latencyMillis: 0,
-        costUsd: 0,
-      });
+  admit(call: LlmCallDescriptor, options: CallOptions = {}): Promise<Admission> {
+    return admitCall(this.runtime, call, options);
   }
 
   async run<T>(
@@ -591,515 +108,42 @@ class GuardImpl implements Guard {
   }
 
   applyProviderFeedback(feedback: ProviderFeedback): void {
-    const canonical = this.prices.resolve(feedback.model)?.model ?? feedback.model.toLowerCase();
+    const canonical = this.runtime.canonicalModel(feedback.model);
     // The limiter reports its own store failures; anything else is a bug to surface, never to swallow.
-    void this.limiter.applyFeedback({ ...feedback, model: canonical }).catch((error: unknown) => {
+    void this.runtime.limiter.applyFeedback({ ...feedback, model: canonical }).catch((error: unknown) => {
       diag.error(`tollgate: applying provider feedback for ${feedback.provider}:${canonical} failed`, error);
     });
   }
 
-  /** A bucket update the limiter could not apply: a `diag` warning and a `limiter-update-failed` event. */
-  private reportLimiterUpdateFailure(failure: LimiterUpdateFailure): void {
-    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
-    const consequence =
-      failure.operation === 'shrink'
-        ? 'it may admit more than the provider allows until it refills'
-        : 'it holds less than it should until it refills';
-    diag.warn(
-      `tollgate: rate limiter "${failure.limiterKey}" (${failure.bucket}) could not ${failure.operation} ` +
-        `${failure.weight}: ${message}; ${consequence}`,
-    );
-    this.events.emit({ type: 'limiter-update-failed', timestampMs: Date.now(), ...failure });
-  }
-
-  async budgetStatus(
+  budgetStatus(
     budgetId: string,
     scope: CallScope & { provider?: string; model?: string } = {},
   ): Promise<BudgetStatus[]> {
-    const budget = this.config.budgets.find((candidate) => candidate.id === budgetId);
-    if (!budget) throw new TollgateConfigError('budgetId', 'names no configured budget', budgetId);
-    const subject: BudgetSubject = { provider: scope.provider ?? '', model: scope.model ?? '', scope };
-    const lines = this.plan.lines([budget], subject, { usd: 0, tokens: 0, requests: 0 }, this.ledger.now());
-    const states = await this.ledger.peek(lines.map((planned) => planned.line));
-    return lines.map((planned, index) => {
-      const state = states[index]!;
-      return {
-        budgetId,
-        unit: planned.unit,
-        limit: toDisplayUnits(planned.unit, state.limit),
-        spent: toDisplayUnits(planned.unit, state.spent),
-        reserved: toDisplayUnits(planned.unit, state.reserved),
-        resetAtMs: state.resetAtMs,
-      };
-    });
-  }
-
-  /** Counts text with the guard's estimator options (used by admissions). */
-  countText(model: string, text: string): number {
-    return countTextTokens(model, text, this.estimator);
-  }
-
-  private canonicalModel(model: string): string {
-    return this.prices.resolve(model)?.model ?? model.toLowerCase();
+    return readBudgetStatus(this.runtime, budgetId, scope);
   }
 
   budgetInstances(): BudgetInstanceState[] {
-    return this.instances.snapshot(this.ledger.now());
+    return this.runtime.instances.snapshot(this.runtime.ledger.now());
   }
 
   async close(): Promise<void> {
     clearInterval(this.leaseTimer);
-    await this.limiter.close();
-    await this.ledger.close();
+    await this.runtime.limiter.close();
+    await this.runtime.ledger.close();
     await this.webhook?.close();
   }
 
-  /** Ends an admission: settles (or releases) its reservation and emits the events. Called by `GuardAdmission`. */
-  async finish(
-    admission: GuardAdmission,
-    usage: TokenUsage | undefined,
-    source: UsageSource | 'released',
-    reason: string,
-    failure: CallFailure | undefined,
-  ): Promise<Settlement> {
-    const open = this.openCalls.get(admission.callId);
-    this.openCalls.delete(admission.callId);
-    admission.permit.release();
-    const lines = open?.lines ?? admission.lines;
-    const durationMillis = Date.now() - admission.admittedAtMs;
-    const judge = (costUsd: number) =>
-      this.breakers.record(admission.base.provider, admission.circuitModel, admission.probe, {
-        failure,
-        latencyMillis: durationMillis,
-        costUsd,
-      });
-
-    if (source === 'released') {
-      this.breakers.record(admission.base.provider, admission.circuitModel, admission.probe, {
-        failure: failure ?? 'cancelled',
-        latencyMillis: durationMillis,
-        costUsd: 0,
-      });
-      let result: Awaited<ReturnType<BudgetLedger['release']>> | undefined;
-      try {
-        result = lines.length > 0 ? await this.ledger.release(admission.callId) : undefined;
-      } catch (error) {
-        this.settleFailed(admission, open, 'release', undefined, error);
-        return {
-          usageSource: 'reservation',
-          actualCostUsd: undefined,
-          costDeltaUsd: undefined,
-          applied: false,
-          minHeadroomRatio: undefined,
-        };
-      }
-      if (result?.applied) this.instances.record(lines, result.lines);
-      if (this.events.wants('released')) {
-        this.events.emit({
-          ...admission.base,
-          type: 'released',
-          reservationId: admission.callId,
-          reason,
-          applied: result?.applied ?? true,
-        });
-      }
-      return {
-        usageSource: 'reservation',
-        actualCostUsd: undefined,
-        costDeltaUsd: undefined,
-        applied: result?.applied ?? true,
-        minHeadroomRatio: result?.applied ? minHeadroomRatio(result.lines) : undefined,
-      };
-    }
-
-    if (usage !== undefined) {
-      // One boundary for every source of usage: garbage must neither throw midway through a
-      // settlement nor reach a ledger that only adds exact integers.
-      const normalized = normalizeUsage(usage);
-      usage = normalized.usage;
-      if (normalized.adjustments.length > 0) {
-        diag.warn(
-          `tollgate: usage of call ${admission.callId} (${admission.base.model}) adjusted before settling: ` +
-            normalized.adjustments.join('; '),
-        );
-      }
-    }
-    const effective = usageOrWorstCase(usage, admission.estimate);
-    const usageSource: UsageSource = usage === undefined ? 'reservation' : source;
-    const costUsd = actualCostUsd(effective, admission.estimate);
-    judge(costUsd ?? 0);
-    const actual: LedgerAmounts = {
-      // Nothing reported (or no cost computable from it): charge exactly what was reserved
-      // rather than a recomputation that could differ by rounding.
-      usd:
-        usage === undefined || Number.isNaN(costUsd)
-          ? -1
-          : ledgerAmount(Math.round((costUsd ?? 0) * NANO_USD_PER_USD)),
-      tokens: ledgerAmount(effective.inputTokens + effective.outputTokens),
-      requests: 1,
-    };
-    const amounts = lines.map((planned) =>
-      actual[planned.unit] < 0 ? planned.line.amount : actual[planned.unit],
-    );
-    let result: Awaited<ReturnType<BudgetLedger['settle']>> | undefined;
-    try {
-      result = lines.length > 0 ? await this.ledger.settle(admission.callId, amounts) : undefined;
-    } catch (error) {
-      this.settleFailed(admission, open, 'settle', effective, error);
-      return {
-        usageSource,
-        actualCostUsd: costUsd,
-        costDeltaUsd: undefined,
-        applied: false,
-        minHeadroomRatio: undefined,
-      };
-    }
-    const applied = result?.applied ?? true;
-    const costDeltaUsd =
-      costUsd !== undefined && admission.estimate.worstCaseUsd !== undefined
-        ? costUsd - admission.estimate.worstCaseUsd
-        : undefined;
-    if (this.events.wants('settled')) {
-      this.events.emit({
-        ...admission.base,
-        type: 'settled',
-        reservationId: admission.callId,
-        usage: effective,
-        usageSource,
-        actualCostUsd: costUsd,
-        costDeltaUsd,
-        budgets: lines.map((planned, index) => ({
-          budgetId: planned.budgetId,
-          unit: planned.unit,
-          scope: planned.scope,
-          reserved: toDisplayUnits(planned.unit, amounts[index]!),
-        })),
-        applied,
-        durationMillis,
-      });
-    }
-    if (result) this.emitCrossings(result.crossed, lines, admission.callId);
-    if (result?.applied) this.instances.record(lines, result.lines);
-    return {
-      usageSource,
-      actualCostUsd: costUsd,
-      costDeltaUsd,
-      applied,
-      minHeadroomRatio: result?.applied ? minHeadroomRatio(result.lines) : undefined,
-    };
-  }
-
-  private budgetExceeded(
-    call: PlannedCall,
-    planned: PlannedLine,
-    state: { limit: number; spent: number; reserved: number; resetAtMs: number },
-  ): BudgetExceededError {
-    const base = call.base;
-    const details = {
-      budgetId: planned.budgetId,
-      scope: planned.scope,
-      unit: planned.unit,
-      limit: toDisplayUnits(planned.unit, state.limit),
-      spent: toDisplayUnits(planned.unit, state.spent),
-      reserved: toDisplayUnits(planned.unit, state.reserved),
-      requested: toDisplayUnits(planned.unit, planned.line.amount),
-      resetAtMs: state.resetAtMs,
-    };
-    const { scope: budgetScope, ...figures } = details;
-    this.events.emit({ ...base, type: 'budget-exceeded', ...figures, budgetScope });
-    this.noteExhausted(planned, state.resetAtMs, base.callId);
-    return new BudgetExceededError({
-      ...details,
-      advice: planned.unit === 'requests' ? undefined : reservationAdvice(call.estimate, call.capField),
-    });
-  }
-
-  /**
-   * The ledger could not end a reservation. It is not lost: the ledger validated before it
-   * changed anything, so the reservation stays held until its lease expires (or until a ledger
-   * that retries, like Redis's, ends it), and the call stays known here so the `lease-expired`
-   * event names it. Once the lease has certainly passed, the entry goes: a retried settlement
-   * never reports back here, and an outage must not grow this map for good.
-   */
-  private settleFailed(
-    admission: GuardAdmission,
-    open: OpenCall | undefined,
-    operation: 'settle' | 'release',
-    usage: TokenUsage | undefined,
-    error: unknown,
-  ): void {
-    if (open) {
-      this.openCalls.set(admission.callId, open);
-      setTimeout(
-        () => this.openCalls.delete(admission.callId),
-        this.config.leaseMillis + LEASE_REPORT_GRACE_MILLIS,
-      ).unref();
-    }
-    const message = error instanceof Error ? error.message : String(error);
-    diag.error(
-      `tollgate: the ledger failed to ${operation} reservation ${admission.callId} (${admission.base.model}); ` +
-        `it stays held until its lease expires (${this.ledger.leaseExpiry ?? 'store policy'}): ${message}`,
-    );
-    this.events.emit({
-      ...admission.base,
-      type: 'settle-failed',
-      reservationId: admission.callId,
-      operation,
-      usage,
-      error: message,
-      leaseExpiry: this.ledger.leaseExpiry,
-    });
-  }
-
-  /**
-   * A refusal for lack of room fires the budget's 100 % threshold, once per window, through the
-   * ledger (so once across processes too). Off the refusal's path; a flood of refusals asks the
-   * ledger once per counter and window from this process.
-   */
-  private noteExhausted(planned: PlannedLine, resetAtMs: number, callId: string): void {
-    const { line } = planned;
-    if (!line.thresholds.includes(1)) return;
-    const nowMs = this.ledger.now();
-    if ((this.exhaustionNoted.get(line.key) ?? 0) > nowMs) return;
-    if (this.exhaustionNoted.size >= MAX_EXHAUSTION_NOTES) {
-      for (const [key, untilMs] of this.exhaustionNoted)
-        if (untilMs <= nowMs) this.exhaustionNoted.delete(key);
-      if (this.exhaustionNoted.size >= MAX_EXHAUSTION_NOTES) this.exhaustionNoted.clear();
-    }
-    this.exhaustionNoted.set(line.key, resetAtMs);
-    this.ledger.exhausted([line]).then(
-      (crossed) => this.emitCrossings(crossed, [planned], callId),
-      (error: unknown) => {
-        this.exhaustionNoted.delete(line.key);
-        diag.warn(`tollgate: could not record that budget "${planned.budgetId}" is exhausted`, error);
-      },
-    );
-  }
-
-  private emitCrossings(
-    crossed: readonly ThresholdCrossing[],
-    lines: readonly PlannedLine[] | undefined,
-    callId: string | undefined,
-  ): void {
-    for (const crossing of crossed) {
-      const planned = lines?.[crossing.line];
-      const parsed = planned ?? parseCounterKey(crossing.key);
-      const window = planned?.line.window ?? this.plan.windowOf(parsed.budgetId, parsed.windowStartMs);
-      this.events.emit({
-        type: 'threshold-crossed',
-        timestampMs: Date.now(),
-        callId,
-        budgetId: parsed.budgetId,
-        unit: parsed.unit,
-        scope: parsed.scope,
-        threshold: crossing.threshold,
-        spent: toDisplayUnits(parsed.unit, crossing.spent),
-        limit: toDisplayUnits(parsed.unit, crossing.limit),
-        windowStartMs: parsed.windowStartMs,
-        windowEndMs: window?.kind === 'calendar' ? window.endMs : undefined,
-        windowKind: window?.kind ?? (parsed.windowStartMs === undefined ? 'rolling' : 'calendar'),
-        costLabel: 'estimate',
-      });
-    }
-  }
-
-  private async collectExpired(): Promise<void> {
-    let expired: ExpiredReservation[];
-    try {
-      expired = await this.ledger.collectExpired();
-    } catch {
-      return; // The next tick retries; the store's own lease handling still applies.
-    }
-    for (const reservation of expired) {
-      const open = this.openCalls.get(reservation.reservationId);
-      this.openCalls.delete(reservation.reservationId);
-      open?.admission.expire();
-      const budgets: BudgetTouched[] = reservation.keys.map((key, index) => {
-        const parsed = parseCounterKey(key);
-        return {
-          budgetId: parsed.budgetId,
-          unit: parsed.unit,
-          scope: parsed.scope,
-          reserved: toDisplayUnits(parsed.unit, reservation.charged[index] ?? 0),
-        };
-      });
-      this.events.emit({
-        type: 'lease-expired',
-        timestampMs: Date.now(),
-        callId: open ? reservation.reservationId : undefined,
-        reservationId: reservation.reservationId,
-        policy: reservation.policy,
-        budgets,
-      });
-      this.emitCrossings(reservation.crossed, open?.lines, open ? reservation.reservationId : undefined);
-    }
-  }
-
+  /** A `price-table-stale` event when the price table was checked longer ago than `priceTableMaxAgeDays`. */
   private reportPriceTableAge(): void {
+    const { config, events } = this.runtime;
     const ageDays = this.prices.ageDays(Date.now());
-    if (ageDays <= this.config.priceTableMaxAgeDays) return;
-    this.events.emit({
+    if (ageDays <= config.priceTableMaxAgeDays) return;
+    events.emit({
       type: 'price-table-stale',
       timestampMs: Date.now(),
       checkedAt: this.prices.checkedAt,
       ageDays,
-      maxAgeDays: this.config.priceTableMaxAgeDays,
+      maxAgeDays: config.priceTableMaxAgeDays,
     });
-  }
-}
-
-class GuardAdmission implements Admission {
-  readonly admittedAtMs = Date.now();
-  private ended: Promise<Settlement> | undefined;
-
-  constructor(
-    private readonly guard: GuardImpl,
-    readonly callId: string,
-    readonly model: string,
-    readonly requestedModel: string,
-    readonly estimate: CallEstimate,
-    readonly scope: Readonly<CallScope>,
-    readonly base: CallDecisionBase,
-    readonly lines: PlannedLine[],
-    readonly permit: LimiterPermit,
-    readonly minHeadroomRatio: number | undefined,
-    /** A half-open circuit's probe: its outcome decides whether the circuit closes. */
-    readonly probe: boolean,
-  ) {}
-
-  get outputCapToSend(): number | undefined {
-    return this.estimate.outputCapToSend;
-  }
-
-  /** The model the call's circuit is keyed by. */
-  get circuitModel(): string {
-    return this.estimate.pricedModel ?? this.model.toLowerCase();
-  }
-
-  get budgets(): BudgetTouched[] {
-    return touched(this.lines);
-  }
-
-  get budgetIds(): string[] {
-    const ids: string[] = [];
-    // Lines of one budget are adjacent (one per unit), so comparing with the last id dedupes.
-    for (const planned of this.lines)
-      if (ids[ids.length - 1] !== planned.budgetId) ids.push(planned.budgetId);
-    return ids;
-  }
-
-  get limiterKeys(): readonly string[] {
-    return this.permit.limiterKeys;
-  }
-
-  get waitMillis(): number {
-    return this.base.waitMillis;
-  }
-
-  settle(
-    usage: TokenUsage | undefined,
-    source: Exclude<UsageSource, 'reservation'> = 'provider',
-    outcome: { failure?: CallFailure } = {},
-  ): Promise<Settlement> {
-    this.ended ??= this.guard.finish(this, usage, source, '', outcome.failure);
-    return this.ended;
-  }
-
-  countOutputTokens(text: string): number {
-    return this.guard.countText(this.model, text);
-  }
-
-  async release(reason: string, failure?: CallFailure): Promise<void> {
-    this.ended ??= this.guard.finish(this, undefined, 'released', reason, failure);
-    await this.ended;
-  }
-
-  /** The lease ran out: free the limiter slot; a later settle or release reports `applied: false`. */
-  expire(): void {
-    this.permit.release();
-  }
-}
-
-/**
- * Ledger amounts are exact non-negative integers: a figure beyond what a double holds exactly
- * (or not a number at all) is clamped to the largest one, which any limit then refuses.
- */
-function ledgerAmount(value: number): number {
-  if (Number.isNaN(value)) return Number.MAX_SAFE_INTEGER;
-  return Math.min(Number.MAX_SAFE_INTEGER, Math.max(0, Math.ceil(value)));
-}
-
-/** How a call refused for its size could reserve less, when its output reservation is the reason. */
-function reservationAdvice(estimate: CallEstimate, capField: string | undefined): string | undefined {
-  if (capField === undefined || estimate.maxOutputTokens === 0) return undefined;
-  const reserved = `${estimate.maxOutputTokens} output tokens${estimate.choices > 1 ? ` × ${estimate.choices} choices` : ''}`;
-  switch (estimate.outputBound) {
-    case 'model-max':
-      return (
-        `The request sets no ${capField}, so the call reserved the model's maximum output (${reserved}): ` +
-        `set ${capField} on the request, or the guard's defaultMaxOutputTokens (Tollgate then sends that cap), to reserve less.`
-      );
-    case 'sent':
-      return `The call reserved the guard's defaultMaxOutputTokens (${reserved}); a lower ${capField} on the request, or a lower defaultMaxOutputTokens, reserves less.`;
-    case 'request':
-      return `The call reserved the request's own output cap (${reserved}); a lower cap reserves less.`;
-    default:
-      return undefined;
-  }
-}
-
-/**
- * A fallback rule fires when money is tight; a target with no price under a USD budget would
- * then refuse every call it rewrites (`UnknownModelPriceError`). Found now, not then.
- */
-function checkFallbackTargets(raw: GuardConfig, config: NormalizedGuardConfig, prices: PriceTable): void {
-  if (config.unknownModel !== 'reject') return;
-  const usdBudgets = config.budgets.filter((budget) => budget.limits.some((limit) => limit.unit === 'usd'));
-  if (usdBudgets.length === 0) return;
-  (raw.policies ?? []).forEach((rule, index) => {
-    if (rule.action !== 'fallback') return;
-    for (const [from, to] of Object.entries(rule.models)) {
-      if (prices.resolve(to)) continue;
-      const target = to.toLowerCase();
-      const budgets = usdBudgets.filter(
-        (budget) => !budget.match.model || budget.match.model.includes(target),
-      );
-      if (budgets.length === 0) continue;
-      throw new TollgateConfigError(
-        `policies[${index}].models.${from}`,
-        `names model "${to}", which has no price, while USD budget(s) ${budgets.map((budget) => `"${budget.id}"`).join(', ')} ` +
-          'apply: every call the rule rewrites would be refused. Fix the model name, add it under prices.overrides, ' +
-          'or set unknownModel: { fallback }',
-        to,
-      );
-    }
-  });
-}
-
-function loadPrices(config: NormalizedGuardConfig): PriceTable {
-  let table = PriceTable.bundled();
-  if (config.pricesFile) {
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(readFileSync(config.pricesFile, 'utf8'));
-    } catch (error) {
-      throw new TollgateConfigError(
-        'prices.file',
-        `could not be read as JSON (${(error as Error).message})`,
-        config.pricesFile,
-      );
-    }
-    const models = (parsed as { models?: unknown })?.models ?? parsed;
-    table = withOverridesAt(table, models, 'prices.file');
-  }
-  if (config.priceOverrides) table = withOverridesAt(table, config.priceOverrides, 'prices.overrides');
-  return table;
-}
-
-function withOverridesAt(table: PriceTable, overrides: unknown, field: string): PriceTable {
-  try {
-    return table.withOverrides(overrides as Parameters<PriceTable['withOverrides']>[0]);
-  } catch (error) {
-    throw new TollgateConfigError(field, (error as Error).message, overrides);
   }
 }

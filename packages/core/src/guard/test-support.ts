@@ -3,7 +3,7 @@
  */
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
-import type { DecisionEvent } from './decision-events';
+import type { DecisionEvent } from '../events/decision-events';
 import { createGuard, type Guard } from './guard';
 
 /** Guards a test made; `closeGuards` (run after each test) closes them. */

@@ -2,7 +2,7 @@ import { metrics, trace } from '@opentelemetry/api';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { GuardConfig } from '../config/guard-config';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
-import type { DecisionType } from '../guard/decision-events';
+import type { DecisionType } from '../events/decision-events';
 import { createGuard, type Guard } from '../guard/guard';
 import { CallGate } from '../telemetry/call-gate';
 import type { APIPromiseParts } from '../telemetry/gated-api-promise';

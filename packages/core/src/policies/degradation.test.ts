@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
-import type { DecisionEvent } from '../guard/decision-events';
+import type { DecisionEvent } from '../events/decision-events';
 import { createGuard, type Guard } from '../guard/guard';
 import { withScope } from '../scope/with-scope';
 import { fallbackFor } from './degradation';

@@ -1,6 +1,6 @@
 import type { BudgetMatch } from '../budgets/budget-config';
 import type { LineState } from '../budgets/budget-ledger';
-import type { PlannedLine } from '../guard/budget-plan';
+import type { PlannedLine } from '../budgets/budget-plan';
 import type { CallScope, ScopeValues } from '../scope/scope';
 import type { DegradationRule } from './degradation-rule';
 

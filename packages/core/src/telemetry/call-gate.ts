@@ -11,13 +11,8 @@ import {
   trace,
 } from '@opentelemetry/api';
 import type { LlmCallDescriptor } from '../call/llm-call';
-import { BudgetExceededError } from '../errors/budget-exceeded-error';
-import { CircuitOpenError } from '../errors/circuit-open-error';
-import { PolicyRejectedError } from '../errors/policy-rejected-error';
-import { RateLimitedError } from '../errors/rate-limited-error';
-import { UnboundedOutputError } from '../errors/unbounded-output-error';
-import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
-import type { UsageSource } from '../guard/decision-events';
+import type { UsageSource } from '../events/decision-events';
+import { type RefusalSpanFacts, refusalSpanFacts } from '../events/refusals';
 import type { Admission, CallOptions, Guard } from '../guard/guard';
 import { parseRateLimitHeaders } from '../limits/provider-feedback';
 import type { CallFailure } from '../policies/circuit-breaker';
@@ -121,22 +116,10 @@ export class CallGate {
     try {
       admission = await context.with(spanContext, () => this.guard.admit(descriptor, options));
     } catch (error) {
-      const decision = options?.signal?.aborted ? 'aborted' : decisionOf(error);
+      const refusal = refusalSpanFacts(error);
+      const decision = options?.signal?.aborted ? 'aborted' : refusal.decision;
       span.setAttribute(semconv.ATTR_TOLLGATE_GATE_DECISION, decision);
-      if (RateLimitedError.isInstance(error)) {
-        span.setAttribute(semconv.ATTR_TOLLGATE_GATE_REASON, error.reason);
-        span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, [error.limiterKey]);
-      }
-      if (BudgetExceededError.isInstance(error)) {
-        span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_ID, error.budgetId);
-        // The refused call's worst case, in the budget's unit (an estimate for USD).
-        if (error.unit === 'usd')
-          span.setAttribute(semconv.ATTR_TOLLGATE_COST_ESTIMATED_USD, error.requested);
-      }
-      if (PolicyRejectedError.isInstance(error)) {
-        span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_ID, error.budgetId);
-        span.setAttribute(semconv.ATTR_TOLLGATE_POLICY_RULE, error.ruleId);
-      }
+      setRefusalAttributes(span, refusal);
       markFailed(span, error);
       span.end();
       this.metrics.decisions.add(
@@ -397,14 +380,16 @@ function setUsageAttributes(span: Span, usage: TokenUsage): void {
   });
 }
 
-function decisionOf(error: unknown): string {
-  if (BudgetExceededError.isInstance(error)) return 'budget_exceeded';
-  if (RateLimitedError.isInstance(error)) return 'rate_limited';
-  if (UnknownModelPriceError.isInstance(error)) return 'unpriced_model';
-  if (UnboundedOutputError.isInstance(error)) return 'unbounded_output';
-  if (CircuitOpenError.isInstance(error)) return 'circuit_open';
-  if (PolicyRejectedError.isInstance(error)) return error.action === 'defer' ? 'deferred' : 'policy_rejected';
-  return 'error';
+/** Records what the refusal description says about a refused call on its span. */
+function setRefusalAttributes(span: Span, refusal: RefusalSpanFacts): void {
+  if (refusal.reason !== undefined) span.setAttribute(semconv.ATTR_TOLLGATE_GATE_REASON, refusal.reason);
+  if (refusal.limiterKeys !== undefined)
+    span.setAttribute(semconv.ATTR_TOLLGATE_GATE_LIMITERS, refusal.limiterKeys);
+  if (refusal.budgetId !== undefined) span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_ID, refusal.budgetId);
+  // The refused call's worst case, when a USD budget refused it (an estimate).
+  if (refusal.estimatedCostUsd !== undefined)
+    span.setAttribute(semconv.ATTR_TOLLGATE_COST_ESTIMATED_USD, refusal.estimatedCostUsd);
+  if (refusal.ruleId !== undefined) span.setAttribute(semconv.ATTR_TOLLGATE_POLICY_RULE, refusal.ruleId);
 }
 
 /** A low-cardinality name for an error: the class name, or `_OTHER`. */

@@ -34,9 +34,10 @@ interface RemainingCapacity {
 }
 
 /**
- * The instruments every instrumentation records to. Tollgate's own instruments use units
- * in braces, which both the Collector and the JS Prometheus exporter leave out of the
- * metric name, so dashboards and alerts see the same names on either path.
+ * The instruments every instrumentation records to. Tollgate's own counters and gauges use
+ * units in braces, which both the Collector and the JS Prometheus exporter leave out of the
+ * metric name, so alerts see the same names on either path. Durations use unit `s`, as the
+ * OpenTelemetry conventions ask; the Collector appends `_seconds` to their names.
  */
 export class GateMetrics {
   readonly tokenUsage: Histogram;
@@ -76,8 +77,8 @@ export class GateMetrics {
       unit: '{decision}',
     });
     this.waitDuration = meter.createHistogram(METRIC_TOLLGATE_GATE_WAIT, {
-      description: 'Seconds calls waited at the gate for rate-limit capacity',
-      unit: '{second}',
+      description: 'Time calls waited at the gate for rate-limit capacity',
+      unit: 's',
       advice: { explicitBucketBoundaries: [0, ...DURATION_BUCKETS_SECONDS] },
     });
 

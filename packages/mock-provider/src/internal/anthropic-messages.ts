@@ -1,6 +1,13 @@
 import type { Frame, Reply } from './exchange';
 import { planOutput, type ToolChoice, wordPieces } from './output-plan';
-import { eventFrame, integerField, isRecord, type ReplyContext, splitInput } from './reply-context';
+import {
+  eventFrame,
+  integerField,
+  isRecord,
+  parseJsonOr,
+  type ReplyContext,
+  splitInput,
+} from './reply-context';
 
 export function validateMessages(body: Record<string, unknown>, countOnly: boolean): string | undefined {
   if (typeof body.model !== 'string') return 'model: Field required';
@@ -76,7 +83,7 @@ export function messagesReply(context: ReplyContext): Reply {
   if (plan.reasoningTokens > 0)
     content.push({ type: 'thinking', thinking: thinkingPieces.join(''), signature });
   if (plan.tool) {
-    content.push({ type: 'tool_use', id: toolUseId, name: plan.tool.name, input: parseOr(text, {}) });
+    content.push({ type: 'tool_use', id: toolUseId, name: plan.tool.name, input: parseJsonOr(text, {}) });
   } else {
     content.push({ type: 'text', text });
   }
@@ -188,12 +195,4 @@ function chooseTool(
   const wanted =
     (choice.type === 'tool' ? tools.find((tool) => tool.name === choice.name) : undefined) ?? tools[0];
   return wanted ? { name: wanted.name, schema: wanted.input_schema } : undefined;
-}
-
-function parseOr(text: string, fallback: unknown): unknown {
-  try {
-    return JSON.parse(text);
-  } catch {
-    return fallback;
-  }
 }

@@ -37,6 +37,43 @@ const OPENAI_CODES: Record<number, string | null> = {
   429: 'rate_limit_exceeded',
 };
 
+// google.rpc.Code names, as the Gemini API and Vertex AI put them in `error.status`.
+const GOOGLE_STATUSES: Record<number, string> = {
+  400: 'INVALID_ARGUMENT',
+  401: 'UNAUTHENTICATED',
+  403: 'PERMISSION_DENIED',
+  404: 'NOT_FOUND',
+  408: 'DEADLINE_EXCEEDED',
+  409: 'ABORTED',
+  413: 'INVALID_ARGUMENT',
+  422: 'INVALID_ARGUMENT',
+  429: 'RESOURCE_EXHAUSTED',
+  500: 'INTERNAL',
+  502: 'UNAVAILABLE',
+  503: 'UNAVAILABLE',
+  504: 'DEADLINE_EXCEEDED',
+  529: 'UNAVAILABLE',
+};
+
+// Bedrock Runtime's modelled exceptions, so the SDK raises its typed error class.
+const BEDROCK_TYPES: Record<number, string> = {
+  400: 'ValidationException',
+  401: 'UnrecognizedClientException',
+  403: 'AccessDeniedException',
+  404: 'ResourceNotFoundException',
+  408: 'ModelTimeoutException',
+  409: 'ConflictException',
+  413: 'ValidationException',
+  422: 'ValidationException',
+  424: 'ModelErrorException',
+  429: 'ThrottlingException',
+  500: 'InternalServerException',
+  502: 'InternalServerException',
+  503: 'ServiceUnavailableException',
+  504: 'ModelTimeoutException',
+  529: 'ServiceUnavailableException',
+};
+
 /** Details an error body can carry beyond its status. */
 export interface ErrorDetail {
   message?: string | undefined;
@@ -44,6 +81,48 @@ export interface ErrorDetail {
   param?: string | null;
   /** OpenAI's `type` for a 429: `requests` or `tokens`. */
   rateLimitType?: 'requests' | 'tokens';
+  /** Google's `RetryInfo.retryDelay` on a 429. */
+  retryAfterMillis?: number | undefined;
+}
+
+/** An error response: body and the headers that go with it. */
+export interface ErrorReply {
+  body: object;
+  headers: Record<string, string>;
+}
+
+/**
+ * The error each provider sends, body and headers: OpenAI and Anthropic as `errorBody()`;
+ * Google `{ error: { code, message, status, details } }` with a `RetryInfo` on 429s; Bedrock
+ * `{ message }` with the exception named in `x-amzn-errortype`, as the AWS SDK reads it.
+ */
+export function errorReply(
+  provider: MockProviderName,
+  status: number,
+  requestId: string,
+  detail: ErrorDetail = {},
+): ErrorReply {
+  const message = detail.message ?? DEFAULT_MESSAGES[status] ?? `HTTP ${status}`;
+  if (provider === 'gcp.gemini' || provider === 'gcp.vertex_ai') {
+    const error: Record<string, unknown> = {
+      code: status,
+      message,
+      status: GOOGLE_STATUSES[status] ?? (status >= 500 ? 'INTERNAL' : 'FAILED_PRECONDITION'),
+    };
+    if (status === 429 && detail.retryAfterMillis !== undefined) {
+      const seconds = Number((detail.retryAfterMillis / 1000).toFixed(3));
+      error.details = [{ '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: `${seconds}s` }];
+    }
+    return { body: { error }, headers: {} };
+  }
+  if (provider === 'aws.bedrock') {
+    const type = BEDROCK_TYPES[status] ?? (status >= 500 ? 'InternalServerException' : 'ValidationException');
+    return {
+      body: { message },
+      headers: { 'x-amzn-errortype': `${type}:http://internal.amazon.com/coral/com.amazon.bedrock/` },
+    };
+  }
+  return { body: errorBody(provider, status, requestId, detail), headers: {} };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type Http2ServerRequest, Http2ServerResponse, constants as http2Constants } from 'node:http2';
 import type {
   BilledTotals,
   BilledUsage,
@@ -7,11 +8,21 @@ import type {
   ServedRequest,
 } from '../served-request';
 
-/** One server-sent event, and the output tokens it carries for billing once written. */
+/** A request from either listener: HTTP/1.1 or plain-text HTTP/2 (Bedrock's default). */
+export type HttpRequest = IncomingMessage | Http2ServerRequest;
+/** The response to an `HttpRequest`, through Node's HTTP/2 compatibility API where it applies. */
+export type HttpResponse = ServerResponse | Http2ServerResponse;
+
+/**
+ * One streamed event (a server-sent event, or an AWS event-stream message), and the output
+ * tokens it carries for billing once written.
+ */
 export interface Frame {
-  text: string;
+  data: string | Uint8Array;
   outputTokens: number;
   reasoningTokens: number;
+  /** The JSON the event carries, kept so another framing can re-wrap it (Bedrock's InvokeModel stream). */
+  payload?: unknown;
 }
 
 /** Prompt tokens split the way they are billed. */
@@ -23,8 +34,15 @@ export interface InputUsage {
 
 /** What an endpoint answers: one JSON body, or a stream of events billed as they are written. */
 export type Reply =
-  | { type: 'json'; status: number; body: unknown; usage: BilledUsage }
-  | { type: 'events'; input: InputUsage; frames: Frame[] };
+  | { type: 'json'; status: number; body: unknown; usage: BilledUsage; headers?: Record<string, string> }
+  | {
+      type: 'events';
+      input: InputUsage;
+      frames: Frame[];
+      /** @default 'text/event-stream; charset=utf-8' */
+      contentType?: string;
+      headers?: Record<string, string>;
+    };
 
 /** The record behind `ServedRequest`: the same object, writable from inside the package. */
 export interface RequestRecord extends ServedRequest {
@@ -61,15 +79,18 @@ export class Exchange {
   readonly record: RequestRecord;
   /** Set once the connection is gone, by the client or by an injected disconnect. */
   closed = false;
-  readonly #response: ServerResponse;
+  readonly #response: HttpResponse;
   readonly #totals: BilledTotals;
   readonly #onSettled: () => void;
   #wake: (() => void) | undefined;
   #cutByServer = false;
+  /** Frames handed to the response, and those whose write has completed. */
+  #writes = 0;
+  #written = 0;
 
   constructor(
-    request: IncomingMessage,
-    response: ServerResponse,
+    request: HttpRequest,
+    response: HttpResponse,
     route: { provider: MockProviderName; endpoint: MockEndpoint },
     id: string,
     totals: BilledTotals,
@@ -86,6 +107,7 @@ export class Exchange {
       model: '',
       stream: false,
       body: undefined,
+      httpVersion: request.httpVersion,
       headers: flattenHeaders(request.headers),
       receivedAtMs: Date.now(),
       completed: false,
@@ -116,9 +138,9 @@ export class Exchange {
     if (this.closed) return;
     const text = JSON.stringify(body);
     this.record.status = status;
-    this.#response.writeHead(status, {
-      ...headers,
+    (this.#response as ServerResponse).writeHead(status, {
       'content-type': 'application/json',
+      ...headers,
       'content-length': Buffer.byteLength(text),
     });
     if (usage) this.#bill(usage);
@@ -126,8 +148,9 @@ export class Exchange {
   }
 
   /**
-   * Streams `frames` as `text/event-stream`, `delayMillis` apart, billing each frame's tokens as
-   * it is written. Stops at a client hang-up; destroys the socket after `cutAfter` frames.
+   * Streams `frames` (server-sent events unless `contentType` says otherwise), `delayMillis`
+   * apart, billing each frame's tokens as it is written. Stops at a client hang-up; cuts the
+   * connection (HTTP/2: resets the stream) after `cutAfter` frames.
    */
   async sendEvents(
     frames: readonly Frame[],
@@ -135,34 +158,38 @@ export class Exchange {
     headers: Record<string, string>,
     delayMillis: number,
     cutAfter: number | undefined,
+    contentType = 'text/event-stream; charset=utf-8',
   ): Promise<void> {
     if (this.closed) return;
     this.record.status = 200;
-    this.#response.writeHead(200, {
+    (this.#response as ServerResponse).writeHead(200, {
       ...headers,
-      'content-type': 'text/event-stream; charset=utf-8',
+      'content-type': contentType,
       'cache-control': 'no-cache',
     });
     this.#bill({ ...input, outputTokens: 0, reasoningOutputTokens: 0 });
 
     if (delayMillis <= 0 && cutAfter === undefined) {
-      let body = '';
+      const parts: Buffer[] = [];
       for (const frame of frames) {
-        body += frame.text;
+        parts.push(typeof frame.data === 'string' ? Buffer.from(frame.data) : Buffer.from(frame.data));
         this.#billFrame(frame);
       }
-      this.#response.end(body);
+      this.#response.end(Buffer.concat(parts));
       return;
     }
 
     for (let index = 0; index < frames.length; index++) {
       if (this.closed) return;
       if (index === cutAfter) {
-        this.#cut();
+        await this.#cut();
         return;
       }
       const frame = frames[index]!;
-      const flushed = this.#response.write(frame.text);
+      this.#writes++;
+      const flushed = (this.#response as ServerResponse).write(frame.data, () => {
+        this.#written++;
+      });
       this.#billFrame(frame);
       if (!flushed) await this.#drained();
       if (delayMillis > 0 && index < frames.length - 1) await this.pause(delayMillis);
@@ -170,15 +197,26 @@ export class Exchange {
     if (this.closed) return;
     if (cutAfter !== undefined && cutAfter >= frames.length) {
       // Asked to cut after more events than the stream has: cut before the response ends cleanly.
-      this.#cut();
+      await this.#cut();
       return;
     }
     this.#response.end();
   }
 
   /** Closes the connection without finishing the response, after flushing what was written. */
-  #cut(): void {
+  async #cut(): Promise<void> {
     this.#cutByServer = true;
+    if (this.#response instanceof Http2ServerResponse) {
+      // One HTTP/2 connection carries many requests: reset this stream only, once the frames
+      // written so far are out (a reset discards DATA still queued for the stream).
+      const stream = this.#response.stream;
+      while (this.#written < this.#writes && !this.closed)
+        await new Promise((resolve) => setImmediate(resolve));
+      stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+      return;
+    }
+    // The client sees the response start (HTTP/2 sends headers at once), then the connection drop.
+    if (this.#writes === 0) this.#response.flushHeaders();
     const socket = this.#response.socket;
     // destroy() would drop bytes still queued in the socket; end() sends them, then FIN.
     if (socket) socket.end();
@@ -220,9 +258,19 @@ export class Exchange {
     totals.reasoningOutputTokens += usage.reasoningOutputTokens;
   }
 
+  /**
+   * HTTP/1.1: every byte went out. HTTP/2: the response ended and the stream closed without a
+   * reset (Node's compatibility response emits 'finish' even for a stream the client cancelled).
+   */
+  #wholeResponseSent(): boolean {
+    const response = this.#response;
+    if (!(response instanceof Http2ServerResponse)) return response.writableFinished;
+    return response.writableEnded && response.stream.rstCode === http2Constants.NGHTTP2_NO_ERROR;
+  }
+
   #settle(): void {
     this.closed = true;
-    if (this.#response.writableFinished) {
+    if (!this.#cutByServer && this.#wholeResponseSent()) {
       this.record.completed = true;
     } else {
       if (!this.#cutByServer) this.record.clientAborted = true;
@@ -235,9 +283,11 @@ export class Exchange {
   }
 }
 
-function flattenHeaders(headers: IncomingMessage['headers']): Record<string, string> {
+/** Header names lower-cased, repeats joined; HTTP/2 pseudo-headers (`:path`, ...) left out. */
+function flattenHeaders(headers: HttpRequest['headers']): Record<string, string> {
   const flat: Record<string, string> = {};
   for (const name in headers) {
+    if (name.startsWith(':')) continue;
     const value = headers[name];
     if (value !== undefined) flat[name] = Array.isArray(value) ? value.join(', ') : value;
   }

@@ -52,7 +52,7 @@ function applies(fault: Fault, request: FaultCandidate): boolean {
   if ('kind' in fault) {
     // Only a stream can be cut mid-stream; count_tokens reports no usage to spoil.
     if (fault.kind === 'disconnect-mid-stream') return request.stream;
-    return request.endpoint !== 'messages.count_tokens';
+    return request.endpoint !== 'messages.count_tokens' && request.endpoint !== 'count_tokens';
   }
   return true;
 }

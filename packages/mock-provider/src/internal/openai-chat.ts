@@ -95,7 +95,7 @@ export function chatCompletionReply(context: ReplyContext): Reply {
   // Every chunk shares the envelope, so it is serialised once and only the choice per chunk.
   const envelope = `data: ${JSON.stringify(base).slice(0, -1)},"choices":[`;
   const chunk = (choice: Record<string, unknown>, outputTokens = 0, reasoningTokens = 0): Frame => ({
-    text: `${envelope}${JSON.stringify(choice)}]}\n\n`,
+    data: `${envelope}${JSON.stringify(choice)}]}\n\n`,
     outputTokens,
     reasoningTokens,
   });

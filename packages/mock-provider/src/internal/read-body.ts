@@ -1,7 +1,7 @@
-import type { IncomingMessage } from 'node:http';
+import type { HttpRequest } from './exchange';
 
 /** The request body as text; rejects when the client goes away or the body exceeds `limitBytes`. */
-export function readBody(request: IncomingMessage, limitBytes: number): Promise<string> {
+export function readBody(request: HttpRequest, limitBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

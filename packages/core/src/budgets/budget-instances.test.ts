@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { LineState } from '../budgets/budget-ledger';
 import { BudgetInstances } from './budget-instances';
+import type { LineState } from './budget-ledger';
 import type { PlannedLine } from './budget-plan';
 
 function line(tenant: string): PlannedLine {

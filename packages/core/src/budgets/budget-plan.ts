@@ -1,9 +1,9 @@
-import type { BudgetUnit } from '../budgets/budget-config';
-import type { LedgerLine, LedgerWindow } from '../budgets/budget-ledger';
-import { CalendarWindowClock, isRollingWindow } from '../budgets/budget-window';
-import { NANO_USD_PER_USD, type NormalizedBudget } from '../config/normalize-guard-config';
 import type { CallScope, ScopeDimension, ScopeValues } from '../scope/scope';
-import type { BudgetTouched } from './decision-events';
+import type { LedgerLine, LedgerWindow } from './budget-ledger';
+import type { BudgetUnit, LedgerAmounts } from './budget-units';
+import { CalendarWindowClock, isRollingWindow } from './budget-window';
+import { counterKey } from './counter-key';
+import type { NormalizedBudget } from './normalized-budget';
 
 /** Calls with no value for a budget's `per` dimension share this instance. */
 export const UNSET_SCOPE_VALUE = '(none)';
@@ -15,9 +15,6 @@ export interface BudgetSubject {
   model: string;
   scope: Readonly<CallScope>;
 }
-
-/** A call's amounts in ledger units, one per budget unit. */
-export type LedgerAmounts = Record<BudgetUnit, number>;
 
 /** One budget instance and unit a call touches, with its ledger line. */
 export interface PlannedLine {
@@ -105,59 +102,6 @@ export function windowsStillOpen(lines: readonly PlannedLine[], nowMs: number): 
       return false;
   }
   return true;
-}
-
-/** Converts a ledger amount to the budget's unit as users see it (USD instead of nano-USD). */
-export function toDisplayUnits(unit: BudgetUnit, amount: number): number {
-  return unit === 'usd' ? amount / NANO_USD_PER_USD : amount;
-}
-
-export function touched(lines: readonly PlannedLine[]): BudgetTouched[] {
-  return lines.map((planned) => ({
-    budgetId: planned.budgetId,
-    unit: planned.unit,
-    scope: planned.scope,
-    reserved: toDisplayUnits(planned.unit, planned.line.amount),
-  }));
-}
-
-/**
- * Counter identity: `budgetId|unit|dimension=value,…|windowStart`, with every free-text
- * part URI-encoded so the key splits back unambiguously.
- */
-export function counterKey(
-  budgetId: string,
-  unit: BudgetUnit,
-  scope: ScopeValues,
-  windowStartMs: number | undefined,
-): string {
-  const dims = Object.entries(scope)
-    .map(([dimension, value]) => `${dimension}=${encodeURIComponent(value as string)}`)
-    .join(',');
-  const base = `${encodeURIComponent(budgetId)}|${unit}|${dims}`;
-  return windowStartMs === undefined ? base : `${base}|${windowStartMs}`;
-}
-
-/** Splits a counter key back into its parts (for events about reservations of other processes). */
-export function parseCounterKey(key: string): {
-  budgetId: string;
-  unit: BudgetUnit;
-  scope: ScopeValues;
-  windowStartMs: number | undefined;
-} {
-  const [id = '', unit = 'usd', dims = '', start] = key.split('|');
-  const scope: ScopeValues = {};
-  for (const pair of dims.split(',')) {
-    if (!pair) continue;
-    const [dimension, value = ''] = pair.split('=');
-    scope[dimension as ScopeDimension] = decodeURIComponent(value);
-  }
-  return {
-    budgetId: decodeURIComponent(id),
-    unit: unit as BudgetUnit,
-    scope,
-    windowStartMs: start === undefined ? undefined : Number(start),
-  };
 }
 
 function scopeValues(per: readonly ScopeDimension[], subject: BudgetSubject): ScopeValues {

@@ -1,4 +1,4 @@
-import type { BudgetUnit } from '../budgets/budget-config';
+import type { BudgetUnit } from '../budgets/budget-units';
 import type { RateLimitReason } from '../errors/rate-limited-error';
 import type { LimiterUpdateOperation } from '../limits/limiter-update-failure';
 import type { TokenUsage } from '../pricing/token-usage';

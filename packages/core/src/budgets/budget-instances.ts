@@ -1,7 +1,8 @@
-import type { BudgetUnit } from '../budgets/budget-config';
-import type { LineState } from '../budgets/budget-ledger';
 import type { ScopeValues } from '../scope/scope';
-import { type PlannedLine, toDisplayUnits } from './budget-plan';
+import type { LineState } from './budget-ledger';
+import type { PlannedLine } from './budget-plan';
+import type { BudgetUnit } from './budget-units';
+import { toDisplayUnits } from './budget-units';
 
 /** The last known state of one budget instance, in the budget's unit (USD figures are estimates). */
 export interface BudgetInstanceState {

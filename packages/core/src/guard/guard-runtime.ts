@@ -1,0 +1,93 @@
+import { diag } from '@opentelemetry/api';
+import { BudgetInstances } from '../budgets/budget-instances';
+import type { BudgetLedger } from '../budgets/budget-ledger';
+import { BudgetPlan } from '../budgets/budget-plan';
+import { MemoryLedger } from '../budgets/memory-ledger';
+import type { NormalizedGuardConfig } from '../config/normalize-guard-config';
+import { DecisionEmitter } from '../events/decision-emitter';
+import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
+import { RateLimiter } from '../limits/rate-limiter';
+import { CircuitBreakers } from '../policies/circuit-breaker';
+import type { PriceTable } from '../pricing/price-table';
+import { countTextTokens } from '../tokens/estimate-input-tokens';
+import type { AdmittedCall, OpenCall } from './open-call';
+
+/** How long after its lease a call whose settlement failed stays known, for the `lease-expired` event to name it. */
+const LEASE_REPORT_GRACE_MILLIS = 60_000;
+
+/**
+ * What the guard's steps share: the validated configuration, the stores, the limiter, the
+ * circuit breakers, the event emitter and the calls still open. Admission, settlement, release
+ * and lease expiry are functions of it.
+ */
+export class GuardRuntime {
+  readonly prices: PriceTable;
+  readonly ledger: BudgetLedger;
+  readonly limiter: RateLimiter;
+  readonly plan: BudgetPlan;
+  readonly events: DecisionEmitter;
+  readonly breakers: CircuitBreakers;
+  readonly instances = new BudgetInstances();
+  /** Admitted calls whose reservation has not ended, by call id. */
+  readonly openCalls = new Map<string, OpenCall>();
+  /** Counters whose exhaustion this process already reported, until their window resets. */
+  readonly exhaustionNoted = new Map<string, number>();
+
+  constructor(readonly config: NormalizedGuardConfig) {
+    this.prices = config.prices;
+    this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: config.leaseExpiry });
+    this.limiter = new RateLimiter(config.rateLimits, config.limiter, (failure) =>
+      this.reportLimiterUpdateFailure(failure),
+    );
+    this.plan = new BudgetPlan(config.budgets);
+    this.events = new DecisionEmitter(config.hooks);
+    this.breakers = new CircuitBreakers(config.circuitBreakers, (transition) =>
+      this.events.emit({ type: 'circuit-state', timestampMs: Date.now(), ...transition }),
+    );
+  }
+
+  /** The price table's name for a model, or the model lower-cased when it has no price. */
+  canonicalModel(model: string): string {
+    return this.prices.resolve(model)?.model ?? model.toLowerCase();
+  }
+
+  /** Counts text with the guard's estimator options. */
+  countText(model: string, text: string): number {
+    return countTextTokens(model, text, this.config.estimator);
+  }
+
+  /** Ends a call's stay in `openCalls` and frees its limiter slot; returns its entry, if it was still open. */
+  closeOpenCall(admission: AdmittedCall): OpenCall | undefined {
+    const open = this.openCalls.get(admission.callId);
+    this.openCalls.delete(admission.callId);
+    admission.permit.release();
+    return open;
+  }
+
+  /**
+   * Keeps a call whose reservation the ledger failed to end known until its lease has
+   * certainly passed, so the `lease-expired` event names it; a retried settlement never
+   * reports back here, and an outage must not grow the map for good.
+   */
+  keepOpenUntilLeaseEnds(callId: string, open: OpenCall): void {
+    this.openCalls.set(callId, open);
+    setTimeout(
+      () => this.openCalls.delete(callId),
+      this.config.leaseMillis + LEASE_REPORT_GRACE_MILLIS,
+    ).unref();
+  }
+
+  /** A bucket update the limiter could not apply: a `diag` warning and a `limiter-update-failed` event. */
+  private reportLimiterUpdateFailure(failure: LimiterUpdateFailure): void {
+    const message = failure.error instanceof Error ? failure.error.message : String(failure.error);
+    const consequence =
+      failure.operation === 'shrink'
+        ? 'it may admit more than the provider allows until it refills'
+        : 'it holds less than it should until it refills';
+    diag.warn(
+      `tollgate: rate limiter "${failure.limiterKey}" (${failure.bucket}) could not ${failure.operation} ` +
+        `${failure.weight}: ${message}; ${consequence}`,
+    );
+    this.events.emit({ type: 'limiter-update-failed', timestampMs: Date.now(), ...failure });
+  }
+}

@@ -1,0 +1,26 @@
+import type { PlannedLine } from '../budgets/budget-plan';
+import type { CallDecisionBase } from '../events/decision-events';
+import type { LimiterPermit } from '../limits/rate-limiter';
+import type { CallEstimate } from './call-estimate';
+
+/** What ending an admitted call (settle, release, lease expiry) needs to know about it. */
+export interface AdmittedCall {
+  readonly callId: string;
+  readonly base: CallDecisionBase;
+  readonly estimate: CallEstimate;
+  readonly lines: PlannedLine[];
+  readonly permit: LimiterPermit;
+  readonly admittedAtMs: number;
+  /** A half-open circuit's probe: its outcome decides whether the circuit closes. */
+  readonly probe: boolean;
+  /** The model the call's circuit is keyed by. */
+  readonly circuitModel: string;
+  /** The lease ran out: free the limiter slot; a later settle or release reports `applied: false`. */
+  expire(): void;
+}
+
+/** An admitted call whose reservation has not ended yet. */
+export interface OpenCall {
+  admission: AdmittedCall;
+  lines: PlannedLine[];
+}

@@ -1,0 +1,86 @@
+import type { BudgetSubject } from '../budgets/budget-plan';
+import { BUDGET_UNITS, type LedgerAmounts, reservationAmounts } from '../budgets/budget-units';
+import type { NormalizedBudget } from '../budgets/normalized-budget';
+import type { LlmCallDescriptor } from '../call/llm-call';
+import { UnboundedOutputError } from '../errors/unbounded-output-error';
+import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
+import type { CallDecisionBase } from '../events/decision-events';
+import { reportRefusal } from '../events/refusals';
+import type { CallScope } from '../scope/scope';
+import { outputCapField } from '../tokens/estimate-input-tokens';
+import { type CallEstimate, estimateCall } from './call-estimate';
+import type { GuardRuntime } from './guard-runtime';
+
+/** A call estimated and matched to the budgets that apply to it, before anything is reserved. */
+export interface PlannedCall {
+  estimate: CallEstimate;
+  /** The output-cap field of the request's shape, for advice in refusals. */
+  capField: string | undefined;
+  base: CallDecisionBase;
+  subject: BudgetSubject;
+  budgets: NormalizedBudget[];
+  amounts: LedgerAmounts;
+}
+
+/**
+ * The estimate step: estimates a call and works out which budgets apply and what it would
+ * reserve on each. Refuses a call no applicable budget could bound: an unpriced model under a
+ * USD budget, or an output nothing caps under a token or USD budget.
+ */
+export function planCall(
+  runtime: GuardRuntime,
+  call: LlmCallDescriptor,
+  callId: string,
+  scope: Readonly<CallScope>,
+): PlannedCall {
+  const { config } = runtime;
+  const estimate = estimateCall(call, {
+    prices: runtime.prices,
+    defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+    unknownModel: config.unknownModel,
+    estimator: config.estimator,
+  });
+  const base: CallDecisionBase = {
+    callId,
+    timestampMs: Date.now(),
+    provider: call.provider,
+    model: call.model,
+    pricedModel: estimate.pricedModel,
+    scope,
+    estimatedInputTokens: estimate.estimatedInputTokens,
+    estimateMethod: estimate.estimateMethod,
+    maxOutputTokens: estimate.maxOutputTokens,
+    estimatedCostUsd: estimate.worstCaseUsd,
+    costLabel: 'estimate',
+    waitMillis: 0,
+  };
+  const subject: BudgetSubject = {
+    provider: call.provider,
+    model: estimate.pricedModel ?? call.model.toLowerCase(),
+    scope,
+  };
+  const budgets = runtime.plan.applicable(subject);
+  if (estimate.price === undefined) {
+    const ids = budgetsLimiting(budgets, 'needsPrice');
+    if (ids.length > 0)
+      throw reportRefusal(runtime.events, base, new UnknownModelPriceError(call.model, ids));
+  }
+  const capField = outputCapField(call);
+  if (estimate.outputBound === 'none') {
+    // Nothing bounds the output: a token or USD reservation would be a guess, not a limit.
+    const ids = budgetsLimiting(budgets, 'needsOutputBound');
+    if (ids.length > 0)
+      throw reportRefusal(runtime.events, base, new UnboundedOutputError(call.model, ids, capField));
+  }
+  return { estimate, capField, base, subject, budgets, amounts: reservationAmounts(estimate) };
+}
+
+/** Ids of the budgets with a limit in a unit that has `need`. */
+function budgetsLimiting(
+  budgets: readonly NormalizedBudget[],
+  need: 'needsPrice' | 'needsOutputBound',
+): string[] {
+  return budgets
+    .filter((budget) => budget.limits.some((limit) => BUDGET_UNITS[limit.unit][need]))
+    .map((budget) => budget.id);
+}
