@@ -58,7 +58,9 @@ describe('TOLLGATE_REDIS_URL', () => {
       const store = guardStoreFromEnv({ TOLLGATE_REDIS_URL: server.url }, undefined, 'release');
       const guard = createGuard({ ...store, leaseExpiry: 'release', budgets: [] });
       guards.push(guard);
-      expect(store?.ledger && 'leaseExpiry' in store.ledger ? store.ledger.leaseExpiry : undefined).toBe('release');
+      expect(store?.ledger && 'leaseExpiry' in store.ledger ? store.ledger.leaseExpiry : undefined).toBe(
+        'release',
+      );
     });
   });
 });
