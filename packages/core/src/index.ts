@@ -1,3 +1,6 @@
+// What applications use (`@tollgate/core`). Provider instrumentations are built on
+// `@tollgate/core/instrumentation`; tests of ledgers and instrumentations use `@tollgate/core/testing`.
+
 // The gate
 
 export type { WebhookConfig } from './alerts/webhook-config';
@@ -114,7 +117,6 @@ export { parseRateLimitHeaders } from './limits/provider-feedback';
 export type { RateLimitConfig } from './limits/rate-limit-config';
 export type { CallFailure, CircuitState, CircuitStatus } from './policies/circuit-breaker';
 export type { CircuitBreakerConfig } from './policies/circuit-breaker-config';
-export { classifyFailure } from './policies/classify-failure';
 // Policies: degradation rules, circuit breakers, threshold webhooks
 export type { DegradationRule, RuleTrigger } from './policies/degradation-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
@@ -134,35 +136,6 @@ export type { OutputCapField } from './request-shapes/request-shape';
 export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
-export type { AttemptFetch } from './telemetry/active-call';
-export { activeGuardedCall, observeAttempts } from './telemetry/active-call';
-export { claimAdmittedRequest, sendAdmitted } from './telemetry/admitted-request';
-export type { GatedRequest, ResponseDetails } from './telemetry/call-gate';
-// Shared lifecycle for provider instrumentations
-export { CallGate, errorType, GuardedCall } from './telemetry/call-gate';
-export { deferredAPIPromise, isThenable } from './telemetry/deferred-api-promise';
-export type { Endpoint } from './telemetry/endpoint';
-export { endpointOf } from './telemetry/endpoint';
-export { GateMetrics } from './telemetry/gate-metrics';
-export type {
-  APIPromiseConstructor,
-  APIPromiseParts,
-  GatedAPIPromiseOptions,
-} from './telemetry/gated-api-promise';
-export { gatedAPIPromise } from './telemetry/gated-api-promise';
-export type { MethodHost } from './telemetry/method-wrapper';
-export {
-  hasForeignWrapper,
-  hasOwnWrapper,
-  methodHost,
-  unwrapMethod,
-  wrapMethod,
-} from './telemetry/method-wrapper';
-export type { IterableSdkStream, StreamObserver, StreamOutcome } from './telemetry/observed-stream';
-export { isSdkStream, observeIterator, observeSdkStream } from './telemetry/observed-stream';
-export type { TollgateWarningCode } from './telemetry/process-warning';
-export { emitTollgateWarning } from './telemetry/process-warning';
-export * as semconv from './telemetry/semconv';
 export type { TokenEstimateMethod } from './tokens/count-text-tokens';
 export { countTextTokens } from './tokens/count-text-tokens';
 export type { TokenEstimatorOptions } from './tokens/token-estimator-options';

@@ -2,9 +2,9 @@ import * as anthropicModule from '@anthropic-ai/sdk';
 import { VERSION as anthropicVersion } from '@anthropic-ai/sdk/version';
 import { AnthropicInstrumentation as OpenInferenceAnthropicInstrumentation } from '@arizeai/openinference-instrumentation-anthropic';
 import { BudgetExceededError, createGuard, type Guard } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
 import { mockClient } from './test-support';
 

@@ -1,15 +1,15 @@
-import { context } from '@opentelemetry/api';
 import {
+  type APIPromiseConstructor,
   type CallGate,
   endpointOf,
-  gatedAPIPromise,
-  type LlmCallDescriptor,
-  sendAdmitted,
-  withOutputCap,
-} from '@tollgate/core';
-import type { APIPromiseConstructor, APIPromiseLike, ClientLike, ResourceLike } from './internal-types';
+  type GatedRequest,
+  gatedSdkCall,
+  type ModelRequestBody,
+} from '@tollgate/core/instrumentation';
+import type { APIPromiseLike, ClientLike, ResourceLike } from './internal-types';
 import { observeResult } from './result-observers';
 import { withoutSdkSpans } from './sdk-spans';
+import { GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC } from './semconv';
 import type { AnthropicInstrumentationConfig } from './types';
 import { asRecord } from './utils';
 
@@ -17,26 +17,29 @@ type CreateMethod = (this: ResourceLike, body: unknown, options?: unknown) => AP
 type StreamMethod = (this: ResourceLike, body: unknown, options?: unknown) => unknown;
 
 /** The body is one the gate can describe; anything else goes to the SDK untouched, to reject in its own words. */
-export function gatedBody(body: unknown): (Record<string, unknown> & { model: string }) | undefined {
+export function gatedBody(body: unknown): ModelRequestBody | undefined {
   const params = asRecord(body);
-  return params && typeof params.model === 'string'
-    ? (params as Record<string, unknown> & { model: string })
-    : undefined;
+  return params && typeof params.model === 'string' ? (params as ModelRequestBody) : undefined;
 }
 
 /** What the gate is told about a Messages call. */
 export function describeCall(
   client: ClientLike | undefined,
-  params: Record<string, unknown> & { model: string },
+  params: ModelRequestBody,
   settings: AnthropicInstrumentationConfig,
-) {
-  const descriptor: LlmCallDescriptor = {
-    provider: settings.providerName ?? 'anthropic',
-    operation: 'messages',
-    model: params.model,
-    body: params,
+): GatedRequest {
+  const endpoint = endpointOf(client?.baseURL);
+  return {
+    descriptor: {
+      provider: settings.providerName ?? GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
+      operation: 'messages',
+      model: params.model,
+      body: params,
+    },
+    serverAddress: endpoint.address,
+    serverPort: endpoint.port,
+    streaming: params.stream === true,
   };
-  return { descriptor, endpoint: endpointOf(client?.baseURL), streaming: params.stream === true };
 }
 
 /**
@@ -60,34 +63,18 @@ export function gatedCreate(
 
     const client = this._client;
     const settings = config();
-    const { descriptor, endpoint, streaming } = describeCall(client, params, settings);
     // Started inside the call's context, the SDK's span (when the client emits one) is a child of ours.
-    // A fallback rule may have chosen a cheaper model: send that one (with the reserved output cap, if the caller set none).
-    const send = (model: string, cap: number | undefined) =>
-      original.call(
-        this,
-        withOutputCap(descriptor, model === params.model ? params : { ...params, model }, cap),
-        options,
-      );
-
-    return gatedAPIPromise({
+    const send = (sent: Record<string, unknown>) => original.call(this, sent, options);
+    return gatedSdkCall(callGate, {
       APIPromise,
       client,
       signal: (options as { signal?: AbortSignal } | undefined)?.signal,
-      admit: (callOptions) =>
-        callGate.begin(
-          { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
-          context.active(),
-          callOptions,
-        ),
+      request: describeCall(client, params, settings),
+      body: params,
       // Passing the client's post() below, this request is recognised as the admitted one.
-      send: (call) =>
-        sendAdmitted(call, () =>
-          settings.sdkSpans === 'suppress'
-            ? withoutSdkSpans(client, () => send(call.admission.model, call.admission.outputCapToSend))
-            : send(call.admission.model, call.admission.outputCapToSend),
-        ),
-      observe: (parsed, call) => observeResult(parsed, call),
+      send: (sent) =>
+        settings.sdkSpans === 'suppress' ? withoutSdkSpans(client, () => send(sent)) : send(sent),
+      observe: observeResult,
     });
   };
 }

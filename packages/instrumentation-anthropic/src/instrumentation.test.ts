@@ -10,9 +10,9 @@ import {
   type GuardConfig,
   RateLimitedError,
 } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
 import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 import type { AnthropicInstrumentationConfig } from './types';
@@ -676,11 +676,14 @@ describe('AnthropicInstrumentation — patching', () => {
     instrumentation.instrument(anthropicModule);
   });
 
-  it('replaces invalid options with their defaults instead of failing calls later', async () => {
-    instrumentation.setConfig({
-      guard,
-      sdkSpans: 'off' as never,
-    });
+  it('refuses an invalid option when it is set, naming its path, instead of failing calls later', async () => {
+    expect(() => instrumentation.setConfig({ guard, sdkSpans: 'off' as never })).toThrow(
+      expect.objectContaining({ name: 'TollgateConfigError', field: 'instrumentations.anthropic.sdkSpans' }),
+    );
+    expect(() => new AnthropicInstrumentation({ guard, sdkSpans: 'off' as never })).toThrow(
+      /instrumentations\.anthropic\.sdkSpans: must be one of 'nest', 'suppress'/,
+    );
+    // The config in place is kept, its defaults filled in.
     expect(instrumentation.getConfig()).toMatchObject({ sdkSpans: 'suppress' });
     const stream = await client.messages.create({ ...messageParams, stream: true });
     for await (const event of stream) if (event.type === 'content_block_delta') break;

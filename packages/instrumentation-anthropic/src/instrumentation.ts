@@ -1,27 +1,19 @@
-import { diag, type MeterProvider, type TracerProvider } from '@opentelemetry/api';
-import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
 import {
-  CallGate,
   emitTollgateWarning,
   hasForeignWrapper,
   hasOwnWrapper,
-  methodHost,
-  observeAttempts,
-  unwrapMethod,
-  wrapMethod,
-} from '@tollgate/core';
+  type LoadedSdk,
+  type MethodHost,
+  type SdkDescription,
+  type SdkTarget,
+  TollgateInstrumentation,
+} from '@tollgate/core/instrumentation';
 import { deferredHelperSpan, gatedCreate } from './gated-create';
-import { gatedPost } from './gated-post';
-import type {
-  AnthropicClass,
-  AnthropicModuleExports,
-  APIPromiseConstructor,
-  MethodHost,
-} from './internal-types';
+import { gatedMessagesPost } from './gated-post';
+import type { AnthropicClass } from './internal-types';
 import type { AnthropicInstrumentationConfig, SdkSpanMode } from './types';
 
 const PACKAGE_NAME = '@tollgate/instrumentation-anthropic';
-const PACKAGE_VERSION = '0.1.0';
 /**
  * `@anthropic-ai/sdk` versions this package supports; others get a warning and are left alone.
  * From 0.50 on, the SDK has the layout this package patches: `APIPromise(client, responsePromise,
@@ -39,29 +31,24 @@ export function isSupportedAnthropicVersion(version: string): boolean {
 
 const SDK_SPAN_MODES: readonly SdkSpanMode[] = ['nest', 'suppress'];
 
-type Target = {
-  resource: string;
-  host: () => MethodHost | undefined;
-  method: string;
-  kind: 'create' | 'stream';
+const ANTHROPIC_SDK: SdkDescription = {
+  packageName: PACKAGE_NAME,
+  packageVersion: '0.1.0',
+  className: 'AnthropicInstrumentation',
+  moduleName: '@anthropic-ai/sdk',
+  clientExport: 'Anthropic',
+  supportedRange: SUPPORTED_ANTHROPIC_RANGE,
+  isSupportedVersion: isSupportedAnthropicVersion,
+  configPath: 'instrumentations.anthropic',
+  // Suppressed by default: the SDK's span repeats gen_ai.usage.*, so span-based token sums would count twice.
+  options: { sdkSpans: { oneOf: SDK_SPAN_MODES, default: 'suppress' } },
 };
 
-function targets(Anthropic: AnthropicClass): Target[] {
+/** The resources whose `create()` and `stream()` are gated, by the name warnings give them. */
+function messageResources(Anthropic: AnthropicClass): Array<[string, MethodHost | undefined]> {
   return [
-    { resource: 'Messages', host: () => Anthropic.Messages?.prototype, method: 'create', kind: 'create' },
-    { resource: 'Messages', host: () => Anthropic.Messages?.prototype, method: 'stream', kind: 'stream' },
-    {
-      resource: 'Beta.Messages',
-      host: () => Anthropic.Beta?.Messages?.prototype,
-      method: 'create',
-      kind: 'create',
-    },
-    {
-      resource: 'Beta.Messages',
-      host: () => Anthropic.Beta?.Messages?.prototype,
-      method: 'stream',
-      kind: 'stream',
-    },
+    ['Messages', Anthropic.Messages?.prototype],
+    ['Beta.Messages', Anthropic.Beta?.Messages?.prototype],
   ];
 }
 
@@ -80,139 +67,64 @@ const TURN_ONE_OFF =
  * registerInstrumentations({ instrumentations: [new AnthropicInstrumentation({ guard })] });
  * ```
  */
-export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstrumentationConfig> {
-  private callGate: CallGate | undefined;
+export class AnthropicInstrumentation extends TollgateInstrumentation<
+  AnthropicInstrumentationConfig,
+  AnthropicClass
+> {
   /** Another instrumentation's removal of the create() wrapper has been reported: calls stop looking. */
   private createWrapperLossNoticed = false;
 
   constructor(config: AnthropicInstrumentationConfig) {
-    super(PACKAGE_NAME, PACKAGE_VERSION, config);
+    super(ANTHROPIC_SDK, config);
   }
 
-  /** Also called by the base constructor: every config passes through `normalizeConfig`. */
-  override setConfig(config: AnthropicInstrumentationConfig): void {
-    super.setConfig(normalizeConfig(config));
-    this.callGate = undefined;
-    // Without a guard nothing is gated: said at once, not at the first call.
-    if (!config?.guard) {
-      emitTollgateWarning(
-        'TOLLGATE_NO_GUARD',
-        `${PACKAGE_NAME}: AnthropicInstrumentation was given no guard (config.guard from createGuard()); @anthropic-ai/sdk calls are NOT gated.`,
-      );
-    }
-  }
-
-  /** Takes effect for the next call, even after calls were made with the previous provider. */
-  override setTracerProvider(tracerProvider: TracerProvider): void {
-    super.setTracerProvider(tracerProvider);
-    this.callGate = undefined;
-  }
-
-  /** Takes effect for the next call, even after calls were made with the previous provider. */
-  override setMeterProvider(meterProvider: MeterProvider): void {
-    super.setMeterProvider(meterProvider);
-    this.callGate = undefined;
-  }
-
-  protected override init() {
-    // Every version is matched so an unsupported one is reported, never skipped in silence.
+  protected override targets({ client: Anthropic, APIPromise }: LoadedSdk<AnthropicClass>): SdkTarget[] {
+    const gate = () => this.gate();
+    const config = () => this.getConfig();
     return [
-      new InstrumentationNodeModuleDefinition(
-        '@anthropic-ai/sdk',
-        ['*'],
-        (moduleExports: AnthropicModuleExports, moduleVersion?: string) =>
-          this.patch(moduleExports, moduleVersion),
-        (moduleExports: AnthropicModuleExports) => this.unpatch(moduleExports),
-      ),
+      // The gate proper: on create(), so the SDK's own span can be nested or suppressed. Stacked over
+      // any other instrumentation's wrapper, never removing it.
+      ...messageResources(Anthropic).flatMap(([resource, prototype]): SdkTarget[] => [
+        {
+          name: `${resource}.create`,
+          prototype,
+          method: 'create',
+          wrap: (original) => gatedCreate(original as never, gate, config, APIPromise) as never,
+        },
+        {
+          name: `${resource}.stream`,
+          prototype,
+          method: 'stream',
+          wrap: (original) => deferredHelperSpan(original as never, gate) as never,
+        },
+      ]),
+      // The floor: every Messages request passes the client's post(), which no other instrumentation
+      // wraps, so the gate holds even when another one takes Tollgate's create() wrapper off.
+      {
+        name: 'post',
+        prototype: Anthropic.prototype,
+        method: 'post',
+        required: true,
+        wrap: (original) =>
+          gatedMessagesPost(original as never, {
+            gate,
+            config,
+            APIPromise,
+            onUngatedCreate: () => this.noticeCreateWrapperLost(Anthropic),
+          }),
+      },
     ];
   }
 
-  /**
-   * Patches an `@anthropic-ai/sdk` module you loaded yourself — for bundled apps, where module
-   * hooks never see the SDK. Pass the module namespace: `instrument(await import('@anthropic-ai/sdk'))`.
-   */
-  instrument(moduleExports: unknown): void {
-    this.patch(moduleExports as AnthropicModuleExports, undefined);
-  }
-
-  /** Reverses `instrument()`. */
-  uninstrument(moduleExports: unknown): void {
-    this.unpatch(moduleExports as AnthropicModuleExports);
-  }
-
-  private gate(): CallGate | undefined {
-    if (!this.isEnabled()) return undefined;
-    const { guard } = this.getConfig();
-    if (!guard) return undefined;
-    this.callGate ??= new CallGate(guard, this.tracer, this.meter);
-    return this.callGate;
-  }
-
-  private patch(
-    moduleExports: AnthropicModuleExports,
-    moduleVersion: string | undefined,
-  ): AnthropicModuleExports {
-    if (moduleVersion !== undefined && !isSupportedAnthropicVersion(moduleVersion)) {
-      emitTollgateWarning(
-        'TOLLGATE_UNSUPPORTED_SDK_VERSION',
-        `${PACKAGE_NAME}: @anthropic-ai/sdk ${moduleVersion} is outside the supported range ${SUPPORTED_ANTHROPIC_RANGE}; its calls are NOT gated.`,
-      );
-      return moduleExports;
-    }
-    const Anthropic = resolveClient(moduleExports);
-    const APIPromise = resolveAPIPromise(moduleExports);
-    const postHost = methodHost(Anthropic?.prototype, 'post');
-    if (!Anthropic || !APIPromise || !postHost) {
-      emitTollgateWarning(
-        'TOLLGATE_SDK_NOT_RECOGNISED',
-        `${PACKAGE_NAME}: the @anthropic-ai/sdk module does not look as expected (no Anthropic client with post(), or no APIPromise export); its calls are NOT gated.`,
-      );
-      return moduleExports;
-    }
-    const gate = () => this.gate();
-    // The gate proper: on create(), so the SDK's own span can be nested or suppressed. Stacked over
-    // any other instrumentation's wrapper, never removing it.
-    for (const target of targets(Anthropic)) {
-      const host = target.host();
-      if (!host || typeof host[target.method] !== 'function') continue;
-      if (target.kind === 'create') this.noticeOtherWrapper(host, target.resource, 'registered');
-      wrapMethod(host, target.method, PACKAGE_NAME, (original) =>
-        target.kind === 'create'
-          ? (gatedCreate(original as never, gate, () => this.getConfig(), APIPromise) as never)
-          : (deferredHelperSpan(original as never, gate) as never),
-      );
-    }
-    // The floor: every Messages request passes the client's post(), which no other instrumentation
-    // wraps, so the gate holds even when another one takes Tollgate's create() wrapper off.
-    wrapMethod(postHost, 'post', PACKAGE_NAME, (original) =>
-      gatedPost(original as never, {
-        gate,
-        config: () => this.getConfig(),
-        APIPromise,
-        onUngatedCreate: () => this.noticeCreateWrapperLost(Anthropic),
-      }),
-    );
-    const requestHost = methodHost(Anthropic.prototype, 'fetchWithTimeout');
-    if (requestHost) wrapMethod(requestHost, 'fetchWithTimeout', PACKAGE_NAME, observeAttempts as never);
-    return moduleExports;
-  }
-
-  private unpatch(moduleExports: AnthropicModuleExports): void {
-    const Anthropic = resolveClient(moduleExports);
-    if (!Anthropic) return;
-    for (const target of targets(Anthropic)) {
-      const host = target.host();
-      if (host) unwrapMethod(host, target.method, PACKAGE_NAME);
-    }
-    for (const name of ['post', 'fetchWithTimeout']) {
-      const host = methodHost(Anthropic.prototype, name);
-      if (host) unwrapMethod(host, name, PACKAGE_NAME);
+  protected override patched({ client }: LoadedSdk<AnthropicClass>): void {
+    for (const [resource, host] of messageResources(client)) {
+      if (host && hasForeignWrapper(host, 'create', PACKAGE_NAME))
+        this.noticeOtherWrapper(resource, 'registered');
     }
   }
 
   /** Says so, once, when another instrumentation wraps a `create()` this one gates: each call is recorded by both. */
-  private noticeOtherWrapper(host: MethodHost, resource: string, when: 'registered' | 'replaced'): void {
-    if (when === 'registered' && !hasForeignWrapper(host, 'create', PACKAGE_NAME)) return;
+  private noticeOtherWrapper(resource: string, when: 'registered' | 'replaced'): void {
     emitTollgateWarning(
       'TOLLGATE_OTHER_INSTRUMENTATION',
       `${PACKAGE_NAME}: another instrumentation also wraps @anthropic-ai/sdk ${resource}.create` +
@@ -226,39 +138,10 @@ export class AnthropicInstrumentation extends InstrumentationBase<AnthropicInstr
   /** A Messages request reached post() without passing Tollgate's create(): find out which wrapper went missing. */
   private noticeCreateWrapperLost(Anthropic: AnthropicClass): void {
     if (this.createWrapperLossNoticed) return;
-    for (const target of targets(Anthropic)) {
-      const host = target.host();
-      if (target.kind !== 'create' || !host || hasOwnWrapper(host, 'create', PACKAGE_NAME)) continue;
+    for (const [resource, host] of messageResources(Anthropic)) {
+      if (!host || typeof host.create !== 'function' || hasOwnWrapper(host, 'create', PACKAGE_NAME)) continue;
       this.createWrapperLossNoticed = true;
-      this.noticeOtherWrapper(host, target.resource, 'replaced');
+      this.noticeOtherWrapper(resource, 'replaced');
     }
   }
-}
-
-/** Defaults and validation in one place. A bad option is reported and replaced, never thrown at a call. */
-function normalizeConfig(config: AnthropicInstrumentationConfig): AnthropicInstrumentationConfig {
-  // Suppressed by default: the SDK's span repeats gen_ai.usage.*, so span-based token sums would count twice.
-  const normalized = { ...config, sdkSpans: config.sdkSpans ?? 'suppress' };
-  if (!SDK_SPAN_MODES.includes(normalized.sdkSpans)) {
-    diag.warn(
-      `${PACKAGE_NAME}: sdkSpans must be one of ${SDK_SPAN_MODES.join(', ')}; got ${String(normalized.sdkSpans)}, using 'suppress'.`,
-    );
-    normalized.sdkSpans = 'suppress';
-  }
-  return normalized;
-}
-
-function resolveClient(moduleExports: AnthropicModuleExports): AnthropicClass | undefined {
-  const fromDefault = moduleExports.default;
-  return (
-    moduleExports.Anthropic ??
-    (typeof fromDefault === 'function'
-      ? (fromDefault as AnthropicClass)
-      : (fromDefault as { Anthropic?: AnthropicClass } | undefined)?.Anthropic)
-  );
-}
-
-function resolveAPIPromise(moduleExports: AnthropicModuleExports): APIPromiseConstructor | undefined {
-  const fromDefault = moduleExports.default as { APIPromise?: APIPromiseConstructor } | undefined;
-  return moduleExports.APIPromise ?? fromDefault?.APIPromise;
 }

@@ -1,4 +1,4 @@
-import type { APIPromiseParts, APIPromiseConstructor as CoreAPIPromiseConstructor } from '@tollgate/core';
+import type { APIPromiseParts, MethodHost } from '@tollgate/core/instrumentation';
 
 /*
  * The few parts of the @anthropic-ai/sdk SDK this package touches, typed structurally so the
@@ -7,8 +7,6 @@ import type { APIPromiseParts, APIPromiseConstructor as CoreAPIPromiseConstructo
 
 /** The SDK's `APIPromise`: a Promise subclass built from a response promise and a parser (see core's `gatedAPIPromise`). */
 export interface APIPromiseLike extends Promise<unknown>, APIPromiseParts {}
-
-export type APIPromiseConstructor = CoreAPIPromiseConstructor<APIPromiseLike>;
 
 /** The client as a resource sees it. `_tracer` is set when the client emits its own spans (SDK 1.x, 0.1xx). */
 export interface ClientLike {
@@ -21,8 +19,6 @@ export interface ResourceLike {
   _client: ClientLike;
 }
 
-export type MethodHost = Record<string, unknown>;
-
 /** A resource class: its prototype holds the methods to wrap. */
 export interface ResourceClass {
   prototype: MethodHost;
@@ -33,11 +29,4 @@ export interface AnthropicClass {
   prototype: MethodHost;
   Messages?: ResourceClass;
   Beta?: { Messages?: ResourceClass };
-}
-
-/** What a module load of `@anthropic-ai/sdk` exposes (CommonJS exports or an ESM namespace). */
-export interface AnthropicModuleExports {
-  Anthropic?: AnthropicClass;
-  default?: AnthropicClass | { Anthropic?: AnthropicClass; APIPromise?: APIPromiseConstructor };
-  APIPromise?: APIPromiseConstructor;
 }

@@ -1,10 +1,10 @@
+import type { TokenUsage } from '@tollgate/core';
 import {
   type GuardedCall,
   isSdkStream,
   observeSdkStream,
   type StreamObserver,
-  type TokenUsage,
-} from '@tollgate/core';
+} from '@tollgate/core/instrumentation';
 import { asRecord, deltaText, foldCumulativeUsage, messageText, messageUsage, stringOf } from './utils';
 
 /** Usage with both totals known: what a provider-sourced settlement needs. */

@@ -5,8 +5,8 @@
  */
 import * as anthropicModule from '@anthropic-ai/sdk';
 import { createGuard, type Guard } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import type { MockProvider } from '@tollgate/mock-provider';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { AnthropicInstrumentation } from './instrumentation';
 
 const { Anthropic } = anthropicModule;

@@ -1,5 +1,4 @@
-import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
-import type { Guard } from '@tollgate/core';
+import type { TollgateInstrumentationConfig } from '@tollgate/core/instrumentation';
 
 /**
  * What happens to the span the Anthropic SDK (1.x) emits for each API call when a tracer
@@ -13,9 +12,7 @@ import type { Guard } from '@tollgate/core';
 export type SdkSpanMode = 'nest' | 'suppress';
 
 /** Configuration of `AnthropicInstrumentation`. */
-export interface AnthropicInstrumentationConfig extends InstrumentationConfig {
-  /** The gate every call passes; from `createGuard()`. */
-  guard: Guard;
+export interface AnthropicInstrumentationConfig extends TollgateInstrumentationConfig {
   /**
    * What to do with the Anthropic SDK's own span for each gated call. Clients built with
    * `openTelemetry: false` (or with `ANTHROPIC_OPEN_TELEMETRY=false` set) emit none either way.

@@ -1,12 +1,12 @@
 import { OpenAIInstrumentation as OpenInferenceOpenAIInstrumentation } from '@arizeai/openinference-instrumentation-openai';
 import { OpenAIInstrumentation as ContribOpenAIInstrumentation } from '@opentelemetry/instrumentation-openai';
 import { BudgetExceededError, createGuard, type Guard } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { OpenAIInstrumentation as TraceloopOpenAIInstrumentation } from '@traceloop/instrumentation-openai';
 import * as openaiModule from 'openai';
 import { VERSION as openaiVersion } from 'openai/version';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { OpenAIInstrumentation } from './instrumentation';
 import { mockClient } from './test-support';
 

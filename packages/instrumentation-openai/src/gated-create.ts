@@ -1,20 +1,15 @@
-import { context } from '@opentelemetry/api';
 import {
+  type APIPromiseConstructor,
   type CallGate,
-  claimAdmittedRequest,
-  deferredAPIPromise,
-  gatedAPIPromise,
-  isThenable,
-  type LlmCallDescriptor,
-  sendAdmitted,
-  withOutputCap,
-} from '@tollgate/core';
-import type { APIPromiseConstructor, APIPromiseLike, ClientLike } from './internal-types';
+  gatedPost,
+  type ModelRequestBody,
+  type PostMethod,
+  type SdkCall,
+} from '@tollgate/core/instrumentation';
+import type { ClientLike } from './internal-types';
 import { type OpenAIOperation, observeResult } from './result-observers';
 import type { OpenAIInstrumentationConfig } from './types';
 import { asRecord, describeEndpoint } from './utils';
-
-type PostMethod = (this: ClientLike, path: string, opts?: unknown) => APIPromiseLike;
 
 /** The request paths `create()` posts to, per operation; every other request passes untouched. */
 const GATED_PATHS: Readonly<Record<string, OpenAIOperation>> = {
@@ -29,7 +24,7 @@ export function gatedOperation(path: unknown): OpenAIOperation | undefined {
   return typeof path === 'string' && Object.hasOwn(GATED_PATHS, path) ? GATED_PATHS[path] : undefined;
 }
 
-export interface GatedPostOptions {
+export interface GatedCreateOptions {
   gate: () => CallGate | undefined;
   config: () => OpenAIInstrumentationConfig;
   APIPromise: APIPromiseConstructor;
@@ -43,72 +38,57 @@ export interface GatedPostOptions {
  * and, through `InstrumentationBase._wrap`, unwrap whatever wrapper sat there before; none
  * touches `post()`, so the gate holds whatever wraps `create()`, in any order.
  *
- * The gate runs before the SDK builds the request, while `post()` still returns the SDK's own
- * `APIPromise` synchronously: one built around a response promise that only starts the original
- * request once the call is admitted. `withResponse()`, `asResponse()`, `_thenUnwrap()` (which
- * `responses.create()` and `embeddings.create()` call on it) and `instanceof APIPromise` keep
- * working because the promise is the SDK's class, built the SDK's way.
+ * `post()` still returns the SDK's own `APIPromise`, built the SDK's way, so `withResponse()`,
+ * `asResponse()`, `_thenUnwrap()` (which `responses.create()` and `embeddings.create()` call on
+ * it) and `instanceof APIPromise` keep working.
  */
-export function gatedCreate(original: PostMethod, gated: GatedPostOptions): PostMethod {
-  return function post(this: ClientLike, path: string, opts?: unknown): APIPromiseLike {
-    const operation = gatedOperation(path);
-    const callGate = operation ? gated.gate() : undefined;
-    // Not a call the gate handles, or the request an outer Tollgate gate already admitted: untouched.
-    if (!operation || !callGate || claimAdmittedRequest()) return original.call(this, path, opts);
-    // The SDK's type allows a promise of the options, and openai 7's create() passes one.
-    if (isThenable(opts)) {
-      return deferredAPIPromise(gated.APIPromise, this, opts, (resolved) => post.call(this, path, resolved));
-    }
+export function gatedCreate(
+  original: PostMethod<ClientLike>,
+  gated: GatedCreateOptions,
+): PostMethod<ClientLike> {
+  return gatedPost<ClientLike>(original, {
+    gate: gated.gate,
+    APIPromise: gated.APIPromise,
+    gates: (path) => gatedOperation(path) !== undefined,
+    describe: (client, path, params) => {
+      const operation = gatedOperation(path)!;
+      gated.onGatedCall?.(operation);
+      return describeCall(client, operation, params, gated.config());
+    },
+  });
+}
 
-    const options = asRecord(opts);
-    const params = asRecord(options?.body);
-    // Without a body the gate can describe, step aside and let the SDK (or the API) speak.
-    if (!options || !params || typeof params.model !== 'string') return original.call(this, path, opts);
-    gated.onGatedCall?.(operation);
-
-    const endpoint = describeEndpoint(this.baseURL);
-    const settings = gated.config();
-    const streaming = params.stream === true;
-    const streamOptions = asRecord(params.stream_options);
-    const hideUsageChunk =
-      operation === 'chat' &&
-      streaming &&
-      settings.includeStreamUsage !== false &&
-      streamOptions?.include_usage !== true;
-    const sentBody = hideUsageChunk
+/** What the gate is told about a call, and the body sent for it. */
+function describeCall(
+  client: ClientLike,
+  operation: OpenAIOperation,
+  params: ModelRequestBody,
+  settings: OpenAIInstrumentationConfig,
+): SdkCall {
+  const endpoint = describeEndpoint(client.baseURL);
+  const streaming = params.stream === true;
+  const streamOptions = asRecord(params.stream_options);
+  // Usage asked for on the caller's behalf: the usage-only chunk is hidden from a caller who never asked.
+  const hideUsageChunk =
+    operation === 'chat' &&
+    streaming &&
+    settings.includeStreamUsage !== false &&
+    streamOptions?.include_usage !== true;
+  return {
+    request: {
+      descriptor: {
+        provider: settings.providerName ?? endpoint.provider,
+        operation,
+        model: params.model,
+        body: params,
+      },
+      serverAddress: endpoint.address,
+      serverPort: endpoint.port,
+      streaming,
+    },
+    sentBody: hideUsageChunk
       ? { ...params, stream_options: { ...streamOptions, include_usage: true } }
-      : params;
-    const descriptor: LlmCallDescriptor = {
-      provider: settings.providerName ?? endpoint.provider,
-      operation,
-      model: params.model,
-      body: params,
-    };
-
-    return gatedAPIPromise({
-      APIPromise: gated.APIPromise,
-      client: this,
-      signal: (options as { signal?: AbortSignal }).signal,
-      admit: (callOptions) =>
-        callGate.begin(
-          { descriptor, serverAddress: endpoint.address, serverPort: endpoint.port, streaming },
-          context.active(),
-          callOptions,
-        ),
-      // A fallback rule may have chosen a cheaper model: send that one. The output cap the
-      // reservation assumed goes into the request when the caller set none.
-      send: (call) =>
-        sendAdmitted(call, () =>
-          original.call(this, path, {
-            ...options,
-            body: withOutputCap(
-              descriptor,
-              call.admission.model === params.model ? sentBody : { ...sentBody, model: call.admission.model },
-              call.admission.outputCapToSend,
-            ),
-          }),
-        ),
-      observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),
-    });
+      : params,
+    observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),
   };
 }

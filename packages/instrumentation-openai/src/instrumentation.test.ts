@@ -6,10 +6,10 @@ import {
   RateLimitedError,
   withScope,
 } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { OpenAIInstrumentation } from './instrumentation';
 import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 

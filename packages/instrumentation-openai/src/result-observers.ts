@@ -1,10 +1,10 @@
+import type { TokenUsage } from '@tollgate/core';
 import {
   type GuardedCall,
   isSdkStream,
   observeSdkStream,
   type StreamObserver,
-  type TokenUsage,
-} from '@tollgate/core';
+} from '@tollgate/core/instrumentation';
 import { asRecord, chatUsage, completionText, finishReasons, responsesText, responsesUsage } from './utils';
 
 /** The operations this package gates. */

@@ -4,9 +4,9 @@
  * a client of the mock provider.
  */
 import { createGuard, type Guard } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import type { MockProvider } from '@tollgate/mock-provider';
 import * as openaiModule from 'openai';
-import { telemetryHarness } from '../../core/src/telemetry/telemetry-harness';
 import { OpenAIInstrumentation } from './instrumentation';
 
 const { OpenAI } = openaiModule;

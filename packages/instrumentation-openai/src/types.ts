@@ -1,10 +1,7 @@
-import type { InstrumentationConfig } from '@opentelemetry/instrumentation';
-import type { Guard } from '@tollgate/core';
+import type { TollgateInstrumentationConfig } from '@tollgate/core/instrumentation';
 
 /** Configuration of `OpenAIInstrumentation`. */
-export interface OpenAIInstrumentationConfig extends InstrumentationConfig {
-  /** The gate every call passes; from `createGuard()`. */
-  guard: Guard;
+export interface OpenAIInstrumentationConfig extends TollgateInstrumentationConfig {
   /**
    * Ask for usage in chat completion streams (`stream_options.include_usage`) when the caller
    * did not, so streamed cost is settled from the provider's own figures. The extra

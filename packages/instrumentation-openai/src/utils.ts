@@ -1,17 +1,19 @@
-import { type Endpoint, endpointOf, type TokenUsage } from '@tollgate/core';
+import type { TokenUsage } from '@tollgate/core';
+import { type Endpoint, endpointOf } from '@tollgate/core/instrumentation';
+import * as semconv from './semconv';
 
 type Json = Record<string, unknown>;
 
 const KNOWN_HOSTS: ReadonlyArray<[RegExp, string]> = [
-  [/(^|\.)api\.openai\.com$/, 'openai'],
-  [/\.openai\.azure\.com$/, 'azure.ai.openai'],
-  [/\.services\.ai\.azure\.com$/, 'azure.ai.inference'],
-  [/(^|\.)api\.groq\.com$/, 'groq'],
-  [/(^|\.)api\.deepseek\.com$/, 'deepseek'],
-  [/(^|\.)api\.mistral\.ai$/, 'mistral_ai'],
-  [/(^|\.)api\.x\.ai$/, 'x_ai'],
-  [/(^|\.)api\.perplexity\.ai$/, 'perplexity'],
-  [/(^|\.)generativelanguage\.googleapis\.com$/, 'gcp.gemini'],
+  [/(^|\.)api\.openai\.com$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_OPENAI],
+  [/\.openai\.azure\.com$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI],
+  [/\.services\.ai\.azure\.com$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_INFERENCE],
+  [/(^|\.)api\.groq\.com$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_GROQ],
+  [/(^|\.)api\.deepseek\.com$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_DEEPSEEK],
+  [/(^|\.)api\.mistral\.ai$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_MISTRAL_AI],
+  [/(^|\.)api\.x\.ai$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_X_AI],
+  [/(^|\.)api\.perplexity\.ai$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_PERPLEXITY],
+  [/(^|\.)generativelanguage\.googleapis\.com$/, semconv.GEN_AI_PROVIDER_NAME_VALUE_GCP_GEMINI],
 ];
 
 /** The endpoint's host and port, and the provider name its host implies (`openai` when unrecognised). */
@@ -28,7 +30,8 @@ export function describeEndpoint(baseURL: string | undefined): OpenAIEndpoint {
   if (endpoint) return endpoint;
   const { address, port } = endpointOf(baseURL);
   const provider =
-    (address !== undefined && KNOWN_HOSTS.find(([pattern]) => pattern.test(address))?.[1]) || 'openai';
+    (address !== undefined && KNOWN_HOSTS.find(([pattern]) => pattern.test(address))?.[1]) ||
+    semconv.GEN_AI_PROVIDER_NAME_VALUE_OPENAI;
   endpoint = Object.freeze({ provider, address, port });
   if (described.size >= 64) described.clear();
   described.set(key, endpoint);

@@ -3,7 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, sep } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { diag } from '@opentelemetry/api';
-import { emitTollgateWarning } from '@tollgate/core';
+import { emitTollgateWarning } from '@tollgate/core/instrumentation';
 import {
   findInstalledPackage,
   type InstalledPackage,

@@ -1,6 +1,6 @@
 import { subscribe } from 'node:diagnostics_channel';
 import { context, createContextKey, ROOT_CONTEXT } from '@opentelemetry/api';
-import { activeGuardedCall, emitTollgateWarning } from '@tollgate/core';
+import { activeGuardedCall, emitTollgateWarning } from '@tollgate/core/instrumentation';
 
 const WATCH_KEY = Symbol.for('tollgate.node.ungated-call-watch.v1');
 

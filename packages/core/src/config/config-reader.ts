@@ -45,6 +45,12 @@ export function optionalString(value: unknown, field: string): string | undefine
   return value === undefined ? undefined : expectString(value, field);
 }
 
+export function optionalBoolean(value: unknown, field: string): boolean | undefined {
+  if (value !== undefined && typeof value !== 'boolean')
+    throw new TollgateConfigError(field, 'must be true or false', value);
+  return value;
+}
+
 export function expectStringOrList(value: unknown, field: string): readonly string[] | undefined {
   if (value === undefined) return undefined;
   if (typeof value === 'string') return [expectString(value, field)];

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { telemetryHarness } from '../testing/telemetry-harness';
 import { AccumulatedCounter, attributesKey } from './accumulated-counter';
-import { telemetryHarness } from './telemetry-harness';
 
 let harness: ReturnType<typeof telemetryHarness>;
 beforeEach(() => {

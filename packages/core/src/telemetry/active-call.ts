@@ -1,16 +1,24 @@
 import { type Context, context, createContextKey } from '@opentelemetry/api';
-import type { GuardedCall } from './call-gate';
 
-const GUARDED_CALL_KEY = createContextKey('tollgate.guarded-call');
+const ACTIVE_CALL_KEY = createContextKey('tollgate.guarded-call');
+
+/**
+ * What code deeper in the SDK (each HTTP attempt) needs of the call it belongs to. Declared
+ * here, not taken from `GuardedCall`, so this file depends on nothing the call gate defines.
+ */
+export interface ActiveCall {
+  /** One HTTP attempt finished: counts it and feeds its rate-limit headers back to the limiter. */
+  recordAttempt(headers: Headers | undefined, statusCode?: number): void;
+}
 
 /** A context carrying `call`, so code deeper in the SDK (each HTTP attempt) can find the call it belongs to. */
-export function withGuardedCall(parent: Context, call: GuardedCall): Context {
-  return parent.setValue(GUARDED_CALL_KEY, call);
+export function withActiveCall(parent: Context, call: ActiveCall): Context {
+  return parent.setValue(ACTIVE_CALL_KEY, call);
 }
 
 /** The guarded call whose request is being made in the active context, if any. */
-export function activeGuardedCall(): GuardedCall | undefined {
-  return context.active().getValue(GUARDED_CALL_KEY) as GuardedCall | undefined;
+export function activeGuardedCall(): ActiveCall | undefined {
+  return context.active().getValue(ACTIVE_CALL_KEY) as ActiveCall | undefined;
 }
 
 /** The shape of the SDKs' per-attempt fetch (`fetchWithTimeout` on the client class). */

@@ -1,5 +1,4 @@
-import { activeGuardedCall } from './active-call';
-import type { GuardedCall } from './call-gate';
+import { type ActiveCall, activeGuardedCall } from './active-call';
 
 /*
  * One gate per call when Tollgate gates at two layers of one SDK (Anthropic: `messages.create()`,
@@ -12,9 +11,9 @@ import type { GuardedCall } from './call-gate';
 
 interface AdmittedRequests {
   /** The call whose request is being sent right now, synchronously (works without a context manager). */
-  sending: GuardedCall | undefined;
+  sending: ActiveCall | undefined;
   /** Calls whose request has gone out. */
-  claimed: WeakSet<GuardedCall>;
+  claimed: WeakSet<ActiveCall>;
 }
 
 /** Shared by every copy of core (ESM and CommonJS builds): the two layers may load different copies. */
@@ -23,7 +22,7 @@ const shared = globalThis as Record<symbol, AdmittedRequests | undefined>;
 shared[SHARED] ??= { sending: undefined, claimed: new WeakSet() };
 const state = shared[SHARED];
 
-function claim(call: GuardedCall | undefined): boolean {
+function claim(call: ActiveCall | undefined): boolean {
   if (!call || state.claimed.has(call)) return false;
   state.claimed.add(call);
   return true;
@@ -33,7 +32,7 @@ function claim(call: GuardedCall | undefined): boolean {
  * Runs `send`, the original request of the admitted `call`, marking it as that call's request
  * for any Tollgate gate it passes on the way; afterwards the call counts as sent.
  */
-export function sendAdmitted<T>(call: GuardedCall, send: () => T): T {
+export function sendAdmitted<T>(call: ActiveCall, send: () => T): T {
   const outer = state.sending;
   state.sending = call;
   try {

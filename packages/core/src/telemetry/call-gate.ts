@@ -21,7 +21,7 @@ import type { TokenUsage } from '../pricing/token-usage';
 import { genAiOperationName } from '../request-shapes/request-shape-registry';
 import { currentScope } from '../scope/with-scope';
 import { attributesKey } from './accumulated-counter';
-import { withGuardedCall } from './active-call';
+import { type ActiveCall, withActiveCall } from './active-call';
 import { GateMetrics } from './gate-metrics';
 import * as semconv from './semconv';
 
@@ -190,7 +190,7 @@ export class CallGate {
  * One admitted provider call. Ends exactly once — `complete()` or `fail()`, whichever
  * comes first — settling or releasing the reservation and ending the span.
  */
-export class GuardedCall {
+export class GuardedCall implements ActiveCall {
   private ended = false;
   private attempts = 0;
   private firstChunkSeen = false;
@@ -210,7 +210,7 @@ export class GuardedCall {
     /** When the call was admitted: the provider operation's durations count from here. */
     private readonly startedAt: number,
   ) {
-    this.context = withGuardedCall(spanContext, this);
+    this.context = withActiveCall(spanContext, this);
   }
 
   /** Context with this call's span active and the call itself attached: run the SDK's request in it. */

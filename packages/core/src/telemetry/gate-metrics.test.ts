@@ -4,9 +4,9 @@ import type { LlmCallDescriptor } from '../call/llm-call';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { createGuard, type Guard } from '../guard/guard';
 import { withScope } from '../scope/with-scope';
+import { telemetryHarness } from '../testing/telemetry-harness';
 import { CallGate } from './call-gate';
 import { GateMetrics } from './gate-metrics';
-import { telemetryHarness } from './telemetry-harness';
 
 const chat: LlmCallDescriptor = {
   provider: 'openai',

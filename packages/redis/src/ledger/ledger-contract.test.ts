@@ -1,8 +1,8 @@
 import type { BudgetLedger } from '@tollgate/core';
+// The shared contract lives with the reference implementation, in core's sources (test support, not built).
+import { describeLedgerContract } from '@tollgate/core/testing';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe } from 'vitest';
-// The shared contract lives with the reference implementation, in core's sources (test support, not built).
-import { describeLedgerContract } from '../../../core/src/budgets/ledger-contract';
 import { skipWithoutRedis, startRedisServer, type TestRedisServer } from '../../test/redis-server';
 import { TIME_SHIFT } from '../internal/time-shift';
 import { createRedisLedger } from './redis-ledger';

@@ -1,10 +1,10 @@
 import { createGuard, type DecisionEvent, type Guard, type LlmCallDescriptor } from '@tollgate/core';
+import { telemetryHarness } from '@tollgate/core/testing';
 import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import type { Redis } from 'ioredis';
 import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { telemetryHarness } from '../../../core/src/telemetry/telemetry-harness';
 import { skipWithoutRedis, type TestRedisServer } from '../../test/redis-server';
 import { createRedisLimiterDatastore } from './redis-limiter-datastore';
 import { restartIfStopped, startAdminRedis, stopAdminRedis } from './test-support';

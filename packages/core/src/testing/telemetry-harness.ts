@@ -1,6 +1,5 @@
-// Test support, not part of the package's API (index.ts does not export it): the in-memory
-// OpenTelemetry SDK the core and instrumentation tests record into, kept in one place as
-// budgets/ledger-contract.ts is for the ledgers.
+// Test support (`@tollgate/core/testing`): the in-memory OpenTelemetry SDK the core and
+// instrumentation tests record into, kept in one place as budgets/ledger-contract.ts is for the ledgers.
 import { context, metrics, trace } from '@opentelemetry/api';
 import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
 import {
@@ -25,7 +24,13 @@ class PullReader extends MetricReader {
   protected override async onShutdown(): Promise<void> {}
 }
 
-/** In-memory OpenTelemetry SDK: finished spans and collectable metrics. */
+/** What `telemetryHarness()` returns. */
+export type TelemetryHarness = ReturnType<typeof telemetryHarness>;
+
+/**
+ * In-memory OpenTelemetry SDK, registered globally with an async-hooks context manager:
+ * finished spans and collectable metrics. `shutdown()` unregisters it.
+ */
 export function telemetryHarness() {
   const contextManager = new AsyncLocalStorageContextManager().enable();
   context.setGlobalContextManager(contextManager);

@@ -1,0 +1,76 @@
+import { type Context, context } from '@opentelemetry/api';
+import { withOutputCap } from '../estimate/request-output-limits';
+import { sendAdmitted } from '../telemetry/admitted-request';
+import type { CallGate, GatedRequest, GuardedCall } from '../telemetry/call-gate';
+import {
+  type APIPromiseConstructor,
+  type APIPromiseParts,
+  gatedAPIPromise,
+} from '../telemetry/gated-api-promise';
+
+/** A request body the gate can describe: a JSON object naming its model. */
+export type ModelRequestBody = Record<string, unknown> & { model: string };
+
+/** What a provider package says about one SDK request the gate handles. */
+export interface SdkCall {
+  /** The call as the gate sees it. */
+  request: GatedRequest;
+  /**
+   * The body to send, before the admitted model and output cap are written into it (e.g. with
+   * stream usage asked for). @default the caller's body
+   */
+  sentBody?: Record<string, unknown>;
+  /** Parent of the call's span. @default the active context */
+  parent?: Context;
+  /** Told when the gate refuses the call, before the caller sees the error. */
+  onRefused?(error: unknown): void;
+  /** Settles the call from its parsed result (object or stream); returns what the caller gets. */
+  observe(parsed: unknown, call: GuardedCall): unknown;
+}
+
+export interface GatedSdkCallOptions extends SdkCall {
+  /** The SDK's own `APIPromise` class, from the same copy of the SDK as the client. */
+  APIPromise: APIPromiseConstructor;
+  client: unknown;
+  /** The caller's abort signal (the SDK request options' `signal`). */
+  signal?: AbortSignal | null | undefined;
+  /** The caller's body. */
+  body: ModelRequestBody;
+  /** Makes the SDK's original request with `body`; runs inside the admitted call's context. */
+  send(body: Record<string, unknown>): APIPromiseParts;
+}
+
+/**
+ * The SDK's own `APIPromise` for one gated call, returned at once: the gate admits the call, then
+ * the original request goes out — with the model a fallback rule chose, and the output cap the
+ * reservation assumed when the caller set none — marked as admitted for any Tollgate gate it
+ * passes further down; `observe` settles the call from what came back.
+ */
+export function gatedSdkCall<P extends APIPromiseParts>(gate: CallGate, call: GatedSdkCallOptions): P {
+  const { request, onRefused } = call;
+  return gatedAPIPromise({
+    APIPromise: call.APIPromise as APIPromiseConstructor<P>,
+    client: call.client,
+    signal: call.signal,
+    admit: (callOptions) => {
+      const admitted = gate.begin(request, call.parent ?? context.active(), callOptions);
+      return onRefused
+        ? admitted.catch((error: unknown) => {
+            onRefused(error);
+            throw error;
+          })
+        : admitted;
+    },
+    send: (admitted) => {
+      const { model, outputCapToSend } = admitted.admission;
+      const body = call.sentBody ?? call.body;
+      const sent = withOutputCap(
+        request.descriptor,
+        model === call.body.model ? body : { ...body, model },
+        outputCapToSend,
+      );
+      return sendAdmitted(admitted, () => call.send(sent));
+    },
+    observe: call.observe,
+  });
+}
