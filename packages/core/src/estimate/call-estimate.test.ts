@@ -91,7 +91,7 @@ describe('estimateCall: malformed per-call input', () => {
   it('still estimates an operation it has no shape for from the JSON of its body', () => {
     const unknown = {
       ...call('chat', { contents: 'Hello' }),
-      operation: 'generate_content',
+      operation: 'converse_later',
     } as unknown as LlmCallDescriptor;
     const estimate = estimateCall(unknown, settings);
     expect(estimate).toMatchObject({ choices: 1, requestOutputCap: undefined, outputBound: 'model-max' });

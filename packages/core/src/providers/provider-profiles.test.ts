@@ -20,6 +20,7 @@ describe('provider profiles', () => {
     expect(modelPrefixes()).toEqual([
       ['openai/', 'openai'],
       ['anthropic/', 'anthropic'],
+      ['google/', 'gcp.gemini'],
     ]);
     const table = PriceTable.bundled();
     expect(table.resolve('openai/gpt-4o')?.model).toBe('gpt-4o');

@@ -55,6 +55,25 @@ const PROFILES: ReadonlyMap<string, ProviderProfile> = new Map<string, ProviderP
       readsMaxCompletionTokens: false,
     },
   ],
+  // Gemini API and Vertex AI (`@google/genai`): the instrumentation passes bare model ids.
+  [
+    'gcp.gemini',
+    {
+      modelPrefixes: ['google/'],
+      servesOnlyFamily: undefined,
+      modelIdVendorTag: undefined,
+      readsMaxCompletionTokens: false,
+    },
+  ],
+  [
+    'gcp.vertex_ai',
+    {
+      modelPrefixes: [],
+      servesOnlyFamily: undefined,
+      modelIdVendorTag: undefined,
+      readsMaxCompletionTokens: false,
+    },
+  ],
 ]);
 
 /**

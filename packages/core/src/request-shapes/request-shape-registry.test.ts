@@ -9,6 +9,7 @@ const OPERATIONS: readonly OperationName[] = [
   'embeddings',
   'text_completion',
   'messages',
+  'generate_content',
 ];
 
 function thrownBy(run: () => unknown): unknown {
@@ -26,7 +27,7 @@ describe('the request shape registry', () => {
   });
 
   it('knows no shape for other names, prototype members included', () => {
-    for (const operation of ['generate_content', 'constructor', 'toString', '__proto__']) {
+    for (const operation of ['converse_later', 'constructor', 'toString', '__proto__']) {
       expect(requestShapeOf(operation)).toBeUndefined();
     }
   });
@@ -38,8 +39,9 @@ describe('the request shape registry', () => {
       'embeddings',
       'text_completion',
       'chat',
+      'generate_content',
     ]);
-    expect(genAiOperationName({ operation: 'generate_content' })).toBe('generate_content');
+    expect(genAiOperationName({ operation: 'converse_later' })).toBe('converse_later');
   });
 
   it('writes the cap for each provider into the field its chat endpoint reads', () => {

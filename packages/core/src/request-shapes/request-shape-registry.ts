@@ -1,4 +1,5 @@
 import { anthropicMessagesShape } from './anthropic-messages-request';
+import { geminiGenerateContentShape } from './gemini-generate-content-request';
 import { openAiChatShape } from './openai-chat-request';
 import { openAiCompletionsShape } from './openai-completions-request';
 import { openAiEmbeddingsShape } from './openai-embeddings-request';
@@ -16,6 +17,7 @@ const REQUEST_SHAPES = {
   embeddings: openAiEmbeddingsShape,
   text_completion: openAiCompletionsShape,
   messages: anthropicMessagesShape,
+  generate_content: geminiGenerateContentShape,
 } as const satisfies Readonly<Record<string, RequestShape>>;
 
 /**

@@ -1,7 +1,12 @@
 import type { RequestTally } from '../tokens/request-tally';
 
 /** Output-cap fields Tollgate can write into a request. */
-export type OutputCapField = 'max_completion_tokens' | 'max_tokens' | 'max_output_tokens';
+export type OutputCapField =
+  | 'max_completion_tokens'
+  | 'max_tokens'
+  | 'max_output_tokens'
+  // Gemini: the SDK's `config`, sent as `generationConfig.maxOutputTokens`.
+  | 'config.maxOutputTokens';
 
 /** A request body as the SDK will send it; read, never modified. */
 export type RequestBody = Readonly<Record<string, unknown>>;
