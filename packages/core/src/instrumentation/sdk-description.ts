@@ -40,6 +40,11 @@ export interface SdkDescription {
   configPath: string;
   /** Options beyond `guard`, `enabled` and `providerName`, checked when the config is set. */
   options?: Readonly<Record<string, OptionRule>>;
+  /**
+   * The SDK returns plain promises and has no `APIPromise` export (`@google/genai`): the client
+   * class alone is looked for, and `LoadedSdk.APIPromise` is the global `Promise`. @default false
+   */
+  plainPromises?: boolean;
 }
 
 /** An SDK module as loaded, resolved to the parts every gate needs. */

@@ -179,9 +179,9 @@ export abstract class TollgateInstrumentation<
       (typeof fromDefault === 'function' ? fromDefault : fromDefault?.[this.sdk.clientExport])) as
       | Client
       | undefined;
-    const APIPromise = (moduleExports.APIPromise ?? fromDefault?.APIPromise) as
-      | APIPromiseConstructor
-      | undefined;
+    const APIPromise = (moduleExports.APIPromise ??
+      fromDefault?.APIPromise ??
+      (this.sdk.plainPromises ? Promise : undefined)) as APIPromiseConstructor | undefined;
     return client && APIPromise ? { client, APIPromise } : undefined;
   }
 }
