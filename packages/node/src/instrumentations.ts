@@ -1,6 +1,10 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { Guard } from '@tollgate/core';
 import { AnthropicInstrumentation, SUPPORTED_ANTHROPIC_RANGE } from '@tollgate/instrumentation-anthropic';
+import {
+  GoogleGenAIInstrumentation,
+  SUPPORTED_GOOGLE_GENAI_RANGE,
+} from '@tollgate/instrumentation-google-genai';
 import { OpenAIInstrumentation, SUPPORTED_OPENAI_RANGE } from '@tollgate/instrumentation-openai';
 import { patchLoadedSdks, type SdkPatcher } from './loaded-sdks';
 import type { RegisterOptions } from './register-options';
@@ -20,7 +24,7 @@ import { watchForUngatedCalls } from './ungated-call-watch';
  */
 export function tollgateInstrumentations(
   guard: Guard,
-  options: Pick<RegisterOptions, 'openai' | 'anthropic'> = {},
+  options: Pick<RegisterOptions, 'openai' | 'anthropic' | 'googleGenAI'> = {},
 ): Instrumentation[] {
   const instrumentations: Instrumentation[] = [];
   const patchers: SdkPatcher[] = [];
@@ -41,6 +45,16 @@ export function tollgateInstrumentations(
     patchers.push({
       packageName: '@anthropic-ai/sdk',
       supportedRange: SUPPORTED_ANTHROPIC_RANGE,
+      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
+    });
+  }
+  const { enabled: googleGenAIEnabled = true, ...googleGenAI } = options.googleGenAI ?? {};
+  if (googleGenAIEnabled) {
+    const instrumentation = new GoogleGenAIInstrumentation({ ...googleGenAI, guard });
+    instrumentations.push(instrumentation);
+    patchers.push({
+      packageName: '@google/genai',
+      supportedRange: SUPPORTED_GOOGLE_GENAI_RANGE,
       instrument: (moduleExports) => instrumentation.instrument(moduleExports),
     });
   }

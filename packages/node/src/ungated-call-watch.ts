@@ -4,10 +4,19 @@ import { activeGuardedCall, emitTollgateWarning } from '@tollgate/core/instrumen
 
 const WATCH_KEY = Symbol.for('tollgate.node.ungated-call-watch.v1');
 
-/** Requests Tollgate gates: openai's chat, responses, embeddings and completions, Anthropic's messages (POST). */
-const GATED_PATH = /\/(chat\/completions|responses|embeddings|completions|messages)(\?|$)/;
-/** The SDKs name themselves in the User-Agent: `OpenAI/JS 6.49.0`, `Anthropic/JS 1.12.0`. */
-const SDK_AGENT = /^(OpenAI|Anthropic)\/JS ([^\s]+)/;
+/**
+ * Requests Tollgate gates: openai's chat, responses, embeddings and completions, Anthropic's
+ * messages, Gemini's generate and embed methods (POST).
+ */
+const GATED_PATH =
+  /(\/(chat\/completions|responses|embeddings|completions|messages)|:(generateContent|streamGenerateContent|batchEmbedContents|embedContent))(\?|$)/;
+/** The SDKs name themselves in the User-Agent: `OpenAI/JS 6.49.0`, `Anthropic/JS 1.12.0`, `google-genai-sdk/2.32.0`. */
+const SDK_AGENT = /^(?:(OpenAI|Anthropic)\/JS|(google-genai-sdk)\/)([^\s]+)/;
+const SDK_PACKAGES: Readonly<Record<string, string>> = {
+  OpenAI: 'openai',
+  Anthropic: '@anthropic-ai/sdk',
+  'google-genai-sdk': '@google/genai',
+};
 
 /**
  * Watches every outgoing HTTP request (fetch/undici and `node:http`, through Node's diagnostics
@@ -44,14 +53,15 @@ function check(
   if (method !== 'POST' || !path || !GATED_PATH.test(path)) return;
   const sdk = SDK_AGENT.exec(userAgent() ?? '');
   if (!sdk || activeGuardedCall() || !contextPropagates()) return;
-  const name = sdk[1] === 'OpenAI' ? 'openai' : '@anthropic-ai/sdk';
+  const name = SDK_PACKAGES[sdk[1] ?? sdk[2] ?? ''] ?? 'an SDK';
+  const version = sdk[3];
   emitTollgateWarning(
     'TOLLGATE_UNGATED_CALL',
-    `a call by ${name} ${sdk[2]} (POST ${path.split('?')[0]}) was sent WITHOUT passing Tollgate's gate: no budget or ` +
+    `a call by ${name} ${version} (POST ${path.split('?')[0]}) was sent WITHOUT passing Tollgate's gate: no budget or ` +
       'rate limit was checked and its cost is not counted. This copy of the SDK is not patched — it was loaded where ' +
       'Tollgate cannot reach it (bundled into the app, or resolved from another directory than the app entry), its ' +
       'version is unsupported, or it was used before Tollgate started. See @tollgate/node README, "What gets gated".',
-    `${name}@${sdk[2]}`,
+    `${name}@${version}`,
   );
 }
 

@@ -103,6 +103,7 @@ async function runApp(args: string[], env: Record<string, string>) {
         ...env,
         MOCK_OPENAI_URL: mock.openaiBaseUrl,
         MOCK_ANTHROPIC_URL: mock.anthropicBaseUrl,
+        MOCK_GEMINI_URL: mock.url,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       },
     });
@@ -147,6 +148,26 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     ]) {
       expect(names).toContain(name);
     }
+  });
+
+  it('node --import @tollgate/node/register gates an unchanged @google/genai app', async () => {
+    const { stdout, stderr, received } = await runApp(
+      ['--import', '@tollgate/node/register', 'gemini-app.mjs'],
+      {
+        TOLLGATE_CONFIG: join(fixtures, 'tollgate.yaml'),
+      },
+    );
+    expect(stdout).toContain('uncapped call: BudgetExceededError');
+    expect(stderr).not.toContain('TOLLGATE_UNGATED_CALL');
+    const spans = spansIn(received).filter((span) => span.attributes['tollgate.gate.decision']);
+    expect(spans.map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`)).toEqual([
+      'generate_content gemini-2.5-flash:allowed',
+      'generate_content gemini-2.5-flash:budget_exceeded',
+    ]);
+    expect(spans[0]!.attributes).toMatchObject({
+      'gen_ai.provider.name': 'gcp.gemini',
+      'tollgate.usage.source': 'provider',
+    });
   });
 
   it('register() in code does the same', async () => {
@@ -230,6 +251,14 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     } finally {
       rmSync(vendored, { recursive: true, force: true });
     }
+  });
+
+  it('an ungated @google/genai call is named by the TOLLGATE_UNGATED_CALL warning', async () => {
+    const { stdout, stderr } = await runApp(['gemini-ungated-app.mjs'], {});
+    expect(stdout).toContain('sent');
+    expect(stderr).toMatch(
+      /\[TOLLGATE_UNGATED_CALL\] .*a call by @google\/genai \d+\.\d+\.\d+ \(POST \/v1beta\/models\/gemini-2\.5-flash:generateContent\) was sent WITHOUT/,
+    );
   });
 
   it('gated calls raise no TOLLGATE_UNGATED_CALL warning', async () => {
