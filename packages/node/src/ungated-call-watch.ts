@@ -11,7 +11,7 @@ const WATCH_KEY = Symbol.for('tollgate.node.ungated-call-watch.v1');
 const GATED_PATH =
   /(\/(chat\/completions|responses|embeddings|completions|messages)|:(generateContent|streamGenerateContent|batchEmbedContents|embedContent))(\?|$)/;
 /** The SDKs name themselves in the User-Agent: `OpenAI/JS 6.49.0`, `Anthropic/JS 1.12.0`, `google-genai-sdk/2.32.0`. */
-const SDK_AGENT = /^(?:(OpenAI|Anthropic)\/JS|(google-genai-sdk)\/)([^\s]+)/;
+const SDK_AGENT = /^(?:(OpenAI|Anthropic)\/JS |(google-genai-sdk)\/)([^\s]+)/;
 const SDK_PACKAGES: Readonly<Record<string, string>> = {
   OpenAI: 'openai',
   Anthropic: '@anthropic-ai/sdk',
