@@ -12,7 +12,7 @@ import type { ModelParams, ModelsLike, RequestMethod } from './internal-types';
 import { observeGenerateContentStream, settleEmbedContent, settleGenerateContent } from './result-observers';
 import { GEN_AI_PROVIDER_NAME_VALUE_GCP_GEMINI, GEN_AI_PROVIDER_NAME_VALUE_GCP_VERTEX_AI } from './semconv';
 import type { GoogleGenAIInstrumentationConfig } from './types';
-import { asRecord, bareModelId, embeddedTexts } from './utils';
+import { asRecord, bareModelId, embeddedTexts, retryDelayMillis } from './utils';
 
 /** What every wrapper needs from the instrumentation, read at call time. */
 export interface GateAccess {
@@ -64,9 +64,29 @@ function admit(gate: CallGate, request: GatedRequest, signal: AbortSignal | unde
   });
 }
 
-/** Runs the SDK's original request for an admitted call, in its context, marked as that call's request. */
-function send<T>(call: GuardedCall, request: () => T): T {
-  return context.with(call.context, () => sendAdmitted(call, request));
+/**
+ * Runs the SDK's original request for an admitted call, in its context, marked as that call's
+ * request. Its outcome is recorded as the call's attempt: a provider error's status, and the wait
+ * a 429's `RetryInfo` asks for, which pauses the model in the limiter so the next calls back off.
+ * A failed request ends the call (its reservation released) and rethrows the SDK's error.
+ */
+async function send<T>(call: GuardedCall, request: () => Promise<T>): Promise<T> {
+  try {
+    const result = await context.with(call.context, () => sendAdmitted(call, request));
+    call.recordAttempt(undefined, 200);
+    return result;
+  } catch (error) {
+    const status = (error as { status?: unknown } | null)?.status;
+    if (typeof status === 'number') {
+      const delay = retryDelayMillis(error);
+      call.recordAttempt(
+        delay === undefined ? undefined : new Headers({ 'retry-after-ms': String(delay) }),
+        status,
+      );
+    }
+    call.fail(error);
+    throw error;
+  }
 }
 
 /** The parameters to send: the admitted model (a fallback rule may have picked another) and the reserved cap. */
@@ -89,13 +109,7 @@ export function gatedGenerateContent(original: RequestMethod, access: GateAccess
     if (!gate || !body || claimAdmittedRequest()) return original.call(this, params);
     const request = describeRequest(this, 'generate_content', body, false, access.config());
     const call = await admit(gate, request, abortSignalOf(body));
-    let response: unknown;
-    try {
-      response = await send(call, () => original.call(this, admittedParams(body, request, call)));
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
+    const response = await send(call, () => original.call(this, admittedParams(body, request, call)));
     settleGenerateContent(response, call);
     return response;
   };
@@ -113,13 +127,7 @@ export function gatedGenerateContentStream(original: RequestMethod, access: Gate
     if (!gate || !body || claimAdmittedRequest()) return original.call(this, params);
     const request = describeRequest(this, 'generate_content', body, true, access.config());
     const call = await admit(gate, request, abortSignalOf(body));
-    let stream: unknown;
-    try {
-      stream = await send(call, () => original.call(this, admittedParams(body, request, call)));
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
+    const stream = await send(call, () => original.call(this, admittedParams(body, request, call)));
     if (typeof (stream as AsyncIterable<unknown> | undefined)?.[Symbol.asyncIterator] !== 'function') {
       settleGenerateContent(stream, call);
       return stream;
@@ -143,13 +151,7 @@ export function gatedEmbedContent(original: RequestMethod, access: GateAccess): 
     const call = await admit(gate, request, abortSignalOf(body));
     const { model } = call.admission;
     const sent = model === request.descriptor.model ? body : { ...body, model };
-    let response: unknown;
-    try {
-      response = await send(call, () => original.call(this, sent));
-    } catch (error) {
-      call.fail(error);
-      throw error;
-    }
+    const response = await send(call, () => original.call(this, sent));
     settleEmbedContent(response, call);
     return response;
   };

@@ -203,6 +203,22 @@ describe('models.generateContent', () => {
   });
 });
 
+describe('provider feedback', () => {
+  it("pauses the model for the wait a 429's RetryInfo asks for: the next call waits at the gate", async () => {
+    setup({ rateLimits: [{ provider: 'gcp.gemini', rpm: 6_000, maxWaitMillis: 5_000 }] });
+    mock.inject({ status: 429, retryAfterMs: 300 });
+    const ai = geminiClient(mock);
+    await expect(ai.models.generateContent(request)).rejects.toMatchObject({ status: 429 });
+    await ai.models.generateContent(request);
+    await settled();
+
+    const [limited, next] = spans();
+    expect(limited?.attributes).toMatchObject({ 'tollgate.attempts': 1, 'error.type': 'ApiError' });
+    expect(next?.attributes['tollgate.attempts']).toBe(1);
+    expect(next?.attributes['tollgate.gate.wait_ms']).toBeGreaterThanOrEqual(200);
+  });
+});
+
 describe('chats and automatic function calling', () => {
   it('gates each chat turn once, as the one request it sends', async () => {
     setup({ budgets: [{ id: 'day', limit: { tokens: 1_000_000 }, window: 'day' }] });

@@ -5,6 +5,7 @@ import {
   embeddingTokenCount,
   finishReasons,
   generateContentUsage,
+  retryDelayMillis,
 } from './utils';
 
 describe('generateContentUsage', () => {
@@ -65,5 +66,24 @@ describe('request and response details', () => {
     ).toBe(5);
     expect(embeddingTokenCount({ embeddings: [{ values: [0.1] }] })).toBeUndefined();
     expect(embeddingTokenCount({ embeddings: [{}], usageMetadata: { promptTokenCount: 4 } })).toBe(4);
+  });
+});
+
+describe('retryDelayMillis', () => {
+  it("reads RetryInfo.retryDelay from the error body the SDK's ApiError carries", () => {
+    const body = {
+      error: {
+        code: 429,
+        status: 'RESOURCE_EXHAUSTED',
+        details: [
+          { '@type': 'type.googleapis.com/google.rpc.QuotaFailure' },
+          { '@type': 'type.googleapis.com/google.rpc.RetryInfo', retryDelay: '1.5s' },
+        ],
+      },
+    };
+    expect(retryDelayMillis(new Error(JSON.stringify(body)))).toBe(1500);
+    expect(retryDelayMillis(new Error('{"retryDelay": oops'))).toBeUndefined();
+    expect(retryDelayMillis(new Error('Too many requests'))).toBeUndefined();
+    expect(retryDelayMillis(undefined)).toBeUndefined();
   });
 });

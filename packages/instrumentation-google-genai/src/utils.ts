@@ -95,3 +95,27 @@ export function embeddingTokenCount(response: Json): number | undefined {
   const metadata = count(asRecord(response.usageMetadata)?.promptTokenCount);
   return seen ? total : metadata;
 }
+
+/**
+ * The wait a Gemini error asks for: `google.rpc.RetryInfo.retryDelay` (`"12s"`, `"0.5s"`) in the
+ * JSON body the SDK's `ApiError` carries as its message. Gemini sends no `retry-after` header.
+ *
+ * @returns Milliseconds, or undefined when the error carries none.
+ */
+export function retryDelayMillis(error: unknown): number | undefined {
+  const message = (error as { message?: unknown } | null)?.message;
+  if (typeof message !== 'string' || !message.includes('retryDelay')) return undefined;
+  let body: unknown;
+  try {
+    body = JSON.parse(message);
+  } catch {
+    return undefined;
+  }
+  const details = asRecord(asRecord(body)?.error)?.details;
+  for (const detail of Array.isArray(details) ? details : []) {
+    const delay = asRecord(detail)?.retryDelay;
+    const seconds = typeof delay === 'string' ? /^(\d+(?:\.\d+)?)s$/.exec(delay.trim())?.[1] : undefined;
+    if (seconds !== undefined) return Math.ceil(Number(seconds) * 1000);
+  }
+  return undefined;
+}
