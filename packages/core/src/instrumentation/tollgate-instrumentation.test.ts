@@ -205,4 +205,25 @@ describe('TollgateInstrumentation', () => {
     expect((sdk.Widgets.prototype.list as { __wrapped?: boolean }).__wrapped).toBeUndefined();
     expect((post as { __wrapped?: boolean }).__wrapped).toBeUndefined();
   });
+
+  it('patches an SDK with plain promises (plainPromises) without an APIPromise export', () => {
+    class PlainInstrumentation extends TollgateInstrumentation<FakeConfig, FakeClass> {
+      constructor(config: FakeConfig) {
+        super({ ...FAKE_SDK, plainPromises: true }, config);
+      }
+      protected override targets({ client, APIPromise }: LoadedSdk<FakeClass>): SdkTarget[] {
+        expect(APIPromise).toBe(Promise);
+        return [
+          { name: 'post', prototype: client.prototype, method: 'post', required: true, wrap: (m) => m },
+        ];
+      }
+    }
+    const plain = new PlainInstrumentation({ guard, enabled: false });
+    const sdk = fakeSdk();
+    plain.instrument({ Fake: sdk.Fake });
+    expect(warned()).toEqual([]);
+    expect((sdk.Base.prototype.post as { __wrapped?: boolean }).__wrapped).toBe(true);
+    plain.uninstrument({ Fake: sdk.Fake });
+    expect((sdk.Base.prototype.post as { __wrapped?: boolean }).__wrapped).toBeUndefined();
+  });
 });
