@@ -203,6 +203,37 @@ describe('models.generateContent', () => {
   });
 });
 
+describe('policies', () => {
+  it('sends the cheaper model a fallback rule picks, and the span says so', async () => {
+    setup({
+      budgets: [{ id: 'calls', limit: { requests: 4 }, window: 'day' }],
+      policies: [
+        {
+          id: 'cheaper',
+          when: { budget: 'calls', usedAbove: 0.4 },
+          action: 'fallback',
+          models: { 'gemini-2.5-pro': 'gemini-2.5-flash-lite' },
+        },
+      ],
+    });
+    const ai = geminiClient(mock);
+    for (let call = 0; call < 3; call++)
+      await ai.models.generateContent({ ...request, model: 'models/gemini-2.5-pro' });
+    await settled();
+
+    expect(mock.requests().map((served) => served.model)).toEqual([
+      'gemini-2.5-pro',
+      'gemini-2.5-pro',
+      'gemini-2.5-flash-lite',
+    ]);
+    expect(spans().at(-1)?.attributes).toMatchObject({
+      'gen_ai.request.model': 'gemini-2.5-flash-lite',
+      'tollgate.fallback.from_model': 'gemini-2.5-pro',
+      'tollgate.price.model': 'gemini-2.5-flash-lite',
+    });
+  });
+});
+
 describe('provider feedback', () => {
   it("pauses the model for the wait a 429's RetryInfo asks for: the next call waits at the gate", async () => {
     setup({ rateLimits: [{ provider: 'gcp.gemini', rpm: 6_000, maxWaitMillis: 5_000 }] });
