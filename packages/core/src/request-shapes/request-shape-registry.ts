@@ -1,4 +1,8 @@
 import { anthropicMessagesShape } from './anthropic-messages-request';
+import { bedrockConverseShape } from './bedrock-converse-request';
+import { bedrockLlamaShape } from './bedrock-llama-request';
+import { bedrockMistralShape } from './bedrock-mistral-request';
+import { bedrockNovaShape } from './bedrock-nova-request';
 import { openAiChatShape } from './openai-chat-request';
 import { openAiCompletionsShape } from './openai-completions-request';
 import { openAiEmbeddingsShape } from './openai-embeddings-request';
@@ -16,6 +20,10 @@ const REQUEST_SHAPES = {
   embeddings: openAiEmbeddingsShape,
   text_completion: openAiCompletionsShape,
   messages: anthropicMessagesShape,
+  converse: bedrockConverseShape,
+  invoke_nova: bedrockNovaShape,
+  invoke_llama: bedrockLlamaShape,
+  invoke_mistral: bedrockMistralShape,
 } as const satisfies Readonly<Record<string, RequestShape>>;
 
 /**

@@ -1,7 +1,14 @@
 import type { RequestTally } from '../tokens/request-tally';
 
 /** Output-cap fields Tollgate can write into a request. */
-export type OutputCapField = 'max_completion_tokens' | 'max_tokens' | 'max_output_tokens';
+export type OutputCapField =
+  | 'max_completion_tokens'
+  | 'max_tokens'
+  | 'max_output_tokens'
+  // Amazon Bedrock: Converse, and the Nova and Llama InvokeModel bodies
+  | 'inferenceConfig.maxTokens'
+  | 'inferenceConfig.max_new_tokens'
+  | 'max_gen_len';
 
 /** A request body as the SDK will send it; read, never modified. */
 export type RequestBody = Readonly<Record<string, unknown>>;
