@@ -9,6 +9,7 @@ const FILE_KEYS = [
   'guard',
   'openai',
   'anthropic',
+  'bedrock',
   'metricExportIntervalMillis',
   'shutdownOnExit',
 ];
@@ -56,7 +57,7 @@ export function readConfigFile(path: string): RegisterOptions {
   if (record.serviceName !== undefined && typeof record.serviceName !== 'string') {
     throw new TollgateConfigError('serviceName', 'must be a string', record.serviceName);
   }
-  for (const section of ['guard', 'openai', 'anthropic']) {
+  for (const section of ['guard', 'openai', 'anthropic', 'bedrock']) {
     const value = record[section];
     if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new TollgateConfigError(section, 'must be an object', value);

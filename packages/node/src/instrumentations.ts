@@ -1,6 +1,7 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { Guard } from '@tollgate/core';
 import { AnthropicInstrumentation, SUPPORTED_ANTHROPIC_RANGE } from '@tollgate/instrumentation-anthropic';
+import { BedrockInstrumentation, SUPPORTED_BEDROCK_RANGE } from '@tollgate/instrumentation-bedrock';
 import { OpenAIInstrumentation, SUPPORTED_OPENAI_RANGE } from '@tollgate/instrumentation-openai';
 import { patchLoadedSdks, type SdkPatcher } from './loaded-sdks';
 import type { RegisterOptions } from './register-options';
@@ -20,7 +21,7 @@ import { watchForUngatedCalls } from './ungated-call-watch';
  */
 export function tollgateInstrumentations(
   guard: Guard,
-  options: Pick<RegisterOptions, 'openai' | 'anthropic'> = {},
+  options: Pick<RegisterOptions, 'openai' | 'anthropic' | 'bedrock'> = {},
 ): Instrumentation[] {
   const instrumentations: Instrumentation[] = [];
   const patchers: SdkPatcher[] = [];
@@ -41,6 +42,16 @@ export function tollgateInstrumentations(
     patchers.push({
       packageName: '@anthropic-ai/sdk',
       supportedRange: SUPPORTED_ANTHROPIC_RANGE,
+      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
+    });
+  }
+  const { enabled: bedrockEnabled = true, ...bedrock } = options.bedrock ?? {};
+  if (bedrockEnabled) {
+    const instrumentation = new BedrockInstrumentation({ ...bedrock, guard });
+    instrumentations.push(instrumentation);
+    patchers.push({
+      packageName: '@aws-sdk/client-bedrock-runtime',
+      supportedRange: SUPPORTED_BEDROCK_RANGE,
       instrument: (moduleExports) => instrumentation.instrument(moduleExports),
     });
   }
