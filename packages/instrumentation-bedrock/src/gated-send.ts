@@ -98,7 +98,14 @@ async function gatedRequest(
     call.fail(error);
     throw error;
   }
-  return observeOutput(described.operation, result, call, described.headerUsage);
+  try {
+    return observeOutput(described.operation, result, call, described.headerUsage);
+  } catch (error) {
+    // Telemetry never fails the caller's call: the output is handed on, the call settles at its worst case.
+    diag.error('@tollgate/instrumentation-bedrock: could not read a Bedrock output', error);
+    call.complete(undefined, 'provider');
+    return result;
+  }
 }
 
 function observeOutput(

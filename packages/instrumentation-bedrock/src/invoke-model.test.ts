@@ -1,5 +1,6 @@
 import {
   type BedrockRuntimeClient,
+  ConverseCommand,
   InvokeModelCommand,
   InvokeModelWithResponseStreamCommand,
 } from '@aws-sdk/client-bedrock-runtime';
@@ -207,5 +208,43 @@ describe('BedrockInstrumentation — InvokeModel bodies and caps', () => {
       .catch((error: unknown) => error);
     expect(BudgetExceededError.isInstance(output)).toBe(false);
     expect(mock.requests()).toHaveLength(1);
+  });
+});
+
+describe('BedrockInstrumentation — concurrent callers', () => {
+  it('never overshoots a token budget under 64 concurrent Converse and InvokeModel calls', async () => {
+    const limit = 3_000;
+    useGuard({ budgets: [{ id: 'day', limit: { tokens: limit }, window: 'day' }] });
+    mock.configure({ outputTokens: 200 });
+    const converse = {
+      modelId: BODIES.nova.modelId,
+      messages: [{ role: 'user' as const, content: [{ text: 'Write a long story' }] }],
+      inferenceConfig: { maxTokens: 150 },
+    };
+    const outcomes = await Promise.all(
+      Array.from({ length: 64 }, (_, index) =>
+        (index % 2 === 0
+          ? client.send(new ConverseCommand(converse))
+          : client.send(
+              new InvokeModelCommand({
+                modelId: BODIES.llama.modelId,
+                body: JSON.stringify({ prompt: 'Write a long story', max_gen_len: 150 }),
+              }),
+            )
+        ).then(
+          () => 'sent',
+          (error: unknown) => (BudgetExceededError.isInstance(error) ? 'refused' : error),
+        ),
+      ),
+    );
+    await settled();
+    expect(outcomes.filter((outcome) => outcome !== 'sent' && outcome !== 'refused')).toEqual([]);
+    const sent = outcomes.filter((outcome) => outcome === 'sent').length;
+    expect(sent).toBeGreaterThan(5);
+    expect(mock.requests()).toHaveLength(sent);
+    const billed = mock.billed();
+    const [status] = await guard.budgetStatus('day');
+    expect(status).toMatchObject({ reserved: 0, spent: billed.inputTokens + billed.outputTokens });
+    expect(status!.spent).toBeLessThanOrEqual(limit);
   });
 });
