@@ -4,6 +4,7 @@ import {
   type CallGate,
   claimAdmittedRequest,
   type Endpoint,
+  emitTollgateWarning,
   endpointOf,
   type GuardedCall,
   sendAdmitted,
@@ -43,7 +44,10 @@ export function gatedSend(
     if (!operation || !callGate || claimAdmittedRequest())
       return original.call(this, command, optionsOrCb, cb);
     const described = describeCommand(command as CommandLike, operation, config());
-    if (!described) return original.call(this, command, optionsOrCb, cb);
+    if (!described) {
+      warnUngated(command as CommandLike, operation);
+      return original.call(this, command, optionsOrCb, cb);
+    }
 
     const callback = (typeof optionsOrCb === 'function' ? optionsOrCb : cb) as Callback | undefined;
     const options = typeof optionsOrCb === 'function' ? undefined : (optionsOrCb as SendOptions | undefined);
@@ -221,6 +225,17 @@ async function clientEndpoint(client: ClientLike): Promise<Endpoint> {
   }
   ENDPOINTS.set(client, endpoint);
   return endpoint;
+}
+
+/** Says once per model that its InvokeModel calls go out ungated: never silently dark. */
+function warnUngated(command: CommandLike, operation: GatedOperation): void {
+  const modelId = asRecord(command.input)?.modelId;
+  if (operation === 'Converse' || operation === 'ConverseStream' || typeof modelId !== 'string') return;
+  emitTollgateWarning(
+    'TOLLGATE_UNGATED_CALL',
+    `@tollgate/instrumentation-bedrock: the ${operation} body for ${modelId} is not JSON in a model format it reads (Anthropic, Nova, Llama, Mistral); these calls are NOT gated.`,
+    `bedrock-invoke:${modelId}`,
+  );
 }
 
 /** The error the SDK's HTTP handler rejects an aborted request with. */

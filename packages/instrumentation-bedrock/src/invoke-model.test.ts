@@ -196,8 +196,11 @@ describe('BedrockInstrumentation — InvokeModel bodies and caps', () => {
     expect(mock.requests()).toHaveLength(0);
   });
 
-  it('sends bodies it cannot read untouched and ungated', async () => {
+  it('sends bodies it cannot read untouched and ungated, and says so once per model', async () => {
     useGuard({ budgets: [{ id: 'day', limit: { tokens: 1 }, window: 'day' }] });
+    const warnings: Error[] = [];
+    const onWarning = (warning: Error) => warnings.push(warning);
+    process.on('warning', onWarning);
     const output = await client
       .send(
         new InvokeModelCommand({
@@ -208,6 +211,10 @@ describe('BedrockInstrumentation — InvokeModel bodies and caps', () => {
       .catch((error: unknown) => error);
     expect(BudgetExceededError.isInstance(output)).toBe(false);
     expect(mock.requests()).toHaveLength(1);
+    await new Promise((resolve) => setImmediate(resolve));
+    process.off('warning', onWarning);
+    expect(warnings.map((warning) => (warning as { code?: string }).code)).toEqual(['TOLLGATE_UNGATED_CALL']);
+    expect(warnings[0]!.message).toContain('cohere.command-r-v1:0');
   });
 });
 
