@@ -1,12 +1,14 @@
 import { type Context, context } from '@opentelemetry/api';
 import { withOutputCap } from '../estimate/request-output-limits';
 import { sendAdmitted } from '../telemetry/admitted-request';
-import type { CallGate, GatedRequest, GuardedCall } from '../telemetry/call-gate';
+import type { CallGate } from '../telemetry/call-gate';
 import {
   type APIPromiseConstructor,
   type APIPromiseParts,
   gatedAPIPromise,
 } from '../telemetry/gated-api-promise';
+import type { GatedRequest } from '../telemetry/gated-request';
+import type { GuardedCall } from '../telemetry/guarded-call';
 
 /** A request body the gate can describe: a JSON object naming its model. */
 export type ModelRequestBody = Record<string, unknown> & { model: string };

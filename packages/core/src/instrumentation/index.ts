@@ -5,8 +5,7 @@
 export type { ActiveCall } from '../telemetry/active-call';
 export { activeGuardedCall } from '../telemetry/active-call';
 export { claimAdmittedRequest, sendAdmitted } from '../telemetry/admitted-request';
-export type { GatedRequest, ResponseDetails } from '../telemetry/call-gate';
-export { CallGate, errorType, GuardedCall } from '../telemetry/call-gate';
+export { CallGate } from '../telemetry/call-gate';
 // The SDK's own promise and stream, gated and observed; the endpoint a call's span records
 export { deferredAPIPromise, isThenable } from '../telemetry/deferred-api-promise';
 export type { Endpoint } from '../telemetry/endpoint';
@@ -17,6 +16,8 @@ export type {
   GatedAPIPromiseOptions,
 } from '../telemetry/gated-api-promise';
 export { gatedAPIPromise } from '../telemetry/gated-api-promise';
+export type { GatedRequest, ResponseDetails } from '../telemetry/gated-request';
+export { GuardedCall } from '../telemetry/guarded-call';
 // Living next to other instrumentations; process warnings; span and metric names
 export type { MethodHost } from '../telemetry/method-wrapper';
 export {
@@ -31,6 +32,7 @@ export { isSdkStream, observeSdkStream } from '../telemetry/observed-stream';
 export type { TollgateWarningCode } from '../telemetry/process-warning';
 export { emitTollgateWarning } from '../telemetry/process-warning';
 export * as semconv from '../telemetry/semconv';
+export { errorType } from '../telemetry/span-outcome';
 // A gate on the client's post(), and the SDK's own APIPromise around one gated call
 export type { GatedPostOptions, PostMethod } from './gated-post';
 export { gatedPost } from './gated-post';

@@ -1,6 +1,6 @@
 import { context } from '@opentelemetry/api';
 import type { CallOptions } from '../guard/guard';
-import type { GuardedCall } from './call-gate';
+import type { GuardedCall } from './guarded-call';
 
 /**
  * The shape both provider SDKs (Stainless-generated) give their `APIPromise`: a Promise

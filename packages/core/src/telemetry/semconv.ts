@@ -90,7 +90,8 @@ export const ATTR_TOLLGATE_TENANT = 'tollgate.tenant';
 export const ATTR_TOLLGATE_FEATURE = 'tollgate.feature';
 
 // Tollgate's own metrics. Units in braces keep Prometheus names identical through the
-// Collector and through the JS Prometheus exporter.
+// Collector and through the JS Prometheus exporter; the wait histogram's unit `s` adds
+// `_seconds` on the Collector path only, as the GenAI duration histograms do.
 export const METRIC_TOLLGATE_COST = 'tollgate.cost';
 export const METRIC_TOLLGATE_GATE_DECISIONS = 'tollgate.gate.decisions';
 export const METRIC_TOLLGATE_GATE_WAIT = 'tollgate.gate.wait.duration';

@@ -1,0 +1,194 @@
+import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { UsageSource } from '../events/decision-events';
+import type { Admission, Guard } from '../guard/guard';
+import { parseRateLimitHeaders } from '../limits/provider-feedback';
+import type { CallFailure } from '../policies/circuit-breaker';
+import { classifyFailure } from '../policies/classify-failure';
+import type { TokenUsage } from '../pricing/token-usage';
+import { type ActiveCall, withActiveCall } from './active-call';
+import type { GateMetrics } from './gate-metrics';
+import type { GatedRequest, ResponseDetails } from './gated-request';
+import * as semconv from './semconv';
+import { errorType, markFailed, setUsageAttributes } from './span-outcome';
+
+/** What a call needs from the gate that admitted it. */
+export interface CallGateParts {
+  readonly guard: Guard;
+  readonly metrics: GateMetrics;
+}
+
+/**
+ * One admitted provider call. Ends exactly once — `complete()` or `fail()`, whichever
+ * comes first — settling or releasing the reservation and ending the span.
+ */
+export class GuardedCall implements ActiveCall {
+  private ended = false;
+  private attempts = 0;
+  private firstChunkSeen = false;
+  private responseModel: string | undefined;
+
+  constructor(
+    private readonly gate: CallGateParts,
+    readonly admission: Admission,
+    readonly span: Span,
+    spanContext: Context,
+    private readonly request: GatedRequest,
+    private readonly metricAttributes: Attributes,
+    /** Attributes of Tollgate's own counters: provider, operation, model and the split scope dimensions. */
+    private readonly gateAttributes: Attributes,
+    /** `attributesKey(gateAttributes)`, computed once per call. */
+    private readonly gateKey: string,
+    /** When the call was admitted: the provider operation's durations count from here. */
+    private readonly startedAt: number,
+  ) {
+    this.context = withActiveCall(spanContext, this);
+  }
+
+  /** Context with this call's span active and the call itself attached: run the SDK's request in it. */
+  readonly context: Context;
+
+  /** One HTTP attempt finished (the SDK may retry): counts it by status and feeds rate-limit headers back to the limiter. */
+  recordAttempt(headers: Headers | undefined, statusCode?: number): void {
+    this.attempts++;
+    this.span.setAttribute(semconv.ATTR_TOLLGATE_ATTEMPTS, this.attempts);
+    this.gate.metrics.providerAttempts.add(
+      1,
+      this.gateKey,
+      this.gateAttributes,
+      semconv.ATTR_HTTP_RESPONSE_STATUS_CODE,
+      statusCode ?? 0,
+    );
+    if (!headers) return;
+    const { descriptor } = this.request;
+    const feedback = parseRateLimitHeaders(headers, {
+      provider: descriptor.provider,
+      model: this.admission.estimate.pricedModel ?? descriptor.model,
+      tenant: this.admission.scope.tenant,
+    });
+    const saysSomething =
+      feedback.remainingRequests !== undefined ||
+      feedback.remainingTokens !== undefined ||
+      feedback.requestsResetMillis !== undefined ||
+      feedback.tokensResetMillis !== undefined ||
+      feedback.retryAfterMillis !== undefined;
+    if (saysSomething) {
+      this.gate.guard.applyProviderFeedback(feedback);
+      this.gate.metrics.recordRemaining(
+        feedback.provider,
+        feedback.model,
+        feedback.remainingRequests,
+        feedback.remainingTokens,
+      );
+    }
+  }
+
+  /** The first streamed chunk arrived. */
+  recordFirstChunk(): void {
+    if (this.firstChunkSeen) return;
+    this.firstChunkSeen = true;
+    this.gate.metrics.timeToFirstChunk.record(
+      (performance.now() - this.startedAt) / 1000,
+      this.metricAttributes,
+    );
+  }
+
+  recordResponse(details: ResponseDetails): void {
+    if (details.id) this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_ID, details.id);
+    if (details.model) {
+      this.responseModel = details.model;
+      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_MODEL, details.model);
+    }
+    if (details.finishReasons && details.finishReasons.length > 0) {
+      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [...details.finishReasons]);
+    }
+  }
+
+  /** The call finished (or its stream ended early): settle to `usage` and end the span. */
+  complete(
+    usage: TokenUsage | undefined,
+    source: Exclude<UsageSource, 'reservation'>,
+    options: { interrupted?: boolean } = {},
+  ): void {
+    if (this.ended) return;
+    this.ended = true;
+    if (options.interrupted) this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
+    this.settle(usage, source, undefined);
+  }
+
+  /**
+   * The call failed. With `partialUsage` (a stream that broke after output arrived) the
+   * reservation is settled to it; otherwise it is released, as providers do not bill
+   * requests they refused or failed.
+   */
+  fail(error: unknown, partialUsage?: TokenUsage): void {
+    if (this.ended) return;
+    this.ended = true;
+    markFailed(this.span, error);
+    if (partialUsage) {
+      this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
+      this.settle(partialUsage, 'local-count', error, classifyFailure(error));
+      return;
+    }
+    this.finishMetrics(undefined, error);
+    const end = () => this.span.end();
+    this.admission.release(`call failed: ${errorType(error)}`, classifyFailure(error)).then(end, end);
+  }
+
+  private settle(
+    usage: TokenUsage | undefined,
+    source: Exclude<UsageSource, 'reservation'>,
+    error: unknown,
+    failure?: CallFailure,
+  ): void {
+    if (usage) setUsageAttributes(this.span, usage);
+    this.finishMetrics(usage, error);
+    this.admission.settle(usage, source, failure ? { failure } : {}).then(
+      (settlement) => {
+        this.span.setAttribute(
+          semconv.ATTR_TOLLGATE_USAGE_SOURCE,
+          settlement.usageSource === 'local-count' ? 'local_count' : settlement.usageSource,
+        );
+        if (settlement.actualCostUsd !== undefined) {
+          this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_RECONCILED_USD, settlement.actualCostUsd);
+          this.gate.metrics.cost.add(
+            settlement.actualCostUsd,
+            this.gateKey,
+            this.gateAttributes,
+            semconv.ATTR_TOLLGATE_COST_KIND,
+            'reconciled',
+          );
+        }
+        if (settlement.costDeltaUsd !== undefined)
+          this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_DELTA_USD, settlement.costDeltaUsd);
+        if (settlement.minHeadroomRatio !== undefined) {
+          this.span.setAttribute(
+            semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO,
+            settlement.minHeadroomRatio,
+          );
+        }
+        this.span.end();
+      },
+      // The ledger failed to settle: the span still ends (the guard reports the failure itself).
+      () => this.span.end(),
+    );
+  }
+
+  private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {
+    const attributes: Attributes = { ...this.metricAttributes };
+    if (this.responseModel) attributes[semconv.ATTR_GEN_AI_RESPONSE_MODEL] = this.responseModel;
+    if (error !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = errorType(error);
+    this.gate.metrics.operationDuration.record((performance.now() - this.startedAt) / 1000, attributes);
+    if (usage?.inputTokens !== undefined) {
+      this.gate.metrics.tokenUsage.record(usage.inputTokens, {
+        ...attributes,
+        [semconv.ATTR_GEN_AI_TOKEN_TYPE]: 'input',
+      });
+    }
+    if (usage?.outputTokens !== undefined) {
+      this.gate.metrics.tokenUsage.record(usage.outputTokens, {
+        ...attributes,
+        [semconv.ATTR_GEN_AI_TOKEN_TYPE]: 'output',
+      });
+    }
+  }
+}
