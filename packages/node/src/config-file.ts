@@ -10,6 +10,7 @@ const FILE_KEYS = [
   'openai',
   'anthropic',
   'googleGenAI',
+  'bedrock',
   'metricExportIntervalMillis',
   'shutdownOnExit',
 ];
@@ -57,7 +58,7 @@ export function readConfigFile(path: string): RegisterOptions {
   if (record.serviceName !== undefined && typeof record.serviceName !== 'string') {
     throw new TollgateConfigError('serviceName', 'must be a string', record.serviceName);
   }
-  for (const section of ['guard', 'openai', 'anthropic', 'googleGenAI']) {
+  for (const section of ['guard', 'openai', 'anthropic', 'googleGenAI', 'bedrock']) {
     const value = record[section];
     if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new TollgateConfigError(section, 'must be an object', value);

@@ -1,6 +1,7 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { Guard } from '@tollgate/core';
 import { AnthropicInstrumentation, SUPPORTED_ANTHROPIC_RANGE } from '@tollgate/instrumentation-anthropic';
+import { BedrockInstrumentation, SUPPORTED_BEDROCK_RANGE } from '@tollgate/instrumentation-bedrock';
 import {
   GoogleGenAIInstrumentation,
   SUPPORTED_GOOGLE_GENAI_RANGE,
@@ -24,7 +25,7 @@ import { watchForUngatedCalls } from './ungated-call-watch';
  */
 export function tollgateInstrumentations(
   guard: Guard,
-  options: Pick<RegisterOptions, 'openai' | 'anthropic' | 'googleGenAI'> = {},
+  options: Pick<RegisterOptions, 'openai' | 'anthropic' | 'googleGenAI' | 'bedrock'> = {},
 ): Instrumentation[] {
   const instrumentations: Instrumentation[] = [];
   const patchers: SdkPatcher[] = [];
@@ -55,6 +56,16 @@ export function tollgateInstrumentations(
     patchers.push({
       packageName: '@google/genai',
       supportedRange: SUPPORTED_GOOGLE_GENAI_RANGE,
+      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
+    });
+  }
+  const { enabled: bedrockEnabled = true, ...bedrock } = options.bedrock ?? {};
+  if (bedrockEnabled) {
+    const instrumentation = new BedrockInstrumentation({ ...bedrock, guard });
+    instrumentations.push(instrumentation);
+    patchers.push({
+      packageName: '@aws-sdk/client-bedrock-runtime',
+      supportedRange: SUPPORTED_BEDROCK_RANGE,
       instrument: (moduleExports) => instrumentation.instrument(moduleExports),
     });
   }

@@ -16,6 +16,8 @@ export interface RegisterOptions {
   anthropic?: { enabled?: boolean; sdkSpans?: 'nest' | 'suppress'; providerName?: string };
   /** Options for the @google/genai instrumentation (the guard is added for you). */
   googleGenAI?: { enabled?: boolean; providerName?: string };
+  /** Options for the Amazon Bedrock Runtime instrumentation (the guard is added for you). */
+  bedrock?: { enabled?: boolean; providerName?: string };
   /**
    * How often metrics are exported over OTLP.
    * @default `OTEL_METRIC_EXPORT_INTERVAL`, else 60_000

@@ -103,7 +103,7 @@ async function runApp(args: string[], env: Record<string, string>) {
         ...env,
         MOCK_OPENAI_URL: mock.openaiBaseUrl,
         MOCK_ANTHROPIC_URL: mock.anthropicBaseUrl,
-        MOCK_GEMINI_URL: mock.url,
+        MOCK_URL: mock.url,
         OTEL_EXPORTER_OTLP_ENDPOINT: receiver.url,
       },
     });
@@ -168,6 +168,31 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
       'gen_ai.provider.name': 'gcp.gemini',
       'tollgate.usage.source': 'provider',
     });
+  });
+
+  it('node --import @tollgate/node/register gates Amazon Bedrock Runtime calls with no code change', async () => {
+    mock.reset();
+    const { stdout, received } = await runApp(['--import', '@tollgate/node/register', 'bedrock-app.mjs'], {
+      TOLLGATE_CONFIG: join(fixtures, 'tollgate.yaml'),
+    });
+    expect(stdout).toContain('second call: BudgetExceededError');
+    expect(stdout).toContain('bedrock stream: done');
+    const spans = spansIn(received).filter((span) => span.attributes['tollgate.gate.decision']);
+    expect(spans.map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`)).toEqual([
+      'chat us.amazon.nova-lite-v1:0:allowed',
+      'chat us.anthropic.claude-opus-4-1-20250805-v1:0:budget_exceeded',
+      'chat us.amazon.nova-lite-v1:0:allowed',
+    ]);
+    expect(spans[2]!.attributes).toMatchObject({
+      'gen_ai.provider.name': 'aws.bedrock',
+      'tollgate.usage.source': 'provider',
+      'tollgate.price.model': 'amazon.nova-lite-v1:0',
+    });
+    // The refused call never reached the provider.
+    expect(mock.requests().map((request) => request.model)).toEqual([
+      'us.amazon.nova-lite-v1:0',
+      'us.amazon.nova-lite-v1:0',
+    ]);
   });
 
   it('register() in code does the same', async () => {

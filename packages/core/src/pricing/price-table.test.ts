@@ -42,7 +42,7 @@ describe('PriceTable.bundled()', () => {
   it('gives every model a provider, a source page, limits and a kind', () => {
     for (const key of bundled.models()) {
       const { price } = bundled.resolve(key)!;
-      expect.soft(price.provider, key).toMatch(/^(openai|anthropic|gcp\.gemini)$/);
+      expect.soft(price.provider, key).toMatch(/^(openai|anthropic|gcp\.gemini|aws\.bedrock)$/);
       expect.soft(price.source, key).toMatch(/^https:\/\//);
       expect.soft(Number.isInteger(price.maxOutputTokens), key).toBe(true);
       expect.soft(Number.isInteger(price.contextWindow), key).toBe(true);

@@ -21,10 +21,25 @@ describe('provider profiles', () => {
       ['openai/', 'openai'],
       ['anthropic/', 'anthropic'],
       ['google/', 'gcp.gemini'],
+      ...['us.', 'us-gov.', 'eu.', 'apac.', 'jp.', 'au.', 'ca.', 'global.'].map(
+        (prefix) => [prefix, 'aws.bedrock'] as const,
+      ),
     ]);
     const table = PriceTable.bundled();
     expect(table.resolve('openai/gpt-4o')?.model).toBe('gpt-4o');
     expect(table.resolve('azure.ai.openai/gpt-4o')).toBeUndefined();
+  });
+
+  it('price Bedrock cross-region inference profiles as their base model, and only Bedrock models so', () => {
+    const table = PriceTable.bundled();
+    for (const geography of ['us', 'eu', 'apac', 'global']) {
+      const resolved = table.resolve(`${geography}.anthropic.claude-sonnet-4-5-20250929-v1:0`);
+      expect(resolved?.model).toBe('anthropic.claude-sonnet-4-5-20250929-v1:0');
+      expect(resolved?.price.provider).toBe('aws.bedrock');
+    }
+    expect(table.resolve('us.amazon.nova-lite-v1:0')?.price.input).toBe(0.06);
+    // A geography before a model another provider bills is a mistake, not that model.
+    expect(table.resolve('us.gpt-4o')).toBeUndefined();
   });
 
   it('have no profile for unknown or prototype-named providers', () => {

@@ -74,6 +74,17 @@ const PROFILES: ReadonlyMap<string, ProviderProfile> = new Map<string, ProviderP
       readsMaxCompletionTokens: false,
     },
   ],
+  [
+    'aws.bedrock',
+    {
+      // Cross-region inference profiles put a geography before the base model id
+      // (`us.anthropic.claude-…`, `global.amazon.nova-…`): priced as the base model.
+      modelPrefixes: ['us.', 'us-gov.', 'eu.', 'apac.', 'jp.', 'au.', 'ca.', 'global.'],
+      servesOnlyFamily: undefined,
+      modelIdVendorTag: undefined,
+      readsMaxCompletionTokens: false,
+    },
+  ],
 ]);
 
 /**

@@ -1,4 +1,8 @@
 import { anthropicMessagesShape } from './anthropic-messages-request';
+import { bedrockConverseShape } from './bedrock-converse-request';
+import { bedrockLlamaShape } from './bedrock-llama-request';
+import { bedrockMistralShape } from './bedrock-mistral-request';
+import { bedrockNovaShape } from './bedrock-nova-request';
 import { geminiGenerateContentShape } from './gemini-generate-content-request';
 import { openAiChatShape } from './openai-chat-request';
 import { openAiCompletionsShape } from './openai-completions-request';
@@ -18,6 +22,10 @@ const REQUEST_SHAPES = {
   text_completion: openAiCompletionsShape,
   messages: anthropicMessagesShape,
   generate_content: geminiGenerateContentShape,
+  converse: bedrockConverseShape,
+  invoke_nova: bedrockNovaShape,
+  invoke_llama: bedrockLlamaShape,
+  invoke_mistral: bedrockMistralShape,
 } as const satisfies Readonly<Record<string, RequestShape>>;
 
 /**

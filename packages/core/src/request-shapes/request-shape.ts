@@ -6,7 +6,11 @@ export type OutputCapField =
   | 'max_tokens'
   | 'max_output_tokens'
   // Gemini: the SDK's `config`, sent as `generationConfig.maxOutputTokens`.
-  | 'config.maxOutputTokens';
+  | 'config.maxOutputTokens'
+  // Amazon Bedrock: Converse, and the Nova and Llama InvokeModel bodies
+  | 'inferenceConfig.maxTokens'
+  | 'inferenceConfig.max_new_tokens'
+  | 'max_gen_len';
 
 /** A request body as the SDK will send it; read, never modified. */
 export type RequestBody = Readonly<Record<string, unknown>>;
