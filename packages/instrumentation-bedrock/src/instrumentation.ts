@@ -32,21 +32,9 @@ const BEDROCK_SDK: SdkDescription = {
   supportedRange: SUPPORTED_BEDROCK_RANGE,
   isSupportedVersion: isSupportedBedrockVersion,
   configPath: 'instrumentations.bedrock',
+  // `send()` returns a native promise: there is no APIPromise class to find.
+  plainPromises: true,
 };
-
-type ModuleExports = Record<string, unknown>;
-
-/**
- * The kit resolves a Stainless SDK's client and `APIPromise`. The AWS SDK has no `APIPromise`:
- * `send()` returns a native promise, so the kit is handed the client class with `Promise` in that
- * slot (this package never builds one), and the module itself is returned untouched.
- */
-function kitView(moduleExports: unknown): ModuleExports {
-  const exports = (moduleExports ?? {}) as ModuleExports;
-  const fromDefault = exports.default as ModuleExports | undefined;
-  const client = exports.BedrockRuntimeClient ?? fromDefault?.BedrockRuntimeClient;
-  return client ? { BedrockRuntimeClient: client, APIPromise: Promise } : {};
-}
 
 /**
  * Gates, traces and costs every Converse, ConverseStream, InvokeModel and
@@ -83,28 +71,5 @@ export class BedrockInstrumentation extends TollgateInstrumentation<
           ),
       },
     ];
-  }
-
-  protected override init() {
-    const definitions = super.init();
-    for (const definition of definitions) {
-      const { patch, unpatch } = definition;
-      definition.patch = (moduleExports: ModuleExports, moduleVersion?: string) => {
-        patch?.(kitView(moduleExports), moduleVersion);
-        return moduleExports;
-      };
-      definition.unpatch = (moduleExports: ModuleExports, moduleVersion?: string) => {
-        unpatch?.(kitView(moduleExports), moduleVersion);
-      };
-    }
-    return definitions;
-  }
-
-  override instrument(moduleExports: unknown): void {
-    super.instrument(kitView(moduleExports));
-  }
-
-  override uninstrument(moduleExports: unknown): void {
-    super.uninstrument(kitView(moduleExports));
   }
 }
