@@ -51,6 +51,22 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('gate-demo: openai, Anthropic and Gemini calls gated; refused calls never reach the provider', async () => {
+    const { stdout, stderr } = await runExample('gate-demo');
+    expect(stdout).toMatch(
+      /generate_content gemini-2\.5-flash\s+allowed\s+\d+\/120\s+\$\S+\s+\$\S+\s+provider/,
+    );
+    expect(stdout).toMatch(/chat claude-haiku-4-5\s+allowed\s+\d+\/120\s+\$\S+\s+\$\S+\s+provider/);
+    expect(stdout).toMatch(/chat gpt-4o\s+budget_exceeded/);
+    const outcomes = stdout.match(/Outcomes: (\d+) allowed, (\d+) rate-limited, (\d+) refused by a budget\./);
+    const served = stdout.match(/The mock provider served (\d+) requests/);
+    expect(outcomes, stdout).not.toBeNull();
+    expect(Number(outcomes![2])).toBeGreaterThan(0);
+    expect(Number(outcomes![3])).toBeGreaterThan(0);
+    expect(served![1]).toBe(outcomes![1]);
+    expect(stderr).toBe('');
+  });
+
   it('google-genai: the Gemini stream settles from usageMetadata; the refused call never reaches the provider', async () => {
     const { stdout, stderr } = await runExample('google-genai');
     expect(stdout).toContain('requests the mock provider received for this call: 0');
