@@ -1,6 +1,8 @@
-// The app: plain openai SDK calls, unchanged. The gate comes from telemetry.mjs (node --import).
+// The app: plain openai, Anthropic and Gemini SDK calls, unchanged. The gate comes from telemetry.mjs
+// (node --import).
 
 import Anthropic from '@anthropic-ai/sdk';
+import { GoogleGenAI } from '@google/genai';
 import { BudgetExceededError, RateLimitedError, withScope } from '@tollgate/core';
 import { startMockProvider } from '@tollgate/mock-provider';
 import OpenAI from 'openai';
@@ -10,6 +12,7 @@ import { exportsOverOtlp, guard, meterProvider, metricReader, spans, tracerProvi
 const mock = await startMockProvider({ outputTokens: 120, latencyMillis: 15 });
 const openai = new OpenAI({ apiKey: 'not-needed', baseURL: mock.openaiBaseUrl, maxRetries: 0 });
 const anthropic = new Anthropic({ apiKey: 'not-needed', baseURL: mock.anthropicBaseUrl, maxRetries: 0 });
+const gemini = new GoogleGenAI({ apiKey: 'not-needed', httpOptions: { baseUrl: mock.url } });
 const outcomes = { allowed: 0, rateLimited: 0, budgetRefused: 0 };
 
 async function attempt(tenant, fn) {
@@ -27,7 +30,7 @@ const ask = (model, maxTokens, content) =>
   openai.chat.completions.create({ model, max_tokens: maxTokens, messages: [{ role: 'user', content }] });
 
 console.log(
-  'Tollgate demo — real openai and Anthropic SDK calls against the bundled mock provider (no API key, nothing leaves this machine).',
+  'Tollgate demo — real openai, Anthropic and Gemini SDK calls against the bundled mock provider (no API key, nothing leaves this machine).',
 );
 console.log('Every cost below is an estimate from the bundled price table.\n');
 
@@ -41,7 +44,7 @@ await Promise.all(
 );
 
 console.log(
-  '\n2) Streamed completions (openai and Anthropic): chunks pass untouched, cost settled from provider-reported usage:',
+  '\n2) Streamed completions (openai, Anthropic and Gemini): chunks pass untouched, cost settled from provider-reported usage:',
 );
 await attempt('acme', async () => {
   const stream = await openai.chat.completions.create({
@@ -66,6 +69,19 @@ await attempt('globex', async () => {
   );
 });
 
+await attempt('acme', async () => {
+  const stream = await gemini.models.generateContentStream({
+    model: 'gemini-2.5-flash',
+    contents: 'Name three famous toll roads.',
+    config: { maxOutputTokens: 300 },
+  });
+  let usage;
+  for await (const chunk of stream) usage = chunk.usageMetadata ?? usage;
+  console.log(
+    `        Gemini streamed ${usage.candidatesTokenCount} tokens through generateContentStream(); cost settled from the last chunk's usageMetadata`,
+  );
+});
+
 console.log(
   '\n3) A call that can never fit the 10,000 TPM bucket (16,000 max tokens) is refused at once, not queued forever:',
 );
@@ -83,7 +99,7 @@ console.log(
 await new Promise((resolve) => setTimeout(resolve, 50));
 console.log("\nSpans (Tollgate's CLIENT span per call; rejected calls too):");
 console.log(
-  '  name                  decision          tokens in/out  estimated      reconciled     usage source',
+  '  name                              decision          tokens in/out  estimated      reconciled     usage source',
 );
 // Only Tollgate's spans: others (e.g. an SDK's own span, with sdkSpans: 'nest') have no gate decision.
 for (const span of spans.getFinishedSpans().filter((s) => s.attributes['tollgate.gate.decision'])) {
@@ -93,7 +109,7 @@ for (const span of spans.getFinishedSpans().filter((s) => s.attributes['tollgate
       ? '-'
       : `${a['gen_ai.usage.input_tokens']}/${a['gen_ai.usage.output_tokens']}`;
   console.log(
-    `  ${span.name.padEnd(21)} ${String(a['tollgate.gate.decision']).padEnd(17)} ${tokens.padEnd(14)} ${usd(a['tollgate.cost.estimated_usd']).padEnd(14)} ${usd(a['tollgate.cost.reconciled_usd']).padEnd(14)} ${a['tollgate.usage.source'] ?? '-'}`,
+    `  ${span.name.padEnd(33)} ${String(a['tollgate.gate.decision']).padEnd(17)} ${tokens.padEnd(14)} ${usd(a['tollgate.cost.estimated_usd']).padEnd(14)} ${usd(a['tollgate.cost.reconciled_usd']).padEnd(14)} ${a['tollgate.usage.source'] ?? '-'}`,
   );
 }
 

@@ -22,6 +22,7 @@ import {
 } from '@opentelemetry/sdk-trace-base';
 import { createGuard } from '@tollgate/core';
 import { AnthropicInstrumentation } from '@tollgate/instrumentation-anthropic';
+import { GoogleGenAIInstrumentation } from '@tollgate/instrumentation-google-genai';
 import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
 import { logDecision } from './decision-log.mjs';
 
@@ -70,6 +71,10 @@ export const guard = createGuard({
   onDecision: logDecision,
 });
 registerInstrumentations({
-  instrumentations: [new OpenAIInstrumentation({ guard }), new AnthropicInstrumentation({ guard })],
+  instrumentations: [
+    new OpenAIInstrumentation({ guard }),
+    new AnthropicInstrumentation({ guard }),
+    new GoogleGenAIInstrumentation({ guard }),
+  ],
 });
 export const exportsOverOtlp = otlp;

@@ -51,6 +51,54 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('gate-demo: openai, Anthropic and Gemini calls gated; refused calls never reach the provider', async () => {
+    const { stdout, stderr } = await runExample('gate-demo');
+    expect(stdout).toMatch(
+      /generate_content gemini-2\.5-flash\s+allowed\s+\d+\/120\s+\$\S+\s+\$\S+\s+provider/,
+    );
+    expect(stdout).toMatch(/chat claude-haiku-4-5\s+allowed\s+\d+\/120\s+\$\S+\s+\$\S+\s+provider/);
+    expect(stdout).toMatch(/chat gpt-4o\s+budget_exceeded/);
+    const outcomes = stdout.match(/Outcomes: (\d+) allowed, (\d+) rate-limited, (\d+) refused by a budget\./);
+    const served = stdout.match(/The mock provider served (\d+) requests/);
+    expect(outcomes, stdout).not.toBeNull();
+    expect(Number(outcomes![2])).toBeGreaterThan(0);
+    expect(Number(outcomes![3])).toBeGreaterThan(0);
+    expect(served![1]).toBe(outcomes![1]);
+    expect(stderr).toBe('');
+  });
+
+  it('google-genai: the Gemini stream settles from usageMetadata; the refused call never reaches the provider', async () => {
+    const { stdout, stderr } = await runExample('google-genai');
+    expect(stdout).toContain('requests the mock provider received for this call: 0');
+    expect(stdout).toMatch(/generate_content gemini-2\.5-pro {2}tollgate\.gate\.decision=budget_exceeded/);
+    const billed = stdout.match(/the mock provider billed (\d+) \/ (\d+) tokens in all/);
+    expect(billed, stdout).not.toBeNull();
+    expect(stdout).toContain(
+      `gen_ai.usage.input_tokens=${billed![1]}  gen_ai.usage.output_tokens=${billed![2]}  tollgate.usage.source=provider`,
+    );
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
+  it('bedrock: Converse and ConverseStream settle from provider usage; the refused call never reaches the provider', async () => {
+    const { stdout, stderr } = await runExample('bedrock');
+    expect(stdout).toContain('requests the mock provider received for this call: 0');
+    expect(stdout).toMatch(/chat us\.anthropic\.claude-opus-\S+ {2}tollgate\.gate\.decision=budget_exceeded/);
+    expect(stdout.match(/tollgate\.usage\.source=provider/g)).toHaveLength(2);
+    const billed = stdout.match(/the mock provider billed (\d+) \/ (\d+) tokens in all/);
+    const settled = [
+      ...stdout.matchAll(/gen_ai\.usage\.input_tokens=(\d+) {2}gen_ai\.usage\.output_tokens=(\d+)/g),
+    ];
+    expect(billed, stdout).not.toBeNull();
+    expect(settled.reduce((sum, [, input]) => sum + Number(input), 0)).toBe(Number(billed![1]));
+    expect(settled.reduce((sum, [, , output]) => sum + Number(output), 0)).toBe(Number(billed![2]));
+    expect(stdout).toContain('$0.000000 still reserved');
+    // On Node.js 20 the AWS SDK warns that its future releases need Node.js 22; nothing else may reach stderr.
+    expect(
+      stderr.replace(/\(node:\d+\) Warning: NodeVersionSupportWarning[\s\S]*?--trace-warnings[^\n]*\n/, ''),
+    ).toBe('');
+  });
+
   it('multi-tenant-server: 429s never reach the provider; each tenant hits its own limit', async () => {
     const { stdout, stderr } = await runExample('multi-tenant-server');
     const summary = stdout.match(
