@@ -1,5 +1,10 @@
 import type { GuardedCall, StreamObserver } from '@tollgate/core/instrumentation';
-import { observeEventStream, type StreamProgress, settleUnreported } from './observed-event-stream';
+import {
+  observeEventStream,
+  type StreamProgress,
+  settleReply,
+  settleUnreported,
+} from './observed-event-stream';
 import { asRecord, bedrockUsage, CONVERSE_USAGE_FIELDS, stringOf } from './utils';
 
 type Json = Record<string, unknown>;
@@ -29,17 +34,10 @@ export function observeConverse(result: unknown, call: GuardedCall): unknown {
   const stopReason = stringOf(output.stopReason);
   call.recordResponse({ id: requestIdOf(output), finishReasons: stopReason ? [stopReason] : undefined });
   const usage = bedrockUsage(asRecord(output.usage), CONVERSE_USAGE_FIELDS);
-  if (usage) {
-    call.complete(usage, 'provider');
-    return result;
-  }
-  const text = contentText(asRecord(asRecord(output.output)?.message)?.content);
-  call.complete(
-    {
-      inputTokens: call.admission.estimate.estimatedInputTokens,
-      outputTokens: text ? call.admission.countOutputTokens(text) : 0,
-    },
-    'local-count',
+  settleReply(
+    call,
+    usage,
+    usage ? undefined : contentText(asRecord(asRecord(output.output)?.message)?.content),
   );
   return result;
 }

@@ -1,6 +1,11 @@
 import type { TokenUsage } from '@tollgate/core';
 import type { GuardedCall, StreamObserver } from '@tollgate/core/instrumentation';
-import { observeEventStream, type StreamProgress, settleUnreported } from './observed-event-stream';
+import {
+  observeEventStream,
+  type StreamProgress,
+  settleReply,
+  settleUnreported,
+} from './observed-event-stream';
 import {
   asRecord,
   bedrockUsage,
@@ -43,18 +48,7 @@ export function observeInvoke(
     finishReasons: stopReason ? [stopReason] : undefined,
   });
   const usage = headerUsage ?? (body ? invokeBodyUsage(body) : undefined);
-  if (usage) {
-    call.complete(usage, 'provider');
-    return result;
-  }
-  const text = body ? invokeText(body) : undefined;
-  call.complete(
-    {
-      inputTokens: call.admission.estimate.estimatedInputTokens,
-      outputTokens: text ? call.admission.countOutputTokens(text) : 0,
-    },
-    'local-count',
-  );
+  settleReply(call, usage, usage || !body ? undefined : invokeText(body));
   return result;
 }
 

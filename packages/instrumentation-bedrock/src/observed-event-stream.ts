@@ -30,6 +30,28 @@ export interface StreamProgress {
 }
 
 /**
+ * Settles a finished reply: to the provider's usage when it reported one, else to the estimated
+ * input and the output counted from the reply's text.
+ */
+export function settleReply(
+  call: GuardedCall,
+  usage: TokenUsage | undefined,
+  text: string | undefined,
+): void {
+  if (usage) {
+    call.complete(usage, 'provider');
+    return;
+  }
+  call.complete(
+    {
+      inputTokens: call.admission.estimate.estimatedInputTokens,
+      outputTokens: text ? call.admission.countOutputTokens(text) : 0,
+    },
+    'local-count',
+  );
+}
+
+/**
  * Settles a stream that ended without the provider's usage. A stream that failed (an abort
  * resets the HTTP/2 stream) is billed for what was generated: counted from the text seen. A
  * caller that stopped iterating did not stop the request — Bedrock keeps generating and bills

@@ -86,7 +86,7 @@ export function tallyBedrockConverseRequest(body: RequestBody, tally: RequestTal
  *
  * @throws {InvalidRequestError} Naming `parent.field`, when set to anything but an integer >= `minimum`.
  */
-export function readNestedIntegerField(
+function readNestedIntegerField(
   body: RequestBody,
   parent: string,
   field: string,
@@ -103,40 +103,44 @@ export function readNestedIntegerField(
 }
 
 /** `body` with `parent.field` set to `cap`, the rest of `parent` kept. */
-export function withNestedOutputCap<T extends RequestBody>(
-  body: T,
-  parent: string,
-  field: string,
-  cap: number,
-): T {
+function withNestedOutputCap<T extends RequestBody>(body: T, parent: string, field: string, cap: number): T {
   const holder = isRecord(body[parent]) ? body[parent] : {};
   return { ...body, [parent]: { ...holder, [field]: cap } };
 }
 
 /**
- * Amazon Bedrock Converse and ConverseStream (the SDK's command input). Output cap:
- * `inferenceConfig.maxTokens` (thinking budgets sent in `additionalModelRequestFields` count
- * inside it); the model's maximum when unset; always one choice.
+ * A request in Converse's message layout (`messages`, `system`, tools) whose output cap is
+ * `inferenceConfig[capKey]`: the model's maximum when unset; always one choice.
  */
-export const bedrockConverseShape: RequestShape = {
-  genAiOperationName: 'chat',
-  tallyInput: tallyBedrockConverseRequest,
-  checkBody(body) {
-    checkArrayField(body, 'messages');
-    checkArrayField(body, 'system');
-  },
-  requestedOutputCap(body) {
-    return readNestedIntegerField(body, 'inferenceConfig', 'maxTokens', 1);
-  },
-  defaultOutputCap: undefined,
-  outputCapField() {
-    return 'inferenceConfig.maxTokens';
-  },
-  withOutputCap(body, cap) {
-    if (bedrockConverseShape.requestedOutputCap(body) !== undefined) return body;
-    return withNestedOutputCap(body, 'inferenceConfig', 'maxTokens', cap);
-  },
-  choiceCount() {
-    return 1;
-  },
-};
+export function converseLayoutShape(capKey: 'maxTokens' | 'max_new_tokens'): RequestShape {
+  const shape: RequestShape = {
+    genAiOperationName: 'chat',
+    tallyInput: tallyBedrockConverseRequest,
+    checkBody(body) {
+      checkArrayField(body, 'messages');
+      checkArrayField(body, 'system');
+    },
+    requestedOutputCap(body) {
+      return readNestedIntegerField(body, 'inferenceConfig', capKey, 1);
+    },
+    defaultOutputCap: undefined,
+    outputCapField() {
+      return `inferenceConfig.${capKey}`;
+    },
+    withOutputCap(body, cap) {
+      if (shape.requestedOutputCap(body) !== undefined) return body;
+      return withNestedOutputCap(body, 'inferenceConfig', capKey, cap);
+    },
+    choiceCount() {
+      return 1;
+    },
+  };
+  return shape;
+}
+
+/**
+ * Amazon Bedrock Converse and ConverseStream (the SDK's command input), cap in
+ * `inferenceConfig.maxTokens` (thinking budgets sent in `additionalModelRequestFields` count
+ * inside it).
+ */
+export const bedrockConverseShape: RequestShape = converseLayoutShape('maxTokens');
