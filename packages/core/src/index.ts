@@ -76,6 +76,7 @@ export type {
   DecisionEvent,
   DecisionHook,
   DecisionType,
+  InvalidRequestEvent,
   LeaseExpiredEvent,
   LimiterUpdateFailedEvent,
   ModelFallbackEvent,

@@ -1,4 +1,4 @@
-import { createGuard, type Guard, InvalidRequestError } from '@tollgate/core';
+import { createGuard, type DecisionEvent, type Guard, InvalidRequestError } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import * as openaiModule from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -15,6 +15,7 @@ let harness: InstrumentedSdk['harness'];
 let instrumentation: OpenAIInstrumentation;
 let guard: Guard;
 let client: InstanceType<typeof OpenAI>;
+let events: DecisionEvent[];
 
 beforeAll(async () => {
   mock = await startMockProvider();
@@ -23,7 +24,13 @@ afterAll(async () => {
   await mock.close();
 });
 beforeEach(() => {
-  guard = createGuard({ budgets: [{ id: 'day', limit: { tokens: 1_000_000 }, window: 'day' }] });
+  events = [];
+  guard = createGuard({
+    budgets: [{ id: 'day', limit: { tokens: 1_000_000 }, window: 'day' }],
+    onDecision: (event) => {
+      events.push(event);
+    },
+  });
   ({ harness, instrumentation } = instrumentSdk(guard));
   mock.reset();
   client = mockClient(mock);
@@ -59,6 +66,13 @@ describe.each([false, true])('openai chat with malformed input (stream: %s)', (s
     expect(mock.requests()).toHaveLength(0);
     const [span] = harness.spans.getFinishedSpans();
     expect(span?.attributes['error.type']).toBe('InvalidRequestError');
+    expect(span?.attributes).toMatchObject({
+      'tollgate.gate.decision': 'invalid_request',
+      'tollgate.gate.reason': field,
+    });
+    expect(events).toEqual([
+      expect.objectContaining({ type: 'invalid-request', field, model: 'gpt-4o-mini', provider: 'openai' }),
+    ]);
     const [status] = await guard.budgetStatus('day');
     expect(status).toMatchObject({ spent: 0, reserved: 0 });
   });

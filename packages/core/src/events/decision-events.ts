@@ -222,6 +222,21 @@ export interface LimiterUpdateFailedEvent {
 }
 
 /** The caller's `AbortSignal` aborted the call while it waited at the gate: nothing was reserved or sent. */
+/**
+ * A call refused because its request body is malformed where the gate must read it
+ * (`InvalidRequestError`): nothing was estimated, reserved or sent.
+ */
+export interface InvalidRequestEvent {
+  type: 'invalid-request';
+  callId: string;
+  timestampMs: number;
+  provider: string;
+  model: string;
+  scope: Readonly<CallScope>;
+  /** Path of the offending field in the request body. */
+  field: string;
+}
+
 export interface AbortedEvent extends CallDecisionBase {
   type: 'aborted';
 }
@@ -253,6 +268,7 @@ export type DecisionEvent =
   | ModelFallbackEvent
   | PolicyRejectedEvent
   | LimiterUpdateFailedEvent
+  | InvalidRequestEvent
   | AbortedEvent;
 
 export type DecisionType = DecisionEvent['type'];

@@ -1,5 +1,6 @@
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { CircuitOpenError } from '../errors/circuit-open-error';
+import { InvalidRequestError } from '../errors/invalid-request-error';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { TollgateError } from '../errors/tollgate-error';
@@ -136,7 +137,11 @@ export function reportRefusal<E extends RefusalError>(
 
 /** What the span of a call refused with `error` records; `error` for anything that is not a refusal. */
 export function refusalSpanFacts(error: unknown): RefusalSpanFacts {
-  return refusalKind(error)?.span(error as RefusalError) ?? OTHER_ERROR;
+  const refusal = refusalKind(error);
+  if (refusal) return refusal.span(error as RefusalError);
+  // Refused before an estimate existed: its event is emitted by the estimate step.
+  if (InvalidRequestError.isInstance(error)) return { decision: 'invalid_request', reason: error.field };
+  return OTHER_ERROR;
 }
 
 const OTHER_ERROR: RefusalSpanFacts = { decision: 'error' };

@@ -2,6 +2,7 @@ import type { BudgetSubject } from '../budgets/budget-plan';
 import { BUDGET_UNITS, type LedgerAmounts, reservationAmounts } from '../budgets/budget-units';
 import type { NormalizedBudget } from '../budgets/normalized-budget';
 import type { LlmCallDescriptor } from '../call/llm-call';
+import { InvalidRequestError } from '../errors/invalid-request-error';
 import { UnboundedOutputError } from '../errors/unbounded-output-error';
 import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
 import { type CallEstimate, estimateCall } from '../estimate/call-estimate';
@@ -33,13 +34,7 @@ export function planCall(
   callId: string,
   scope: Readonly<CallScope>,
 ): PlannedCall {
-  const { config } = runtime;
-  const estimate = estimateCall(call, {
-    prices: runtime.prices,
-    defaultMaxOutputTokens: config.defaultMaxOutputTokens,
-    unknownModel: config.unknownModel,
-    estimator: config.estimator,
-  });
+  const estimate = estimateOrReport(runtime, call, callId, scope);
   const base: CallDecisionBase = {
     callId,
     timestampMs: Date.now(),
@@ -83,4 +78,35 @@ function budgetsLimiting(
   return budgets
     .filter((budget) => budget.limits.some((limit) => BUDGET_UNITS[limit.unit][need]))
     .map((budget) => budget.id);
+}
+
+/** Estimates the call; a malformed body is reported as an `invalid-request` decision before it is thrown. */
+function estimateOrReport(
+  runtime: GuardRuntime,
+  call: LlmCallDescriptor,
+  callId: string,
+  scope: Readonly<CallScope>,
+): CallEstimate {
+  const { config } = runtime;
+  try {
+    return estimateCall(call, {
+      prices: runtime.prices,
+      defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+      unknownModel: config.unknownModel,
+      estimator: config.estimator,
+    });
+  } catch (error) {
+    if (InvalidRequestError.isInstance(error)) {
+      runtime.events.emit({
+        type: 'invalid-request',
+        callId,
+        timestampMs: Date.now(),
+        provider: call.provider,
+        model: call.model,
+        scope,
+        field: error.field,
+      });
+    }
+    throw error;
+  }
 }
