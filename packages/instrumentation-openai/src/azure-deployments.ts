@@ -47,7 +47,9 @@ export function deploymentOf(client: ClientLike, bodyModel: string): string {
 
 /** The priced model a deployment serves, when configured. */
 export function deployedModel(deployments: Deployments | undefined, deployment: string): string | undefined {
-  return deployments !== undefined && Object.hasOwn(deployments, deployment) ? deployments[deployment] : undefined;
+  return deployments !== undefined && Object.hasOwn(deployments, deployment)
+    ? deployments[deployment]
+    : undefined;
 }
 
 /** A deployment serving `model`, for a fallback rule's substitute; the model's own name when none is configured. */

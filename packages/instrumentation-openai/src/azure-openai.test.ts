@@ -10,8 +10,8 @@ import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { AzureOpenAI } from 'openai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { OpenAIInstrumentation } from './instrumentation';
-import type { OpenAIInstrumentationConfig } from './types';
 import { type InstrumentedSdk, instrumentSdk, uninstrumentSdk } from './test-support';
+import type { OpenAIInstrumentationConfig } from './types';
 
 let mock: MockProvider;
 let harness: InstrumentedSdk['harness'];
@@ -63,7 +63,9 @@ async function settled(): Promise<void> {
 describe('AzureOpenAI clients', () => {
   it('price a mapped deployment as its model, under provider azure.ai.openai, and settle exactly', async () => {
     setup({
-      budgets: [{ id: 'azure-day', limit: { usd: 1 }, window: 'day', match: { provider: 'azure.ai.openai' } }],
+      budgets: [
+        { id: 'azure-day', limit: { usd: 1 }, window: 'day', match: { provider: 'azure.ai.openai' } },
+      ],
     });
     const completion = await azureClient().chat.completions.create({
       model: 'prod-gpt4o',
@@ -75,7 +77,10 @@ describe('AzureOpenAI clients', () => {
 
     // The request still goes to the deployment, with the deployment name in the body.
     const [served] = mock.requests();
-    expect(served).toMatchObject({ model: 'prod-gpt4o', headers: expect.objectContaining({ 'api-key': 'azure-key' }) });
+    expect(served).toMatchObject({
+      model: 'prod-gpt4o',
+      headers: expect.objectContaining({ 'api-key': 'azure-key' }),
+    });
     expect((served!.body as { model: string }).model).toBe('prod-gpt4o');
     const [span] = harness.spans.getFinishedSpans();
     expect(span!.attributes).toMatchObject({
@@ -105,7 +110,11 @@ describe('AzureOpenAI clients', () => {
 
   it('refuse an unmapped, unpriced deployment under a USD budget before sending', async () => {
     setup({ budgets: [{ id: 'day', limit: { usd: 1 }, window: 'day' }] });
-    const call = azureClient().chat.completions.create({ model: 'team-experiment', max_tokens: 10, messages });
+    const call = azureClient().chat.completions.create({
+      model: 'team-experiment',
+      max_tokens: 10,
+      messages,
+    });
     const error = await call.then(
       () => undefined,
       (refusal: unknown) => refusal,
@@ -123,10 +132,12 @@ describe('AzureOpenAI clients', () => {
     await client.chat.completions.create({ model: 'prod-gpt4o', max_tokens: 10, messages });
     await settled();
 
-    const second = await client.chat.completions.create({ model: 'prod-gpt4o', max_tokens: 10, messages }).then(
-      () => undefined,
-      (refusal: unknown) => refusal,
-    );
+    const second = await client.chat.completions
+      .create({ model: 'prod-gpt4o', max_tokens: 10, messages })
+      .then(
+        () => undefined,
+        (refusal: unknown) => refusal,
+      );
     expect(second).toBeInstanceOf(RateLimitedError);
     expect((second as RateLimitedError).retryAfterMs).toBeGreaterThan(1_000);
     expect(mock.requests()).toHaveLength(1);

@@ -9,8 +9,8 @@ import {
 import { deployedModel, deploymentFor, deploymentOf, isAzureClient } from './azure-deployments';
 import type { ClientLike } from './internal-types';
 import { type OpenAIOperation, observeResult } from './result-observers';
-import type { OpenAIInstrumentationConfig } from './types';
 import * as semconv from './semconv';
+import type { OpenAIInstrumentationConfig } from './types';
 import { asRecord, describeEndpoint } from './utils';
 
 /** The request paths `create()` posts to, per operation; every other request passes untouched. */
@@ -70,7 +70,8 @@ function describeCall(
   const endpoint = describeEndpoint(client.baseURL);
   const azure = isAzureClient(client);
   // An Azure deployment is priced, budgeted and limited as the model configured for it.
-  const model = (azure && deployedModel(settings.deployments, deploymentOf(client, params.model))) || params.model;
+  const model =
+    (azure && deployedModel(settings.deployments, deploymentOf(client, params.model))) || params.model;
   const streaming = params.stream === true;
   const streamOptions = asRecord(params.stream_options);
   // Usage asked for on the caller's behalf: the usage-only chunk is hidden from a caller who never asked.
@@ -83,7 +84,8 @@ function describeCall(
     request: {
       descriptor: {
         provider:
-          settings.providerName ?? (azure ? semconv.GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI : endpoint.provider),
+          settings.providerName ??
+          (azure ? semconv.GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI : endpoint.provider),
         operation,
         model,
         body: params,
