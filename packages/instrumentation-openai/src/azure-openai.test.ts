@@ -108,6 +108,23 @@ describe('AzureOpenAI clients', () => {
     expect(harness.spans.getFinishedSpans()[0]!.attributes['tollgate.price.model']).toBe('gpt-4o-mini');
   });
 
+  it('map a deployment named in the base URL', async () => {
+    setup({ budgets: [{ id: 'day', limit: { usd: 1 }, window: 'day' }] });
+    const client = new AzureOpenAI({
+      baseURL: `${mock.url}/openai/deployments/prod-mini`,
+      apiKey: 'azure-key',
+      apiVersion: '2024-10-21',
+      maxRetries: 0,
+    });
+    await client.chat.completions.create({ model: 'gpt-4o', max_tokens: 10, messages });
+    await settled();
+    expect(mock.requests()[0]!.model).toBe('prod-mini');
+    expect(harness.spans.getFinishedSpans()[0]!.attributes).toMatchObject({
+      'gen_ai.provider.name': 'azure.ai.openai',
+      'tollgate.price.model': 'gpt-4o-mini',
+    });
+  });
+
   it('refuse an unmapped, unpriced deployment under a USD budget before sending', async () => {
     setup({ budgets: [{ id: 'day', limit: { usd: 1 }, window: 'day' }] });
     const call = azureClient().chat.completions.create({
