@@ -6,8 +6,10 @@ import {
   type PostMethod,
   type SdkCall,
 } from '@tollgate/core/instrumentation';
+import { deployedModel, deploymentFor, deploymentOf, isAzureClient } from './azure-deployments';
 import type { ClientLike } from './internal-types';
 import { type OpenAIOperation, observeResult } from './result-observers';
+import * as semconv from './semconv';
 import type { OpenAIInstrumentationConfig } from './types';
 import { asRecord, describeEndpoint } from './utils';
 
@@ -66,6 +68,10 @@ function describeCall(
   settings: OpenAIInstrumentationConfig,
 ): SdkCall {
   const endpoint = describeEndpoint(client.baseURL);
+  const azure = isAzureClient(client);
+  // An Azure deployment is priced, budgeted and limited as the model configured for it.
+  const model =
+    (azure && deployedModel(settings.deployments, deploymentOf(client, params.model))) || params.model;
   const streaming = params.stream === true;
   const streamOptions = asRecord(params.stream_options);
   // Usage asked for on the caller's behalf: the usage-only chunk is hidden from a caller who never asked.
@@ -77,9 +83,11 @@ function describeCall(
   return {
     request: {
       descriptor: {
-        provider: settings.providerName ?? endpoint.provider,
+        provider:
+          settings.providerName ??
+          (azure ? semconv.GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI : endpoint.provider),
         operation,
-        model: params.model,
+        model,
         body: params,
       },
       serverAddress: endpoint.address,
@@ -89,6 +97,7 @@ function describeCall(
     sentBody: hideUsageChunk
       ? { ...params, stream_options: { ...streamOptions, include_usage: true } }
       : params,
+    sentModel: azure ? (admitted) => deploymentFor(settings.deployments, admitted) : undefined,
     observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),
   };
 }

@@ -7,6 +7,7 @@ import {
   type SdkTarget,
   TollgateInstrumentation,
 } from '@tollgate/core/instrumentation';
+import { checkDeployments } from './azure-deployments';
 import { gatedCreate } from './gated-create';
 import type { OpenAIClass } from './internal-types';
 import type { OpenAIOperation } from './result-observers';
@@ -62,6 +63,15 @@ export class OpenAIInstrumentation extends TollgateInstrumentation<OpenAIInstrum
 
   constructor(config: OpenAIInstrumentationConfig) {
     super(OPENAI_SDK, config);
+  }
+
+  /** Also checks `deployments`, naming its path in the `TollgateConfigError`. */
+  override setConfig(config: OpenAIInstrumentationConfig): void {
+    checkDeployments(
+      (config as { deployments?: unknown } | undefined)?.deployments,
+      `${OPENAI_SDK.configPath}.deployments`,
+    );
+    super.setConfig(config);
   }
 
   /** The gate sits on the client's post(), which other instrumentations leave alone (see gated-create.ts). */

@@ -8,6 +8,10 @@ import type { MethodHost } from '@tollgate/core/instrumentation';
 /** The client, as its `post()` sees itself. */
 export interface ClientLike {
   baseURL?: string;
+  /** Set by `AzureOpenAI` only. */
+  apiVersion?: string;
+  /** `AzureOpenAI`'s `deployment` option (present, maybe undefined, on every `AzureOpenAI`). */
+  deploymentName?: string | undefined;
 }
 
 /** The client class: resource classes hang off it as static members. */

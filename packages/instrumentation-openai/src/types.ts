@@ -10,8 +10,17 @@ export interface OpenAIInstrumentationConfig extends TollgateInstrumentationConf
    */
   includeStreamUsage?: boolean;
   /**
-   * `gen_ai.provider.name` for calls through this SDK. By default it is read from the
-   * client's base URL (`openai`, `azure.ai.openai`, `groq`, `deepseek`, …), falling back to `openai`.
+   * `gen_ai.provider.name` for calls through this SDK. By default `azure.ai.openai` for an
+   * `AzureOpenAI` client, else read from the client's base URL (`openai`, `azure.ai.openai`,
+   * `groq`, `deepseek`, …), falling back to `openai`.
    */
   providerName?: string;
+  /**
+   * Azure OpenAI deployment names mapped to the models they serve, so calls are priced, budgeted
+   * and rate-limited as that model: `{ 'prod-gpt4o': 'gpt-4o' }`. An unmapped deployment is
+   * priced by its own name (refused under a USD budget when the price table does not know it).
+   * A fallback rule's substitute is sent as the deployment mapped to it.
+   * @default {}
+   */
+  deployments?: Readonly<Record<string, string>>;
 }

@@ -60,7 +60,8 @@ export interface ServedRequest {
   readonly endpoint: MockEndpoint;
   /**
    * `model` from the request body, or `''` when the body had none; for Gemini, Vertex AI and
-   * Bedrock the model in the URL, decoded (`gemini-2.5-flash`, `us.anthropic.claude-…`, an ARN).
+   * Bedrock the model in the URL, decoded (`gemini-2.5-flash`, `us.anthropic.claude-…`, an ARN);
+   * for Azure OpenAI (`/openai/deployments/{deployment}/…`) the deployment in the URL.
    */
   readonly model: string;
   readonly stream: boolean;

@@ -22,6 +22,11 @@ export interface SdkCall {
    * stream usage asked for). @default the caller's body
    */
   sentBody?: Record<string, unknown>;
+  /**
+   * The body's `model` for a model a fallback rule admitted instead of the one asked for (Azure
+   * OpenAI sends a deployment name there, not the priced model). @default the admitted model
+   */
+  sentModel?(admittedModel: string): string;
   /** Parent of the call's span. @default the active context */
   parent?: Context;
   /** Told when the gate refuses the call, before the caller sees the error. */
@@ -66,9 +71,12 @@ export function gatedSdkCall<P extends APIPromiseParts>(gate: CallGate, call: Ga
     send: (admitted) => {
       const { model, outputCapToSend } = admitted.admission;
       const body = call.sentBody ?? call.body;
+      // The descriptor may name a priced model other than the body's (an Azure deployment).
+      const sentModel =
+        model === request.descriptor.model ? call.body.model : (call.sentModel?.(model) ?? model);
       const sent = withOutputCap(
         request.descriptor,
-        model === call.body.model ? body : { ...body, model },
+        sentModel === call.body.model ? body : { ...body, model: sentModel },
         outputCapToSend,
       );
       return sendAdmitted(admitted, () => call.send(sent));

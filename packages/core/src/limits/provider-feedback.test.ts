@@ -20,6 +20,26 @@ describe('parseRateLimitHeaders', () => {
     });
   });
 
+  it('reads Azure OpenAI headers: bare-second resets and a 429 retry-after-ms', () => {
+    const azure = { provider: 'azure.ai.openai', model: 'gpt-4o' };
+    const headers = new Headers({
+      'x-ratelimit-remaining-requests': '0',
+      'x-ratelimit-remaining-tokens': '19913',
+      'x-ratelimit-reset-requests': '10',
+      'x-ratelimit-reset-tokens': '0.5',
+      'retry-after': '1',
+      'retry-after-ms': '850',
+    });
+    expect(parseRateLimitHeaders(headers, azure)).toEqual({
+      ...azure,
+      remainingRequests: 0,
+      remainingTokens: 19_913,
+      requestsResetMillis: 10_000,
+      tokensResetMillis: 500,
+      retryAfterMillis: 850,
+    });
+  });
+
   it('reads Anthropic headers with RFC 3339 resets', () => {
     const now = Date.parse('2026-11-23T10:00:00Z');
     const feedback = parseRateLimitHeaders(

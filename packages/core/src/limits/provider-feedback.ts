@@ -21,8 +21,8 @@ export interface ProviderFeedback {
 type HeaderSource = Headers | Record<string, string | string[] | undefined>;
 
 /**
- * Reads OpenAI (`x-ratelimit-*`), Anthropic (`anthropic-ratelimit-*`) and `retry-after`
- * headers into a `ProviderFeedback`. Malformed values are ignored, never thrown.
+ * Reads OpenAI and Azure OpenAI (`x-ratelimit-*`), Anthropic (`anthropic-ratelimit-*`) and
+ * `retry-after` headers into a `ProviderFeedback`. Malformed values are ignored, never thrown.
  */
 export function parseRateLimitHeaders(
   headers: HeaderSource,
@@ -40,10 +40,10 @@ export function parseRateLimitHeaders(
     nonNegative(read('x-ratelimit-remaining-tokens')) ??
     nonNegative(read('anthropic-ratelimit-tokens-remaining'));
   const requestsReset =
-    parseDuration(read('x-ratelimit-reset-requests')) ??
+    resetDelay(read('x-ratelimit-reset-requests')) ??
     untilTimestamp(read('anthropic-ratelimit-requests-reset'), nowMs);
   const tokensReset =
-    parseDuration(read('x-ratelimit-reset-tokens')) ??
+    resetDelay(read('x-ratelimit-reset-tokens')) ??
     untilTimestamp(read('anthropic-ratelimit-tokens-reset'), nowMs);
   const retryAfter = nonNegative(read('retry-after-ms')) ?? parseRetryAfter(read('retry-after'), nowMs);
 
@@ -94,6 +94,12 @@ export function parseDuration(value: string | undefined): number | undefined {
     consumed += match[0].length;
   }
   return consumed === text.length && consumed > 0 ? Math.ceil(total) : undefined;
+}
+
+/** OpenAI writes a duration (`6m0s`); Azure OpenAI and gateways in front of it may write bare seconds (`60`). */
+function resetDelay(value: string | undefined): number | undefined {
+  if (value !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.ceil(Number(value) * 1000);
+  return parseDuration(value);
 }
 
 function untilTimestamp(value: string | undefined, nowMs: number): number | undefined {

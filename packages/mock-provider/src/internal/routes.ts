@@ -52,6 +52,14 @@ const VERTEX_PATH =
   /^\/v1(?:beta1)?\/(?:projects\/[^/]+\/locations\/[^/]+\/)?publishers\/[^/]+\/models\/([^/:]+):([A-Za-z]+)$/;
 // Bedrock Runtime: /model/{modelId}/{operation}; the id is URL-encoded (ARNs carry '/' as %2F).
 const BEDROCK_PATH = /^\/model\/([^/]+)\/([a-z-]+)$/;
+// Azure OpenAI: /openai/deployments/{deployment}/{operation}?api-version=…, OpenAI's wire format;
+// the deployment stands where OpenAI's body names the model.
+const AZURE_OPENAI_PATH = /^\/openai\/deployments\/([^/]+)\/(chat\/completions|completions|embeddings)$/;
+const AZURE_OPENAI_OPERATIONS: Record<string, MockEndpoint> = {
+  'chat/completions': 'chat.completions',
+  completions: 'completions',
+  embeddings: 'embeddings',
+};
 
 /** The route for a `POST` to `url` (query ignored, so `?beta=true` lands on the same route). */
 export function matchRoute(method: string | undefined, url: string | undefined): Route | undefined {
@@ -101,6 +109,11 @@ export function matchRoute(method: string | undefined, url: string | undefined):
       stream: operation.endsWith('-stream'),
       operation,
     };
+  }
+  const azure = AZURE_OPENAI_PATH.exec(path);
+  if (azure) {
+    const [, deployment, operation] = azure as unknown as [string, string, string];
+    return { provider: 'openai', endpoint: AZURE_OPENAI_OPERATIONS[operation]!, model: decode(deployment) };
   }
   return undefined;
 }
