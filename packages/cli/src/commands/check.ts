@@ -137,7 +137,8 @@ function describeRule(rule: DegradationRule): string {
     budget !== undefined && usedAbove !== undefined
       ? `when ${budget} is more than ${formatPercent(usedAbove)} used`
       : undefined;
-  const whenCircuit = rule.action === 'fallback' && rule.when.circuitOpen ? 'when its circuit is open' : undefined;
+  const whenCircuit =
+    rule.action === 'fallback' && rule.when.circuitOpen ? 'when its circuit is open' : undefined;
   const when = [whenBudget, whenCircuit].filter(Boolean).join(' or ');
   switch (rule.action) {
     case 'fallback':

@@ -33,7 +33,10 @@ export function enterCircuit(
   models: readonly string[],
 ): CircuitPass {
   try {
-    return { probe: runtime.breakers.admit(planned.subject.provider, planned.subject.model), open: undefined };
+    return {
+      probe: runtime.breakers.admit(planned.subject.provider, planned.subject.model),
+      open: undefined,
+    };
   } catch (error) {
     if (!CircuitOpenError.isInstance(error)) throw error;
     if (hasCircuitFallback(runtime.config.policies, models)) return { probe: false, open: error };

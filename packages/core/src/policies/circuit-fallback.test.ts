@@ -1,10 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { TollgateConfigError } from '../errors/config-error';
-import { CircuitOpenError } from '../errors/circuit-open-error';
 import type { GuardConfig } from '../config/guard-config';
-import { chat, closeGuards, guardWith } from '../guard/test-support';
-import { createGuard } from '../guard/guard';
+import { CircuitOpenError } from '../errors/circuit-open-error';
+import { TollgateConfigError } from '../errors/config-error';
 import type { Guard } from '../guard/guard';
+import { createGuard } from '../guard/guard';
+import { chat, closeGuards, guardWith } from '../guard/test-support';
 
 afterEach(closeGuards);
 
@@ -19,9 +19,7 @@ const failover = {
 async function tripGpt4o(guard: Guard): Promise<void> {
   const admission = await guard.admit(chat('gpt-4o', 50));
   await admission.release('provider error', 'server_error');
-  expect(guard.circuits.states()).toContainEqual(
-    expect.objectContaining({ model: 'gpt-4o', state: 'open' }),
-  );
+  expect(guard.circuits.states()).toContainEqual(expect.objectContaining({ model: 'gpt-4o', state: 'open' }));
 }
 
 const breaker = { provider: 'openai', model: 'gpt-4o', minCalls: 1, errorRateAbove: 0.5, openMillis: 30 };
@@ -103,7 +101,12 @@ describe('fallback on an open circuit', () => {
     const { guard } = guardWith({
       budgets: [{ id: 'calls', limit: { requests: 10 }, window: 'day' }],
       policies: [
-        { id: 'no-experiments', when: { budget: 'calls', usedAbove: 0 }, action: 'reject', match: { feature: 'lab' } },
+        {
+          id: 'no-experiments',
+          when: { budget: 'calls', usedAbove: 0 },
+          action: 'reject',
+          match: { feature: 'lab' },
+        },
         failover,
       ],
     });
@@ -183,12 +186,14 @@ describe('circuitOpen in configuration', () => {
   });
 
   it('needs a budget trigger when the circuit trigger is absent or false', () => {
-    expect(configError({ policies: [{ ...failover, when: { circuitOpen: false } as never }] }).message).toContain(
-      'policies[0].when.budget',
-    );
     expect(
-      configError({ budgets, policies: [{ ...failover, when: { circuitOpen: true, usedAbove: 0.5 } as never }] })
-        .message,
+      configError({ policies: [{ ...failover, when: { circuitOpen: false } as never }] }).message,
+    ).toContain('policies[0].when.budget');
+    expect(
+      configError({
+        budgets,
+        policies: [{ ...failover, when: { circuitOpen: true, usedAbove: 0.5 } as never }],
+      }).message,
     ).toContain('policies[0].when.budget');
   });
 });
