@@ -119,7 +119,7 @@ export type { RateLimitConfig } from './limits/rate-limit-config';
 export type { CallFailure, CircuitState, CircuitStatus } from './policies/circuit-breaker';
 export type { CircuitBreakerConfig } from './policies/circuit-breaker-config';
 // Policies: degradation rules, circuit breakers, threshold webhooks
-export type { DegradationRule, RuleTrigger } from './policies/degradation-rule';
+export type { DegradationRule, FallbackTrigger, RuleTrigger } from './policies/degradation-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
 export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
 export type {

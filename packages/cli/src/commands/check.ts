@@ -132,7 +132,14 @@ function describeRateLimit(rule: RateLimitConfig): string {
 }
 
 function describeRule(rule: DegradationRule): string {
-  const when = `when ${rule.when.budget} is more than ${formatPercent(rule.when.usedAbove)} used`;
+  const { budget, usedAbove } = rule.when;
+  const whenBudget =
+    budget !== undefined && usedAbove !== undefined
+      ? `when ${budget} is more than ${formatPercent(usedAbove)} used`
+      : undefined;
+  const whenCircuit =
+    rule.action === 'fallback' && rule.when.circuitOpen ? 'when its circuit is open' : undefined;
+  const when = [whenBudget, whenCircuit].filter(Boolean).join(' or ');
   switch (rule.action) {
     case 'fallback':
       return `${rule.id}: ${when}, switch ${Object.entries(rule.models)

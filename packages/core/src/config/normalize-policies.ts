@@ -1,7 +1,7 @@
 import { BUDGET_UNITS } from '../budgets/budget-units';
 import type { NormalizedBudget } from '../budgets/normalized-budget';
 import { TollgateConfigError } from '../errors/config-error';
-import type { DegradationRule } from '../policies/degradation-rule';
+import type { DegradationRule, FallbackTrigger, RuleTrigger } from '../policies/degradation-rule';
 import type { PriceTable } from '../pricing/price-table';
 import {
   expectArray,
@@ -10,6 +10,7 @@ import {
   expectRecord,
   expectString,
   expectStringOrList,
+  optionalBoolean,
   optionalNumber,
 } from './config-reader';
 import type { FallbackPrice } from './guard-config';
@@ -25,20 +26,20 @@ export function normalizePolicies(value: unknown, budgets: readonly NormalizedBu
     if (ids.has(id)) throw new TollgateConfigError(`${field}.id`, 'must be unique', id);
     ids.add(id);
     const when = expectRecord(rule.when, `${field}.when`);
-    expectKnownKeys(when, `${field}.when`, ['budget', 'usedAbove']);
-    const budget = expectString(when.budget, `${field}.when.budget`);
-    if (!budgets.some((candidate) => candidate.id === budget)) {
-      throw new TollgateConfigError(`${field}.when.budget`, 'names no configured budget', budget);
-    }
-    const usedAbove = optionalNumber(when.usedAbove, `${field}.when.usedAbove`, { min: 0, max: 10 });
-    if (usedAbove === undefined)
-      throw new TollgateConfigError(
-        `${field}.when.usedAbove`,
-        'is required (a fraction of the limit, e.g. 0.8)',
-        when,
-      );
+    expectKnownKeys(when, `${field}.when`, ['budget', 'usedAbove', 'circuitOpen']);
     const action = expectOneOf(rule.action, `${field}.action`, ['fallback', 'defer', 'reject'] as const);
-    const trigger = { budget, usedAbove };
+    const circuitOpen = optionalBoolean(when.circuitOpen, `${field}.when.circuitOpen`);
+    if (circuitOpen !== undefined && action !== 'fallback')
+      throw new TollgateConfigError(
+        `${field}.when.circuitOpen`,
+        `only applies to action 'fallback' (an open circuit already refuses the call)`,
+        circuitOpen,
+      );
+    // A fallback may fire on the open circuit alone; every other trigger names a budget.
+    const budgetTrigger =
+      circuitOpen === true && when.budget === undefined && when.usedAbove === undefined
+        ? undefined
+        : readBudgetTrigger(when, `${field}.when`, budgets);
     if (action === 'fallback') {
       const models = expectRecord(rule.models, `${field}.models`);
       if (Object.keys(models).length === 0)
@@ -50,8 +51,13 @@ export function normalizePolicies(value: unknown, budgets: readonly NormalizedBu
       const mapping: Record<string, string> = {};
       for (const [from, to] of Object.entries(models))
         mapping[from.toLowerCase()] = expectString(to, `${field}.models.${from}`);
+      const trigger: FallbackTrigger = budgetTrigger
+        ? { ...budgetTrigger, ...(circuitOpen !== undefined && { circuitOpen }) }
+        : { circuitOpen: true };
       return { id, when: trigger, action, models: mapping };
     }
+    // Only a fallback may leave the budget out, and it has returned above.
+    const trigger = budgetTrigger!;
     if (rule.models !== undefined)
       throw new TollgateConfigError(`${field}.models`, `only applies to action 'fallback'`, rule.models);
     if (action === 'defer') {
@@ -69,6 +75,26 @@ export function normalizePolicies(value: unknown, budgets: readonly NormalizedBu
     }
     return { id, when: trigger, action, match: normalizedMatch };
   });
+}
+
+/** Reads `{ budget, usedAbove }`: a configured budget's id and the fraction of its limit. */
+function readBudgetTrigger(
+  when: Record<string, unknown>,
+  field: string,
+  budgets: readonly NormalizedBudget[],
+): RuleTrigger {
+  const budget = expectString(when.budget, `${field}.budget`);
+  if (!budgets.some((candidate) => candidate.id === budget)) {
+    throw new TollgateConfigError(`${field}.budget`, 'names no configured budget', budget);
+  }
+  const usedAbove = optionalNumber(when.usedAbove, `${field}.usedAbove`, { min: 0, max: 10 });
+  if (usedAbove === undefined)
+    throw new TollgateConfigError(
+      `${field}.usedAbove`,
+      'is required (a fraction of the limit, e.g. 0.8)',
+      when,
+    );
+  return { budget, usedAbove };
 }
 
 /**

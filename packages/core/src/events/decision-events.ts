@@ -183,14 +183,18 @@ export interface CircuitStateEvent {
   reason: string;
 }
 
-/** A degradation rule rewrote the call to a cheaper model; the event carries the new model's estimate. */
+/** A degradation rule rewrote the call to another model; the event carries the new model's estimate. */
 export interface ModelFallbackEvent extends CallDecisionBase {
   type: 'model-fallback';
   ruleId: string;
   fromModel: string;
   toModel: string;
-  budgetId: string;
-  usedRatio: number;
+  /** What fired the rule: its budget's use, or the open circuit of `fromModel`. */
+  trigger: 'budget' | 'circuit-open';
+  /** The rule's budget; absent for a rule that fires only on an open circuit. */
+  budgetId: string | undefined;
+  /** How much of that budget the call's instance had used, when measured. */
+  usedRatio: number | undefined;
 }
 
 /** A degradation rule refused (`reject`) or deferred (`defer`) the call. */

@@ -13,7 +13,7 @@ import { evaluateRules } from '../policies/degradation';
 import type { CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { refuseOverBudget } from './budget-refusal';
-import { passCircuit, releaseProbe } from './circuit-step';
+import { enterCircuit, passCircuit, releaseProbe } from './circuit-step';
 import { GuardAdmission } from './guard-admission';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CallOptions } from './guard-types';
@@ -23,10 +23,11 @@ import { planCall } from './planned-call';
 const THROTTLE_REPORT_MILLIS = 20;
 
 /**
- * Admission, in steps: scope, estimate, circuit, degradation rules (fallback, defer, reject)
- * with a budget pre-check, rate-limit wait, then the atomic reservation. A step that refuses
- * reports its decision event, hands back what earlier steps took (a probe slot, limiter
- * capacity) and throws the typed error; the request does not exist yet.
+ * Admission, in steps: scope, estimate, circuit, degradation rules (fallback, defer, reject;
+ * a fallback may also move a call off a model whose circuit is open) with a budget pre-check,
+ * rate-limit wait, then the atomic reservation. A step that refuses reports its decision
+ * event, hands back what earlier steps took (a probe slot, limiter capacity) and throws the
+ * typed error; the request does not exist yet.
  */
 export async function admitCall(
   runtime: GuardRuntime,
@@ -40,19 +41,24 @@ export async function admitCall(
   const requestedModel = call.model;
   const scope = callScope(options);
   let planned = planCall(runtime, call, callId, scope);
-  let probe = passCircuit(runtime, planned);
+  const models = [call.model.toLowerCase(), planned.subject.model];
+  const circuit = enterCircuit(runtime, planned, models);
+  let probe = circuit.probe;
 
   // Rules and budget pre-check: an exhausted budget refuses without taking rate-limit capacity.
+  // An open circuit got this far only because a fallback rule may move the call off its model.
   let lines: PlannedLine[] = [];
-  if (planned.budgets.length > 0) {
-    lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now());
-    let states = await ledger.peek(lines.map(ledgerLine));
+  if (planned.budgets.length > 0 || circuit.open) {
+    if (planned.budgets.length > 0)
+      lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now());
+    let states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
     const decision = evaluateRules(
       runtime.config.policies,
-      { provider: call.provider, models: [call.model.toLowerCase(), planned.subject.model], scope },
+      { provider: call.provider, models, scope, circuitOpen: circuit.open !== undefined },
       lines,
       states,
     );
+    if (circuit.open && decision.action === 'none') throw reportRefusal(events, planned.base, circuit.open);
     if (decision.action === 'fallback') {
       releaseProbe(runtime, planned, probe);
       const fromModel = call.model;
@@ -65,6 +71,7 @@ export async function admitCall(
         ruleId: decision.rule.id,
         fromModel,
         toModel: decision.toModel,
+        trigger: decision.trigger,
         budgetId: decision.rule.when.budget,
         usedRatio: decision.usedRatio,
       });

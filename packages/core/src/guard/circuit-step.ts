@@ -1,7 +1,16 @@
 import { CircuitOpenError } from '../errors/circuit-open-error';
 import { reportRefusal } from '../events/refusals';
+import { hasCircuitFallback } from '../policies/degradation';
 import type { GuardRuntime } from './guard-runtime';
 import type { PlannedCall } from './planned-call';
+
+/** How a call passed its circuit. */
+export interface CircuitPass {
+  /** The call is a half-open circuit's probe, whose outcome decides whether the circuit closes. */
+  probe: boolean;
+  /** The circuit is open, but a fallback rule for an open circuit maps the model: the rules step must switch it. */
+  open: CircuitOpenError | undefined;
+}
 
 /** The circuit step: refuses the call at once when its circuit is open; returns whether it is a half-open probe. */
 export function passCircuit(runtime: GuardRuntime, planned: PlannedCall): boolean {
@@ -10,6 +19,28 @@ export function passCircuit(runtime: GuardRuntime, planned: PlannedCall): boolea
   } catch (error) {
     if (CircuitOpenError.isInstance(error)) reportRefusal(runtime.events, planned.base, error);
     throw error;
+  }
+}
+
+/**
+ * The circuit step for the requested model: as `passCircuit`, except that an open circuit
+ * is handed on, unreported, when a fallback rule with `circuitOpen` can send the call elsewhere.
+ * No probe slot is taken in that case, so none needs handing back.
+ */
+export function enterCircuit(
+  runtime: GuardRuntime,
+  planned: PlannedCall,
+  models: readonly string[],
+): CircuitPass {
+  try {
+    return {
+      probe: runtime.breakers.admit(planned.subject.provider, planned.subject.model),
+      open: undefined,
+    };
+  } catch (error) {
+    if (!CircuitOpenError.isInstance(error)) throw error;
+    if (hasCircuitFallback(runtime.config.policies, models)) return { probe: false, open: error };
+    throw reportRefusal(runtime.events, planned.base, error);
   }
 }
 

@@ -2,21 +2,24 @@ import type { BudgetMatch } from '../budgets/budget-config';
 import type { LineState } from '../budgets/budget-ledger';
 import type { PlannedLine } from '../budgets/budget-plan';
 import type { CallScope, ScopeValues } from '../scope/scope';
-import type { DegradationRule } from './degradation-rule';
+import type { DegradationRule, FallbackRule } from './degradation-rule';
 
 /** What the rules decided for one call. */
 export type DegradationDecision =
   | { action: 'none' }
   | {
       action: 'fallback';
-      rule: DegradationRule;
+      rule: FallbackRule;
       toModel: string;
-      usedRatio: number;
+      /** What fired the rule: the budget's use, or the requested model's open circuit. */
+      trigger: 'budget' | 'circuit-open';
+      /** The budget's use, when the rule has a budget trigger and the call has a line in it. */
+      usedRatio: number | undefined;
       budgetScope: ScopeValues;
     }
   | {
       action: 'reject' | 'defer';
-      rule: DegradationRule;
+      rule: Exclude<DegradationRule, FallbackRule>;
       usedRatio: number;
       budgetScope: ScopeValues;
       resetAtMs: number;
@@ -27,6 +30,8 @@ export interface RuleSubject {
   /** Requested model and the price table's canonical name for it. */
   models: readonly string[];
   scope: Readonly<CallScope>;
+  /** The requested model's circuit refused the call; only a fallback rule with `circuitOpen` can still serve it. */
+  circuitOpen?: boolean;
 }
 
 /** Finds the first rule whose trigger holds for this call, given the budget states the pre-check read. */
@@ -42,7 +47,8 @@ export function evaluateRules(
     let resetAtMs = 0;
     lines.forEach((planned, index) => {
       const state = states[index];
-      if (planned.budgetId !== rule.when.budget || !state || state.limit <= 0) return;
+      if (rule.when.budget === undefined || planned.budgetId !== rule.when.budget) return;
+      if (!state || state.limit <= 0) return;
       const ratio = (state.spent + state.reserved) / state.limit;
       if (ratio > usedRatio) {
         usedRatio = ratio;
@@ -50,13 +56,24 @@ export function evaluateRules(
         resetAtMs = state.resetAtMs;
       }
     });
-    if (usedRatio <= rule.when.usedAbove) continue;
+    const overBudget = rule.when.usedAbove !== undefined && usedRatio > rule.when.usedAbove;
+    if (rule.action === 'fallback') {
+      const byCircuit = subject.circuitOpen === true && rule.when.circuitOpen === true;
+      if (!overBudget && !byCircuit) continue;
+      const toModel = fallbackFor(rule.models, subject.models);
+      if (!toModel) continue;
+      return {
+        action: 'fallback',
+        rule,
+        toModel,
+        // The open circuit is named first: the requested model could not have served the call at all.
+        trigger: byCircuit ? 'circuit-open' : 'budget',
+        usedRatio: usedRatio >= 0 ? usedRatio : undefined,
+        budgetScope,
+      };
+    }
+    if (!overBudget) continue;
     switch (rule.action) {
-      case 'fallback': {
-        const toModel = fallbackFor(rule.models, subject.models);
-        if (toModel) return { action: 'fallback', rule, toModel, usedRatio, budgetScope };
-        break;
-      }
       case 'defer':
         if (subject.scope.priority === 'background')
           return { action: 'defer', rule, usedRatio, budgetScope, resetAtMs };
@@ -68,6 +85,16 @@ export function evaluateRules(
     }
   }
   return { action: 'none' };
+}
+
+/** Whether a fallback rule with `circuitOpen` maps one of these models, so an open circuit need not refuse the call. */
+export function hasCircuitFallback(rules: readonly DegradationRule[], models: readonly string[]): boolean {
+  return rules.some(
+    (rule) =>
+      rule.action === 'fallback' &&
+      rule.when.circuitOpen === true &&
+      fallbackFor(rule.models, models) !== undefined,
+  );
 }
 
 /** The replacement model: an exact key wins, then the longest `prefix*` key. */
