@@ -13,7 +13,22 @@ export async function readBudgetStatus(
 ): Promise<BudgetStatus[]> {
   const budget = runtime.config.budgets.find((candidate) => candidate.id === budgetId);
   if (!budget) throw new TollgateConfigError('budgetId', 'names no configured budget', budgetId);
-  const subject: BudgetSubject = { provider: scope.provider ?? '', model: scope.model ?? '', scope };
+  // A budget split by provider or model has no instance for "none": admission always knows both.
+  for (const dimension of ['provider', 'model'] as const) {
+    if (budget.per.includes(dimension) && !scope[dimension]) {
+      throw new TollgateConfigError(
+        dimension,
+        `is needed: budget "${budgetId}" is split by ${dimension}, pass it in the scope`,
+        scope[dimension],
+      );
+    }
+  }
+  const subject: BudgetSubject = {
+    provider: scope.provider ?? '',
+    // The name admission charges: the price table's, else the model lower-cased.
+    model: scope.model === undefined ? '' : runtime.canonicalModel(scope.model),
+    scope,
+  };
   const lines = runtime.plan.lines([budget], subject, NO_AMOUNTS, runtime.ledger.now());
   const states = await runtime.ledger.peek(lines.map((planned) => planned.line));
   return lines.map((planned, index) => {

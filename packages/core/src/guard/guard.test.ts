@@ -78,6 +78,17 @@ describe('createGuard', () => {
     expect(status).toMatchObject({ spent: admission.estimate.worstCaseTokens, reserved: 0 });
   });
 
+  it('reads a per-model budget under the name admission charges, and asks for the model when missing', async () => {
+    const { guard } = guardWith({
+      budgets: [{ id: 'per-model', per: ['model'], limit: { requests: 5 }, window: 'day' }],
+    });
+    await guard.run(chat('gpt-4o-mini', 100), async () => undefined);
+    // Any spelling the price table knows reads the same instance the call was charged to.
+    expect((await guard.budgetStatus('per-model', { model: 'GPT-4o-mini' }))[0]).toMatchObject({ spent: 1 });
+    await expect(guard.budgetStatus('per-model')).rejects.toThrow(TollgateConfigError);
+    await expect(guard.budgetStatus('per-model')).rejects.toThrow(/split by model/);
+  });
+
   it('settles exactly once; release after settle changes nothing', async () => {
     const { guard, events } = guardWith({
       budgets: [{ id: 'day', limit: { tokens: 100_000 }, window: 'day' }],
