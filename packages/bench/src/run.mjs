@@ -2,7 +2,7 @@
 // peer, in one run, against the bundled mock provider on loopback. Prints the tables and
 // writes docs/benchmarks.md. `--smoke` runs a reduced version for CI and exits non-zero on a
 // crash or a gross regression (see SMOKE_FLOORS).
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -13,12 +13,16 @@ import { startMockProvider } from '@tollgate/mock-provider';
 import { createRedisLedger } from '@tollgate/redis';
 import { runConcurrently } from './pool.mjs';
 import { redisServerVersion, startRedis } from './redis-server.mjs';
+import { scaleSection } from './scale.mjs';
 import { fixed, median, p99, signed, table, thousands } from './stats.mjs';
+import { Worker } from './worker.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..', '..');
 const smoke = process.argv.includes('--smoke');
 const write = !smoke && !process.argv.includes('--no-write');
+/** `--only scale`: that section alone, printed, nothing written. */
+const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 /**
  * The smoke run fails only below these floors: an order of magnitude under what this
@@ -52,6 +56,8 @@ const plan = smoke
       gatedPerBlock: 5_000,
       pairedCalls: 200,
       pairedStreams: 20,
+      // The scale section is left out of the smoke run: forking its workers alone costs seconds.
+      scale: false,
     }
   : {
       warmup: 300,
@@ -72,8 +78,11 @@ const plan = smoke
       gatedPerBlock: 20_000,
       pairedCalls: 1_500,
       pairedStreams: 100,
+      scale: true,
     };
 const CONCURRENCY = 32;
+/** Processes per level of the scale section, and how long each level admits (after a warm-up). */
+const SCALE = { processCounts: [1, 2, 4], durationMs: 5_000, warmupMs: 1_000 };
 
 const LABELS = {
   raw: 'raw openai SDK',
@@ -86,48 +95,6 @@ const LABELS = {
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
 // ---------------------------------------------------------------- workers
-
-class Worker {
-  constructor(variant, env) {
-    this.variant = variant;
-    this.pending = new Map();
-    this.sequence = 0;
-    this.child = fork(join(here, 'sdk-worker.mjs'), [], {
-      env: { ...process.env, ...env, BENCH_VARIANT: variant },
-      execArgv: ['--expose-gc'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    });
-    this.ready = new Promise((resolve, reject) => {
-      this.child.once('exit', (code) => reject(new Error(`${variant} worker exited with ${code}`)));
-      this.child.on('message', (message) => {
-        if (message.type === 'ready') resolve();
-        else if (message.type === 'result') {
-          const waiter = this.pending.get(message.id);
-          this.pending.delete(message.id);
-          if (message.error) waiter?.reject(new Error(`${variant}: ${message.error}`));
-          else waiter?.resolve(message.result);
-        } else if (message.type === 'closed') this.closed?.();
-      });
-    });
-  }
-
-  run(type, args) {
-    const id = ++this.sequence;
-    return new Promise((resolve, reject) => {
-      this.pending.set(id, { resolve, reject });
-      this.child.send({ ...args, type, id });
-    });
-  }
-
-  async close() {
-    const closed = new Promise((resolve) => {
-      this.closed = resolve;
-      this.child.once('exit', resolve);
-    });
-    this.child.send({ type: 'close' });
-    await closed;
-  }
-}
 
 /** Runs `task(worker)` for every worker, round after round, so drift on a shared machine hits all alike. */
 async function interleave(workers, rounds, task) {
@@ -371,7 +338,26 @@ function main() {
   });
 }
 
+function scaleOptions() {
+  return { ...SCALE, concurrency: CONCURRENCY, cores: cpus().length, log };
+}
+
+/** `--only scale`: one redis-server, the scale section, its table and notes on the terminal. */
+async function runScaleOnly() {
+  if (!redisServerVersion()) throw new Error('the scale section needs redis-server');
+  const redis = await startRedis();
+  try {
+    log('7. scale …');
+    const section = await scaleSection(redis, scaleOptions());
+    log(`\n## ${section.title}\n\n${section.body}\n\n${section.note}`);
+  } finally {
+    await redis.stop();
+  }
+}
+
 async function run() {
+  if (only === 'scale') return runScaleOnly();
+  if (only !== undefined) throw new Error(`--only knows one section: scale (got ${only})`);
   const wallStarted = performance.now();
   const env = machine();
   log(
@@ -726,6 +712,12 @@ async function run() {
       measured: `${growthAfterWarmup >= 0 ? '+' : ''}${fixed(growthAfterWarmup, 1)} MB from the first block to the last`,
       met: growthAfterWarmup < 2,
     });
+
+    // 7. Scale.
+    if (redis && plan.scale) {
+      log('7. scale …');
+      sections.push(await scaleSection(redis, scaleOptions()));
+    }
 
     if (smoke) {
       checks.push({

@@ -44,7 +44,9 @@ if (variant === 'otel-only') {
   let store = {};
   if (variant === 'gate-redis') {
     const { createRedisGuardStore } = await import('@tollgate/redis');
-    store = createRedisGuardStore({ url: redisUrl, keyPrefix: `bench-${process.pid}` });
+    // The scale section gives every process one prefix: one shared budget and rate limit.
+    const keyPrefix = process.env.BENCH_REDIS_KEY_PREFIX || `bench-${process.pid}`;
+    store = createRedisGuardStore({ url: redisUrl, keyPrefix });
   }
   guard = createGuard(variant === 'tollgate-open' ? {} : { ...gatedConfig(), ...store });
   const { OpenAIInstrumentation } = await import('@tollgate/instrumentation-openai');
@@ -202,6 +204,33 @@ async function gateNoop({ count, concurrency }) {
   return { wallMs: performance.now() - started };
 }
 
+/**
+ * The gate alone for a fixed time: `concurrency` callers admit no-op calls until `durationMs`
+ * has passed. Returns the count, each admission's latency in ms, and this process's CPU time.
+ */
+async function gateTimed({ durationMs, concurrency }) {
+  if (!guard) return undefined;
+  const descriptor = { provider: 'openai', operation: 'chat', model: 'gpt-4o-mini', body: chatBody };
+  const noop = async () => ({ usage: { inputTokens: 20, outputTokens: 40 } });
+  const options = { usage: (result) => result.usage };
+  const latencies = [];
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + durationMs;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const callStarted = performance.now();
+        await guard.run(descriptor, noop, options);
+        latencies.push(performance.now() - callStarted);
+      }
+    }),
+  );
+  const wallMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  return { count: latencies.length, latencies, wallMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
 function heapUsed() {
   globalThis.gc?.();
   globalThis.gc?.();
@@ -240,7 +269,7 @@ async function memory({ blocks, gatedPerBlock, sdkCallsPerBlock, streamsPerBlock
   return { samples };
 }
 
-const handlers = { calls, streams, replay, paired, gateNoop, memory };
+const handlers = { calls, streams, replay, paired, gateNoop, gateTimed, memory };
 
 process.on('message', async (message) => {
   if (message.type === 'close') {
