@@ -94,24 +94,29 @@ function interpretation(rows, cores) {
   const redisCeiling = 1e6 / last.redisMicrosPerAdmission;
   const coresCeiling = (cores * 1e6) / cpuPerAdmission;
   const others = Math.max(0, last.machineBusy - (last.redisBusy + last.workersBusy) / cores);
+  // How close the aggregate came to each ceiling; the nearer one is what binds.
+  const redisShare = last.aggregate / redisCeiling;
+  const coresShare = last.aggregate / coresCeiling;
+  const ceilings =
+    `at ${fixed(last.redisMicrosPerAdmission, 0)} µs of Redis CPU and ${fixed(last.workersMicrosPerAdmission, 0)} µs of client CPU per admission, ` +
+    `Redis's thread alone allows about ${thousands(redisCeiling)}/s and the ${cores} cores about ${thousands(coresCeiling)}/s; ` +
+    `${last.processes} processes reached ${percent(redisShare)} and ${percent(coresShare)} of those.`;
   let bottleneck;
-  if (last.redisBusy >= 0.85) {
-    bottleneck = `Redis's single thread: it was ${percent(last.redisBusy)} busy with ${last.processes} processes, so more clients only queue behind it.`;
-  } else if (last.machineBusy >= 0.85) {
-    bottleneck =
-      `the ${cores} cores, not Redis alone: the machine was ${percent(last.machineBusy)} busy (redis-server ${percent(last.redisBusy)} of one core, the workers ${percent(last.workersBusy)}, other work about ${percent(others)} of the machine), ` +
-      `so Redis's thread never had a core to itself. At ${fixed(last.redisMicrosPerAdmission, 0)} µs of Redis CPU and ${fixed(last.workersMicrosPerAdmission, 0)} µs of client CPU per admission, ` +
-      `${cores} cores cap the aggregate near ${thousands(coresCeiling)}/s; Redis's thread alone would cap it near ${thousands(redisCeiling)}/s.`;
+  if (Math.max(redisShare, coresShare) < 0.7) {
+    bottleneck = `neither CPU (${ceilings}) — round trips and waiting bound the rate.`;
+  } else if (redisShare >= coresShare) {
+    bottleneck = `Redis's single thread (${ceilings}) More clients only queue behind it.`;
   } else {
     bottleneck =
-      `neither CPU is saturated (machine ${percent(last.machineBusy)} busy, redis-server ${percent(last.redisBusy)} of one core), so round trips and waiting bound the rate; ` +
-      `the costs per admission would cap it near ${thousands(coresCeiling)}/s on ${cores} cores and ${thousands(redisCeiling)}/s on Redis's thread.`;
+      `the ${cores} cores (${ceilings}) Redis's thread ran at ${percent(last.redisBusy)} of a core: it never had one to itself while the workers` +
+      `${others >= 0.1 ? ` and other work (about ${percent(others)} of the machine)` : ''} used the rest, so added processes bring contention, not capacity.`;
   }
   return (
     `Aggregate admissions/s changed ${growth} process(es) over one; the median admission went from ${fixed(first.medianMs, 2)} ms to ${fixed(last.medianMs, 2)} ms. ` +
-    `CPU per admission grew from ${fixed(first.redisMicrosPerAdmission, 0)} to ${fixed(last.redisMicrosPerAdmission, 0)} µs in Redis and from ${fixed(first.workersMicrosPerAdmission, 0)} to ${fixed(last.workersMicrosPerAdmission, 0)} µs in the clients. ` +
+    `With one process redis-server was already ${percent(first.redisBusy)} busy. ` +
+    `CPU per admission went from ${fixed(first.redisMicrosPerAdmission, 0)} to ${fixed(last.redisMicrosPerAdmission, 0)} µs in Redis and from ${fixed(first.workersMicrosPerAdmission, 0)} to ${fixed(last.workersMicrosPerAdmission, 0)} µs in the clients. ` +
     `Limit: ${bottleneck} ` +
-    `This machine has ${cores} cores shared by every worker and redis-server (and other work), so processes beyond the cores add contention, not CPU; ` +
+    `This machine has ${cores} cores shared by every worker and by redis-server (machine ${percent(last.machineBusy)} busy at ${last.processes} processes, whoever used it); ` +
     "on a server where the clients run elsewhere, Redis's thread is the shared ceiling: one core divided by its CPU per admission."
   );
 }
