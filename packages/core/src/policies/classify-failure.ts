@@ -6,7 +6,9 @@ import type { CallFailure } from './circuit-breaker';
  */
 export function classifyFailure(error: unknown): CallFailure {
   const status = (error as { status?: unknown } | undefined)?.status;
-  const name = error instanceof Error ? error.constructor.name : '';
+  // The class name (openai's APIUserAbortError) or the `name` an SDK sets on a plain Error or a
+  // DOMException (fetch's AbortError, AbortSignal.timeout()'s TimeoutError, AWS's AbortError).
+  const name = error instanceof Error ? `${error.constructor.name} ${error.name}` : '';
   if (/Abort/i.test(name)) return 'cancelled';
   if (/Timeout/i.test(name)) return 'timeout';
   if (typeof status === 'number') {
