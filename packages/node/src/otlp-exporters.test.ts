@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { OTLPTraceExporter as HttpJsonTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
 import { TollgateConfigError } from '@tollgate/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadExporterPackage, otlpProtocol, otlpTraceExporter } from './otlp-exporters';
@@ -36,7 +37,12 @@ describe('loadExporterPackage', () => {
   it('builds a gRPC exporter with what @opentelemetry/sdk-node brings', () => {
     process.env.OTEL_EXPORTER_OTLP_TRACES_PROTOCOL = 'grpc';
     const exporter = otlpTraceExporter();
-    expect(exporter.constructor.name).toBe('OTLPTraceExporter');
+    // The http/json and gRPC exporters share a class name: compare the classes themselves.
+    const grpc = loadExporterPackage('traces', { protocol: 'grpc' }) as {
+      OTLPTraceExporter: abstract new () => unknown;
+    };
+    expect(exporter).toBeInstanceOf(grpc.OTLPTraceExporter);
+    expect(exporter).not.toBeInstanceOf(HttpJsonTraceExporter);
     void exporter.shutdown();
   });
 
