@@ -178,7 +178,9 @@ const attemptMiddleware: Middleware = (next) => async (args) => {
     const response = asRecord(result.response) as HttpResponseLike | undefined;
     const headers = asRecord(response?.headers) as Record<string, string> | undefined;
     call.recordAttempt(headers ? fetchHeaders(headers) : undefined, response?.statusCode);
-    described.headerUsage = bedrockUsage(headers, TOKEN_COUNT_HEADERS);
+    // Only InvokeModel reads them: its body's own usage is model-specific.
+    if (described.operation === 'InvokeModel')
+      described.headerUsage = bedrockUsage(headers, TOKEN_COUNT_HEADERS);
   } catch (error) {
     // Telemetry never fails the caller's request.
     diag.error('@tollgate/instrumentation-bedrock: could not read an attempt response', error);

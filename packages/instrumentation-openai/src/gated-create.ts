@@ -71,7 +71,10 @@ function describeCall(
   const azure = isAzureClient(client);
   // An Azure deployment is priced, budgeted and limited as the model configured for it.
   const model =
-    (azure && deployedModel(settings.deployments, deploymentOf(client, params.model))) || params.model;
+    (azure &&
+      settings.deployments !== undefined &&
+      deployedModel(settings.deployments, deploymentOf(client, params.model))) ||
+    params.model;
   const streaming = params.stream === true;
   const streamOptions = asRecord(params.stream_options);
   // Usage asked for on the caller's behalf: the usage-only chunk is hidden from a caller who never asked.

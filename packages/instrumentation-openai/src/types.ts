@@ -1,4 +1,5 @@
 import type { TollgateInstrumentationConfig } from '@tollgate/core/instrumentation';
+import type { Deployments } from './azure-deployments';
 
 /** Configuration of `OpenAIInstrumentation`. */
 export interface OpenAIInstrumentationConfig extends TollgateInstrumentationConfig {
@@ -22,5 +23,5 @@ export interface OpenAIInstrumentationConfig extends TollgateInstrumentationConf
    * A fallback rule's substitute is sent as the deployment mapped to it.
    * @default {}
    */
-  deployments?: Readonly<Record<string, string>>;
+  deployments?: Deployments;
 }

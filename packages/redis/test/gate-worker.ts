@@ -97,8 +97,13 @@ export class Worker {
     const queued = this.inbox.get(type);
     if (queued && queued.length > 0) return Promise.resolve(queued.shift() as T);
     return new Promise<T>((resolve, reject) => {
-      this.waiting.set(type, resolve as (message: unknown) => void);
-      this.child.once('exit', (code) => reject(new Error(`worker exited (${code}) before "${type}"`)));
+      const onExit = (code: number | null) => reject(new Error(`worker exited (${code}) before "${type}"`));
+      this.child.once('exit', onExit);
+      // The exit listener lives only as long as the wait: one per pending reply, not one per call ever made.
+      this.waiting.set(type, (message) => {
+        this.child.off('exit', onExit);
+        resolve(message as T);
+      });
     });
   }
 

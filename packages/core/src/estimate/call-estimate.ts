@@ -3,12 +3,12 @@ import { estimateCostUsd, worstCaseCostUsd } from '../pricing/estimate-cost';
 import type { ModelPrice } from '../pricing/model-price';
 import type { PriceTable } from '../pricing/price-table';
 import type { TokenUsage } from '../pricing/token-usage';
-import type { RequestBody, RequestShape } from '../request-shapes/request-shape';
+import type { RequestShape } from '../request-shapes/request-shape';
 import { requestShapeOf } from '../request-shapes/request-shape-registry';
 import type { TokenEstimateMethod } from '../tokens/count-text-tokens';
 import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
-import { isRecord } from '../tokens/untrusted-json';
 import { estimateInputTokens } from './estimate-input-tokens';
+import { bodyOf } from './request-output-limits';
 
 /** Everything the gate works out about a call before it is sent. All figures are estimates. */
 export interface CallEstimate {
@@ -70,9 +70,6 @@ export interface EstimateSettings {
   estimator: TokenEstimatorOptions | undefined;
 }
 
-/** Read in place of a body that is not an object: it sets nothing. */
-const EMPTY_BODY: RequestBody = Object.freeze({});
-
 /**
  * Estimates a call's worst case: input counted or bounded, output at its cap, times `n`.
  *
@@ -81,7 +78,7 @@ const EMPTY_BODY: RequestBody = Object.freeze({});
  */
 export function estimateCall(call: LlmCallDescriptor, settings: EstimateSettings): CallEstimate {
   const shape = requestShapeOf(call.operation);
-  const body = isRecord(call.body) ? call.body : EMPTY_BODY;
+  const body = bodyOf(call);
   // Malformed fields are refused before any work: the provider would refuse them too.
   shape?.checkBody(body);
   const ownCap = shape?.requestedOutputCap(body);

@@ -6,7 +6,8 @@ import { isRecord } from '../tokens/untrusted-json';
 /** Read in place of a body that is not an object: it sets nothing. */
 const EMPTY_BODY: RequestBody = Object.freeze({});
 
-function bodyOf(call: LlmCallDescriptor): RequestBody {
+/** The call's body as the shapes read it: a body that is not an object sets nothing. */
+export function bodyOf(call: LlmCallDescriptor): RequestBody {
   return isRecord(call.body) ? call.body : EMPTY_BODY;
 }
 

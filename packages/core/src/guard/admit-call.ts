@@ -171,7 +171,7 @@ export async function admitCall(
     headroom,
     probe,
   );
-  runtime.openCalls.set(callId, { admission, lines });
+  runtime.openCalls.set(callId, admission);
   if (events.wants('allowed')) {
     events.emit({
       ...base,

@@ -14,12 +14,8 @@ export interface CircuitPass {
 
 /** The circuit step: refuses the call at once when its circuit is open; returns whether it is a half-open probe. */
 export function passCircuit(runtime: GuardRuntime, planned: PlannedCall): boolean {
-  try {
-    return runtime.breakers.admit(planned.subject.provider, planned.subject.model);
-  } catch (error) {
-    if (CircuitOpenError.isInstance(error)) reportRefusal(runtime.events, planned.base, error);
-    throw error;
-  }
+  // With no models to fall back from, an open circuit is always refused and reported.
+  return enterCircuit(runtime, planned, []).probe;
 }
 
 /**

@@ -10,7 +10,7 @@ import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
 import type { PriceTable } from '../pricing/price-table';
 import { countTextTokens } from '../tokens/count-text-tokens';
-import type { AdmittedCall, OpenCall } from './open-call';
+import type { AdmittedCall } from './open-call';
 
 /** How long after its lease a call whose settlement failed stays known, for the `lease-expired` event to name it. */
 const LEASE_REPORT_GRACE_MILLIS = 60_000;
@@ -29,7 +29,8 @@ export class GuardRuntime {
   readonly breakers: CircuitBreakers;
   readonly instances = new BudgetInstances();
   /** Admitted calls whose reservation has not ended, by call id. */
-  readonly openCalls = new Map<string, OpenCall>();
+  /** Admitted calls whose reservation has not ended yet, by call id. */
+  readonly openCalls = new Map<string, AdmittedCall>();
   /** Counters whose exhaustion this process already reported, until their window resets. */
   readonly exhaustionNoted = new Map<string, number>();
 
@@ -56,12 +57,11 @@ export class GuardRuntime {
     return countTextTokens(model, text, this.config.estimator);
   }
 
-  /** Ends a call's stay in `openCalls` and frees its limiter slot; returns its entry, if it was still open. */
-  closeOpenCall(admission: AdmittedCall): OpenCall | undefined {
-    const open = this.openCalls.get(admission.callId);
-    this.openCalls.delete(admission.callId);
+  /** Ends a call's stay in `openCalls` and frees its limiter slot; returns whether it was still open. */
+  closeOpenCall(admission: AdmittedCall): boolean {
+    const wasOpen = this.openCalls.delete(admission.callId);
     admission.permit.release();
-    return open;
+    return wasOpen;
   }
 
   /**
@@ -69,8 +69,9 @@ export class GuardRuntime {
    * certainly passed, so the `lease-expired` event names it; a retried settlement never
    * reports back here, and an outage must not grow the map for good.
    */
-  keepOpenUntilLeaseEnds(callId: string, open: OpenCall): void {
-    this.openCalls.set(callId, open);
+  keepOpenUntilLeaseEnds(admission: AdmittedCall): void {
+    const { callId } = admission;
+    this.openCalls.set(callId, admission);
     setTimeout(
       () => this.openCalls.delete(callId),
       this.config.leaseMillis + LEASE_REPORT_GRACE_MILLIS,

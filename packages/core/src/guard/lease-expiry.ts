@@ -29,7 +29,7 @@ async function collectExpired(runtime: GuardRuntime): Promise<void> {
   for (const reservation of expired) {
     const open = runtime.openCalls.get(reservation.reservationId);
     runtime.openCalls.delete(reservation.reservationId);
-    open?.admission.expire();
+    open?.expire();
     const budgets: BudgetTouched[] = reservation.keys.map((key, index) => {
       const parsed = parseCounterKey(key);
       return {

@@ -1,7 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { GuardRuntime } from './guard-runtime';
-import type { AdmittedCall, OpenCall } from './open-call';
+import type { AdmittedCall } from './open-call';
 
 /**
  * The ledger could not end a reservation. It is not lost: the ledger validated before it
@@ -12,12 +12,13 @@ import type { AdmittedCall, OpenCall } from './open-call';
 export function reportLedgerFailure(
   runtime: GuardRuntime,
   admission: AdmittedCall,
-  open: OpenCall | undefined,
+  /** Whether the call was still open (not already ended by its lease). */
+  wasOpen: boolean,
   operation: 'settle' | 'release',
   usage: TokenUsage | undefined,
   error: unknown,
 ): void {
-  if (open) runtime.keepOpenUntilLeaseEnds(admission.callId, open);
+  if (wasOpen) runtime.keepOpenUntilLeaseEnds(admission);
   const message = error instanceof Error ? error.message : String(error);
   diag.error(
     `tollgate: the ledger failed to ${operation} reservation ${admission.callId} (${admission.base.model}); ` +

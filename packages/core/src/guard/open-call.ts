@@ -18,9 +18,3 @@ export interface AdmittedCall {
   /** The lease ran out: free the limiter slot; a later settle or release reports `applied: false`. */
   expire(): void;
 }
-
-/** An admitted call whose reservation has not ended yet. */
-export interface OpenCall {
-  admission: AdmittedCall;
-  lines: PlannedLine[];
-}

@@ -18,8 +18,8 @@ export async function releaseCall(
   reason: string,
   failure: CallFailure | undefined,
 ): Promise<Settlement> {
-  const open = runtime.closeOpenCall(admission);
-  const lines = open?.lines ?? admission.lines;
+  const wasOpen = runtime.closeOpenCall(admission);
+  const { lines } = admission;
   runtime.breakers.record(admission.base.provider, admission.circuitModel, admission.probe, {
     failure: failure ?? 'cancelled',
     latencyMillis: Date.now() - admission.admittedAtMs,
@@ -29,7 +29,7 @@ export async function releaseCall(
   try {
     result = lines.length > 0 ? await runtime.ledger.release(admission.callId) : undefined;
   } catch (error) {
-    reportLedgerFailure(runtime, admission, open, 'release', undefined, error);
+    reportLedgerFailure(runtime, admission, wasOpen, 'release', undefined, error);
     return {
       usageSource: 'reservation',
       actualCostUsd: undefined,

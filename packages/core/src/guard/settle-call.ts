@@ -1,8 +1,9 @@
 import { diag } from '@opentelemetry/api';
 import { minHeadroomRatio } from '../budgets/budget-instances';
 import type { SettleResult } from '../budgets/budget-ledger';
-import { BUDGET_UNITS, type SettlementMeasure, toDisplayUnits } from '../budgets/budget-units';
+import { BUDGET_UNITS, type SettlementMeasure } from '../budgets/budget-units';
 import { actualCostUsd, usageOrWorstCase } from '../estimate/call-estimate';
+import { budgetsTouched } from '../events/budgets-touched';
 import type { UsageSource } from '../events/decision-events';
 import type { CallFailure } from '../policies/circuit-breaker';
 import { normalizeUsage } from '../pricing/normalize-usage';
@@ -26,8 +27,8 @@ export async function settleCall(
   source: Exclude<UsageSource, 'reservation'>,
   failure: CallFailure | undefined,
 ): Promise<Settlement> {
-  const open = runtime.closeOpenCall(admission);
-  const lines = open?.lines ?? admission.lines;
+  const wasOpen = runtime.closeOpenCall(admission);
+  const { lines } = admission;
   const durationMillis = Date.now() - admission.admittedAtMs;
   if (usage !== undefined) {
     // One boundary for every source of usage: garbage must neither throw midway through a
@@ -59,7 +60,7 @@ export async function settleCall(
   try {
     result = lines.length > 0 ? await runtime.ledger.settle(admission.callId, amounts) : undefined;
   } catch (error) {
-    reportLedgerFailure(runtime, admission, open, 'settle', effective, error);
+    reportLedgerFailure(runtime, admission, wasOpen, 'settle', effective, error);
     return {
       usageSource,
       actualCostUsd: costUsd,
@@ -82,12 +83,7 @@ export async function settleCall(
       usageSource,
       actualCostUsd: costUsd,
       costDeltaUsd,
-      budgets: lines.map((planned, index) => ({
-        budgetId: planned.budgetId,
-        unit: planned.unit,
-        scope: planned.scope,
-        reserved: toDisplayUnits(planned.unit, amounts[index]!),
-      })),
+      budgets: budgetsTouched(lines, amounts),
       applied,
       durationMillis,
     });

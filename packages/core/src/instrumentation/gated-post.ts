@@ -2,6 +2,7 @@ import { claimAdmittedRequest } from '../telemetry/admitted-request';
 import type { CallGate } from '../telemetry/call-gate';
 import { deferredAPIPromise, isThenable } from '../telemetry/deferred-api-promise';
 import type { APIPromiseConstructor, APIPromiseParts } from '../telemetry/gated-api-promise';
+import { isRecord } from '../tokens/untrusted-json';
 import { gatedSdkCall, type ModelRequestBody, type SdkCall } from './gated-sdk-call';
 
 /** The SDK client's `post(path, options)`, through which every resource method sends its request. */
@@ -22,10 +23,6 @@ export interface GatedPostOptions<Client> {
   ): SdkCall | undefined;
 }
 
-function asRecord(value: unknown): Record<string, unknown> | undefined {
-  return typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : undefined;
-}
-
 /**
  * Wraps an SDK client's `post()` so the requests `gates` picks pass the gate before they are
  * built, while `post()` still returns the SDK's own `APIPromise` synchronously. Other
@@ -44,8 +41,8 @@ export function gatedPost<Client>(
     if (isThenable(opts)) {
       return deferredAPIPromise(gated.APIPromise, this, opts, (resolved) => post.call(this, path, resolved));
     }
-    const options = asRecord(opts);
-    const body = asRecord(options?.body);
+    const options = isRecord(opts) ? opts : undefined;
+    const body = isRecord(options?.body) ? options.body : undefined;
     // Without a body the gate can describe, step aside and let the SDK (or the API) speak.
     const call =
       options && body && typeof body.model === 'string'
