@@ -4,16 +4,9 @@ import { TollgateConfigError } from '@tollgate/core';
 import { parse as parseYaml } from 'yaml';
 import type { RegisterOptions } from './register-options';
 
-const FILE_KEYS = [
-  'serviceName',
-  'guard',
-  'openai',
-  'anthropic',
-  'googleGenAI',
-  'bedrock',
-  'metricExportIntervalMillis',
-  'shutdownOnExit',
-];
+/** Sections that hold an object: the guard's configuration and one per instrumented SDK. */
+const OBJECT_SECTIONS = ['guard', 'openai', 'anthropic', 'googleGenAI', 'bedrock'];
+const FILE_KEYS = ['serviceName', ...OBJECT_SECTIONS, 'metricExportIntervalMillis', 'shutdownOnExit'];
 
 /**
  * Reads register options from a JSON or YAML file (by extension; `.yml`/`.yaml` are YAML,
@@ -58,7 +51,7 @@ export function readConfigFile(path: string): RegisterOptions {
   if (record.serviceName !== undefined && typeof record.serviceName !== 'string') {
     throw new TollgateConfigError('serviceName', 'must be a string', record.serviceName);
   }
-  for (const section of ['guard', 'openai', 'anthropic', 'googleGenAI', 'bedrock']) {
+  for (const section of OBJECT_SECTIONS) {
     const value = record[section];
     if (value !== undefined && (typeof value !== 'object' || value === null || Array.isArray(value))) {
       throw new TollgateConfigError(section, 'must be an object', value);

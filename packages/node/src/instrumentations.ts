@@ -29,46 +29,50 @@ export function tollgateInstrumentations(
 ): Instrumentation[] {
   const instrumentations: Instrumentation[] = [];
   const patchers: SdkPatcher[] = [];
-  const { enabled: openaiEnabled = true, ...openai } = options.openai ?? {};
-  if (openaiEnabled) {
-    const instrumentation = new OpenAIInstrumentation({ ...openai, guard });
+  // One instrumentation per SDK, unless its section says `enabled: false`; each also patches
+  // copies of its SDK that were loaded before Tollgate started.
+  const add = <Section extends { enabled?: boolean }>(
+    section: Section | undefined,
+    create: (
+      config: Omit<Section, 'enabled'>,
+    ) => Instrumentation & { instrument(moduleExports: unknown): void },
+    packageName: string,
+    supportedRange: string,
+  ): void => {
+    const { enabled = true, ...config } = section ?? ({} as Section);
+    if (!enabled) return;
+    const instrumentation = create(config);
     instrumentations.push(instrumentation);
     patchers.push({
-      packageName: 'openai',
-      supportedRange: SUPPORTED_OPENAI_RANGE,
+      packageName,
+      supportedRange,
       instrument: (moduleExports) => instrumentation.instrument(moduleExports),
     });
-  }
-  const { enabled: anthropicEnabled = true, ...anthropic } = options.anthropic ?? {};
-  if (anthropicEnabled) {
-    const instrumentation = new AnthropicInstrumentation({ ...anthropic, guard });
-    instrumentations.push(instrumentation);
-    patchers.push({
-      packageName: '@anthropic-ai/sdk',
-      supportedRange: SUPPORTED_ANTHROPIC_RANGE,
-      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
-    });
-  }
-  const { enabled: googleGenAIEnabled = true, ...googleGenAI } = options.googleGenAI ?? {};
-  if (googleGenAIEnabled) {
-    const instrumentation = new GoogleGenAIInstrumentation({ ...googleGenAI, guard });
-    instrumentations.push(instrumentation);
-    patchers.push({
-      packageName: '@google/genai',
-      supportedRange: SUPPORTED_GOOGLE_GENAI_RANGE,
-      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
-    });
-  }
-  const { enabled: bedrockEnabled = true, ...bedrock } = options.bedrock ?? {};
-  if (bedrockEnabled) {
-    const instrumentation = new BedrockInstrumentation({ ...bedrock, guard });
-    instrumentations.push(instrumentation);
-    patchers.push({
-      packageName: '@aws-sdk/client-bedrock-runtime',
-      supportedRange: SUPPORTED_BEDROCK_RANGE,
-      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
-    });
-  }
+  };
+  add(
+    options.openai,
+    (config) => new OpenAIInstrumentation({ ...config, guard }),
+    'openai',
+    SUPPORTED_OPENAI_RANGE,
+  );
+  add(
+    options.anthropic,
+    (config) => new AnthropicInstrumentation({ ...config, guard }),
+    '@anthropic-ai/sdk',
+    SUPPORTED_ANTHROPIC_RANGE,
+  );
+  add(
+    options.googleGenAI,
+    (config) => new GoogleGenAIInstrumentation({ ...config, guard }),
+    '@google/genai',
+    SUPPORTED_GOOGLE_GENAI_RANGE,
+  );
+  add(
+    options.bedrock,
+    (config) => new BedrockInstrumentation({ ...config, guard }),
+    '@aws-sdk/client-bedrock-runtime',
+    SUPPORTED_BEDROCK_RANGE,
+  );
   patchLoadedSdks(patchers);
   watchForUngatedCalls();
   return instrumentations;
