@@ -47,6 +47,8 @@ export abstract class TollgateInstrumentation<
   Client extends SdkClass = SdkClass,
 > extends InstrumentationBase<Config> {
   private callGate: CallGate | undefined;
+  /** Whether the SDK's per-attempt fetch is hooked, where a response cache hit is replayed. */
+  private fetchHooked = false;
 
   constructor(sdk: SdkDescription, config: Config) {
     SDKS.set(new.target, sdk);
@@ -122,7 +124,7 @@ export abstract class TollgateInstrumentation<
     if (!this.isEnabled()) return undefined;
     const { guard } = this.getConfig();
     if (!guard) return undefined;
-    this.callGate ??= new CallGate(guard, this.tracer, this.meter);
+    this.callGate ??= new CallGate(guard, this.tracer, this.meter, this.fetchHooked);
     return this.callGate;
   }
 
@@ -156,6 +158,10 @@ export abstract class TollgateInstrumentation<
     // Each HTTP attempt (the SDKs retry inside one call) is counted, its rate-limit headers fed back.
     const fetchHost = methodHost(loaded.client.prototype, 'fetchWithTimeout');
     if (fetchHost) wrapMethod(fetchHost, 'fetchWithTimeout', sdk.packageName, observeAttempts as never);
+    if (fetchHost && !this.fetchHooked) {
+      this.fetchHooked = true;
+      this.callGate = undefined;
+    }
     this.patched(loaded);
     return moduleExports;
   }

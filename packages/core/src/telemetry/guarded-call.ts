@@ -1,6 +1,8 @@
 import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { CachedReply } from '../cache/cached-reply';
+import { ReplyRecorder, replayResponse } from '../cache/replayed-response';
 import type { UsageSource } from '../events/decision-events';
-import type { Admission, Guard } from '../guard/guard';
+import type { Admission, CacheLookup, Guard } from '../guard/guard';
 import { parseRateLimitHeaders } from '../limits/provider-feedback';
 import type { CallFailure } from '../policies/circuit-breaker';
 import { classifyFailure } from '../policies/classify-failure';
@@ -26,6 +28,11 @@ export class GuardedCall implements ActiveCall {
   private attempts = 0;
   private firstChunkSeen = false;
   private responseModel: string | undefined;
+  /** On a cache hit: the reply the SDK's fetch gets instead of a request. */
+  private cachedReply: CachedReply | undefined;
+  /** On a cache miss: where the reply is stored once the call completes whole. */
+  private cacheLookup: CacheLookup | undefined;
+  private recorder: ReplyRecorder | undefined;
 
   constructor(
     private readonly gate: CallGateParts,
@@ -46,6 +53,28 @@ export class GuardedCall implements ActiveCall {
 
   /** Context with this call's span active and the call itself attached: run the SDK's request in it. */
   readonly context: Context;
+
+  /** Answers the call from the cache: its HTTP attempt gets `reply` instead of going out. */
+  replay(reply: CachedReply): void {
+    this.cachedReply = reply;
+  }
+
+  /** Stores the call's reply in the cache once the call completes with its whole body read. */
+  recordForCache(lookup: CacheLookup): void {
+    this.cacheLookup = lookup;
+  }
+
+  /** The stored reply as a fresh response, for a call answered from the cache. */
+  cachedResponse(): Response | undefined {
+    return this.cachedReply ? replayResponse(this.cachedReply) : undefined;
+  }
+
+  /** A successful attempt's response, recorded for the cache when the call is to be stored. */
+  responseReceived(response: Response): Response {
+    if (!this.cacheLookup || this.recorder || response.status !== 200) return response;
+    this.recorder = new ReplyRecorder(this.cacheLookup.plan.maxReplyBytes);
+    return this.recorder.record(response);
+  }
 
   /** One HTTP attempt finished (the SDK may retry): counts it by status and feeds rate-limit headers back to the limiter. */
   recordAttempt(headers: Headers | undefined, statusCode?: number): void {
@@ -112,6 +141,7 @@ export class GuardedCall implements ActiveCall {
     if (this.ended) return;
     this.ended = true;
     if (options.interrupted) this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
+    else this.storeReply();
     this.settle(usage, source, undefined);
   }
 
@@ -158,6 +188,16 @@ export class GuardedCall implements ActiveCall {
             'reconciled',
           );
         }
+        if (settlement.savedCostUsd !== undefined) {
+          this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_SAVED_USD, settlement.savedCostUsd);
+          this.gate.metrics.costSaved.add(
+            settlement.savedCostUsd,
+            this.gateKey,
+            this.gateAttributes,
+            semconv.ATTR_TOLLGATE_CACHE_RESULT,
+            'hit',
+          );
+        }
         if (settlement.costDeltaUsd !== undefined)
           this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_DELTA_USD, settlement.costDeltaUsd);
         if (settlement.minHeadroomRatio !== undefined) {
@@ -170,6 +210,25 @@ export class GuardedCall implements ActiveCall {
       },
       // The ledger failed to settle: the span still ends (the guard reports the failure itself).
       () => this.span.end(),
+    );
+  }
+
+  /**
+   * Stores a whole reply: read to its end, within the size limit, and for the model asked for
+   * (a reply a fallback rule got from another model is not the answer to this request).
+   */
+  private storeReply(): void {
+    const lookup = this.cacheLookup;
+    if (!lookup || this.admission.model !== this.request.descriptor.model) return;
+    const reply = this.recorder?.reply();
+    if (!reply) return;
+    lookup.store(reply);
+    this.gate.metrics.cacheRequests.add(
+      1,
+      this.gateKey,
+      this.gateAttributes,
+      semconv.ATTR_TOLLGATE_CACHE_RESULT,
+      'store',
     );
   }
 
