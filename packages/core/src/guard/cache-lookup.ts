@@ -10,18 +10,28 @@ import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CacheLookup, CallOptions, Settlement } from './guard-types';
 
 /**
- * Looks a call up in the response cache, before anything of the gate is touched. Undefined when
- * the cache does not apply to the call; a store that fails answers a miss.
+ * Looks a call up in the response cache, before anything of the gate is touched. Undefined at
+ * once (no promise, no extra turn for the call) when the cache does not apply to the call; a
+ * store that fails answers a miss.
  */
-export async function lookupCache(
+export function lookupCache(
   runtime: GuardRuntime,
   cache: ResponseCache,
   request: CacheableRequest,
   options: CallOptions,
-): Promise<CacheLookup | undefined> {
+): Promise<CacheLookup> | undefined {
   const scope = mergeScopes(currentScope(), options.scope);
   const plan = cache.plan(request, scope);
-  if (!plan) return undefined;
+  return plan ? readStore(runtime, cache, request, plan, scope) : undefined;
+}
+
+async function readStore(
+  runtime: GuardRuntime,
+  cache: ResponseCache,
+  request: CacheableRequest,
+  plan: CachePlan,
+  scope: Readonly<CallScope>,
+): Promise<CacheLookup> {
   let reply: CachedReply | undefined;
   try {
     reply = await cache.store.get(plan.key);

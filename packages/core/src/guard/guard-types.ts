@@ -138,10 +138,10 @@ export interface Guard {
   readonly prices: PriceTable;
   /**
    * Looks a call up in the response cache (`cache` in the config, or `withScope({ cache })`).
-   * Undefined when the cache does not apply to the call. Instrumentations call it before
-   * `admit()`: a hit is answered without admission.
+   * Undefined, synchronously, when the cache does not apply to the call. Instrumentations call
+   * it before `admit()`: a hit is answered without admission.
    */
-  lookupCache?(request: CacheableRequest, options?: CallOptions): Promise<CacheLookup | undefined>;
+  lookupCache?(request: CacheableRequest, options?: CallOptions): Promise<CacheLookup> | undefined;
   /** Stops timers and closes the limiter and ledger. */
   close(): Promise<void>;
 }

@@ -99,7 +99,7 @@ class GuardImpl implements Guard {
     return admitCall(this.runtime, call, options);
   }
 
-  lookupCache(request: CacheableRequest, options: CallOptions = {}): Promise<CacheLookup | undefined> {
+  lookupCache(request: CacheableRequest, options: CallOptions = {}): Promise<CacheLookup> | undefined {
     return lookupCache(this.runtime, this.responseCache, request, options);
   }
 

@@ -63,7 +63,8 @@ export class CallGate {
     parent: Context = context.active(),
     options?: CallOptions,
   ): Promise<GuardedCall> {
-    const lookup = await this.lookUp(request, options);
+    const pending = this.lookUp(request, options);
+    const lookup = pending ? await pending : undefined;
     const opened = this.openSpan(request, parent, options, lookup);
     const { span, spanContext, attributes, metricAttributes, gateAttributes } = opened;
     if (lookup) {
@@ -204,10 +205,7 @@ export class CallGate {
    * The response cache's answer for a call, when the cache applies to it and a hit can be replayed:
    * only through the SDK's per-attempt fetch hook, reached through the active context.
    */
-  private async lookUp(
-    request: GatedRequest,
-    options: CallOptions | undefined,
-  ): Promise<CacheLookup | undefined> {
+  private lookUp(request: GatedRequest, options: CallOptions | undefined): Promise<CacheLookup> | undefined {
     if (!this.replaysFetch || !this.guard.lookupCache || !this.hasContextManager()) return undefined;
     const { descriptor } = request;
     return this.guard.lookupCache(
