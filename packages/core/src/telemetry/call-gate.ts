@@ -64,7 +64,7 @@ export class CallGate {
     options?: CallOptions,
   ): Promise<GuardedCall> {
     const pending = this.lookUp(request, options);
-    const lookup = pending ? await pending : undefined;
+    const lookup = pending === undefined ? undefined : await pending;
     const opened = this.openSpan(request, parent, options, lookup);
     const { span, spanContext, attributes, metricAttributes, gateAttributes } = opened;
     if (lookup) {
