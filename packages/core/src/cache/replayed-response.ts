@@ -1,14 +1,12 @@
 import type { CachedReply } from './cached-reply';
 
-/** Headers that describe the bytes on the wire, not the decoded body a reply keeps, or that must not be replayed. */
-const WIRE_HEADERS = new Set([
-  'connection',
-  'content-encoding',
-  'content-length',
-  'keep-alive',
-  'set-cookie',
-  'transfer-encoding',
-]);
+/**
+ * Headers never replayed: a cookie the provider set for one client is not another's. Every other
+ * header is kept as received, `content-length` and `content-encoding` included, because an SDK may
+ * hand the headers to the caller (`withResponse()`, Gemini's `sdkHttpResponse`); nothing decodes
+ * or measures the body by them once the SDK has the response.
+ */
+const PRIVATE_HEADERS = new Set(['set-cookie', 'set-cookie2']);
 
 /** A fresh `Response` carrying a stored reply: the SDK parses it as it parsed the original. */
 export function replayResponse(reply: CachedReply): Response {
@@ -45,7 +43,7 @@ export class ReplyRecorder {
     this.status = response.status;
     this.statusText = response.statusText;
     this.url = response.url;
-    this.headers = [...response.headers].filter(([name]) => !WIRE_HEADERS.has(name.toLowerCase()));
+    this.headers = [...response.headers].filter(([name]) => !PRIVATE_HEADERS.has(name.toLowerCase()));
     const source = response.body;
     if (!source) {
       this.whole = true;

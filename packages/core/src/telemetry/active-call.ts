@@ -54,3 +54,20 @@ export function observeAttempts(original: AttemptFetch): AttemptFetch {
     );
   };
 }
+
+/**
+ * Wraps an SDK's request function that resolves to the HTTP response (for SDKs whose attempts
+ * have no per-attempt fetch to hook, such as `@google/genai`'s `apiCall`): a call answered from
+ * the response cache gets the stored reply instead of a request, and a call to be stored has its
+ * reply recorded. Attempts are not counted here; the instrumentation counts them itself.
+ */
+export function replayAttempts(original: AttemptFetch): AttemptFetch {
+  return function replayingRequest(this: unknown, ...args: unknown[]): Promise<Response> {
+    const call = activeGuardedCall();
+    const cached = call?.cachedResponse?.();
+    if (cached) return Promise.resolve(cached);
+    const sent = original.apply(this, args);
+    const received = call?.responseReceived?.bind(call);
+    return received ? sent.then(received) : sent;
+  };
+}

@@ -41,14 +41,15 @@ export class CallGate {
   private contextWorks: boolean | undefined;
 
   /**
-   * @param replaysFetch Whether the SDK's HTTP attempts pass Tollgate's per-attempt fetch hook,
-   *   where a response cache hit is replayed; without it the cache is not consulted.
+   * @param replaysFetch Whether the SDK's HTTP requests pass a Tollgate hook where a response
+   *   cache hit is replayed (`observeAttempts`, `replayAttempts`); asked at each call, since an
+   *   SDK's hook may be installed late. Without it the cache is not consulted.
    */
   constructor(
     readonly guard: Guard,
     private readonly tracer: Tracer,
     meter: Meter,
-    private readonly replaysFetch = false,
+    private readonly replaysFetch: () => boolean = () => false,
   ) {
     this.metrics = new GateMetrics(meter, guard);
   }
@@ -206,7 +207,8 @@ export class CallGate {
    * only through the SDK's per-attempt fetch hook, reached through the active context.
    */
   private lookUp(request: GatedRequest, options: CallOptions | undefined): Promise<CacheLookup> | undefined {
-    if (!this.replaysFetch || !this.guard.lookupCache || !this.hasContextManager()) return undefined;
+    if (request.cacheable === false || !this.guard.lookupCache || !this.replaysFetch()) return undefined;
+    if (!this.hasContextManager()) return undefined;
     const { descriptor } = request;
     return this.guard.lookupCache(
       { call: descriptor, serverAddress: request.serverAddress, serverPort: request.serverPort },
@@ -227,7 +229,6 @@ export class CallGate {
       return undefined;
     }
     const { span, spanContext, metricAttributes, gateAttributes } = opened;
-    span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, true);
     const call = new GuardedCall(
       this,
       admission,

@@ -7,6 +7,11 @@ export interface GatedRequest {
   serverAddress?: string | undefined;
   serverPort?: number | undefined;
   streaming: boolean;
+  /**
+   * False when the descriptor's body does not state the whole request (e.g. a summary of it for
+   * estimation), so it cannot key the response cache. @default true
+   */
+  cacheable?: boolean;
 }
 
 /** What the response said about itself. */

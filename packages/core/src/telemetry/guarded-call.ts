@@ -57,6 +57,12 @@ export class GuardedCall implements ActiveCall {
   /** Answers the call from the cache: its HTTP attempt gets `reply` instead of going out. */
   replay(reply: CachedReply): void {
     this.cachedReply = reply;
+    this.span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, true);
+  }
+
+  /** Whether the call is answered from the response cache (nothing is sent). */
+  get answeredFromCache(): boolean {
+    return this.cachedReply !== undefined;
   }
 
   /** Stores the call's reply in the cache once the call completes with its whole body read. */
