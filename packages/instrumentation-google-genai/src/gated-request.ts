@@ -152,11 +152,12 @@ export function gatedEmbedContent(original: RequestMethod, access: GateAccess): 
     const body = modelParams(params);
     if (!gate || !body || claimAdmittedRequest()) return original.call(this, params);
     const described = { model: body.model, input: embeddedTexts(body) };
-    // The described body is a summary (the texts), not the request: it cannot key the response cache.
+    // The described body is a summary (the texts): the whole parameters key the response cache.
     const request = {
       ...describeRequest(this, 'embeddings', described, false, access.config()),
-      cacheable: false,
+      cacheKeyBody: body,
     };
+    access.hookRequests(this.apiClient);
     const call = await admit(gate, request, abortSignalOf(body));
     const { model } = call.admission;
     const sent = model === request.descriptor.model ? body : { ...body, model };

@@ -77,11 +77,16 @@ describe('response cache with @google/genai', () => {
     expect(second).toEqual(first);
   });
 
-  it('leaves embedContent to the provider: its gate description is not the whole request', async () => {
+  it('answers embedContent from the cache, keyed by all its parameters', async () => {
     const ai = geminiClient(mock);
     const embed = { model: 'gemini-embedding-001', contents: 'opening hours' };
-    await faq(() => ai.models.embedContent(embed));
-    await faq(() => ai.models.embedContent(embed));
+    const first = await faq(() => ai.models.embedContent(embed));
+    await settled();
+    const second = await faq(() => ai.models.embedContent(embed));
+    await settled();
+    expect(mock.requests()).toHaveLength(1);
+    expect(JSON.stringify(second)).toBe(JSON.stringify(first));
+    await faq(() => ai.models.embedContent({ ...embed, config: { outputDimensionality: 8 } }));
     await settled();
     expect(mock.requests()).toHaveLength(2);
   });

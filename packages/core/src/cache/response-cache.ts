@@ -9,6 +9,8 @@ import type { ResponseCacheStore } from './response-cache-store';
 /** A request the cache may answer: where it goes and what it asks. */
 export interface CacheableRequest {
   call: LlmCallDescriptor;
+  /** Everything the request sends, when the call's body is only part of it. @default the call's body */
+  keyBody?: Readonly<Record<string, unknown>> | undefined;
   serverAddress?: string | undefined;
   serverPort?: number | undefined;
 }
@@ -55,7 +57,13 @@ export class ResponseCache {
     if (!permission || !replayable(request.call, permission)) return undefined;
     const partition: Record<string, string> = {};
     for (const dimension of this.config.per) partition[dimension] = scope[dimension] ?? '';
-    const key = cacheKey({ ...request, partition });
+    const { call, keyBody } = request;
+    const key = cacheKey({
+      call: keyBody ? { ...call, body: keyBody } : call,
+      serverAddress: request.serverAddress,
+      serverPort: request.serverPort,
+      partition,
+    });
     if (key === undefined) return undefined;
     return { key, ttlMillis: permission.ttlMillis, maxReplyBytes: this.config.maxReplyBytes };
   }

@@ -130,6 +130,11 @@ export abstract class TollgateInstrumentation<
     return this.callGate;
   }
 
+  /** Declares that this SDK's requests replay response cache hits themselves (in an SDK middleware, say). */
+  protected replaysCachedReplies(): void {
+    this.fetchHooked = true;
+  }
+
   /**
    * Hooks an SDK request function that resolves to the HTTP response and is only reachable from
    * a client instance (`@google/genai`'s `ApiClient.prototype.apiCall`), so the response cache

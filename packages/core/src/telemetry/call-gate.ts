@@ -211,7 +211,12 @@ export class CallGate {
     if (!this.hasContextManager()) return undefined;
     const { descriptor } = request;
     return this.guard.lookupCache(
-      { call: descriptor, serverAddress: request.serverAddress, serverPort: request.serverPort },
+      {
+        call: descriptor,
+        keyBody: request.cacheKeyBody,
+        serverAddress: request.serverAddress,
+        serverPort: request.serverPort,
+      },
       options,
     );
   }

@@ -8,10 +8,16 @@ export interface GatedRequest {
   serverPort?: number | undefined;
   streaming: boolean;
   /**
-   * False when the descriptor's body does not state the whole request (e.g. a summary of it for
-   * estimation), so it cannot key the response cache. @default true
+   * False when the request cannot key the response cache (e.g. a stream the SDK's hook cannot
+   * record). @default true
    */
   cacheable?: boolean;
+  /**
+   * Everything the request sends, to key the response cache, when the descriptor's body is only
+   * part of it (a summary for estimation, or the model's body without the command's other
+   * fields). @default the descriptor's body
+   */
+  cacheKeyBody?: Readonly<Record<string, unknown>>;
 }
 
 /** What the response said about itself. */

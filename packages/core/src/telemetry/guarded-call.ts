@@ -33,6 +33,7 @@ export class GuardedCall implements ActiveCall {
   /** On a cache miss: where the reply is stored once the call completes whole. */
   private cacheLookup: CacheLookup | undefined;
   private recorder: ReplyRecorder | undefined;
+  private keptReply: CachedReply | undefined;
 
   constructor(
     private readonly gate: CallGateParts,
@@ -68,6 +69,21 @@ export class GuardedCall implements ActiveCall {
   /** Stores the call's reply in the cache once the call completes with its whole body read. */
   recordForCache(lookup: CacheLookup): void {
     this.cacheLookup = lookup;
+  }
+
+  /** The stored reply, for a call answered from the cache (SDKs without fetch replay it themselves). */
+  get replayedReply(): CachedReply | undefined {
+    return this.cachedReply;
+  }
+
+  /** Whether a whole reply received for this call goes to the cache (see `keepReply`). */
+  get storesReply(): boolean {
+    return this.cacheLookup !== undefined;
+  }
+
+  /** A reply an SDK without fetch read whole itself, stored once the call completes (see `responseReceived`). */
+  keepReply(reply: CachedReply): void {
+    if (this.cacheLookup && reply.status === 200) this.keptReply = reply;
   }
 
   /** The stored reply as a fresh response, for a call answered from the cache. */
@@ -226,7 +242,7 @@ export class GuardedCall implements ActiveCall {
   private storeReply(): void {
     const lookup = this.cacheLookup;
     if (!lookup || this.admission.model !== this.request.descriptor.model) return;
-    const reply = this.recorder?.reply();
+    const reply = this.recorder ? this.recorder.reply() : this.keptReply;
     if (!reply) return;
     lookup.store(reply);
     this.gate.metrics.cacheRequests.add(
