@@ -97,3 +97,14 @@ describe('cache config', () => {
     }
   });
 });
+
+describe('a call-time cache choice', () => {
+  it('is checked when the cache reads it, naming the option', () => {
+    const any = new ResponseCache(normalizeCache(undefined));
+    const call = { call: chat({ messages }) };
+    expect(() => any.plan(call, { cache: { ttlMillis: -1 } })).toThrow(/scope\.cache\.ttlMillis/);
+    expect(() => any.plan(call, { cache: { ttl: 5 } as never })).toThrow(/scope\.cache\.ttl/);
+    expect(() => any.plan(call, { cache: 'yes' as never })).toThrow(/scope\.cache/);
+    expect(any.plan(call, { cache: { ttlMillis: 5, toolCalls: true } })?.ttlMillis).toBe(5);
+  });
+});

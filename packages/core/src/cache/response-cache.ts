@@ -3,6 +3,7 @@ import { requestShapeOf } from '../request-shapes/request-shape-registry';
 import type { CacheChoice, CallScope } from '../scope/scope';
 import type { NormalizedCacheConfig, NormalizedCacheRule } from './cache-config';
 import { cacheKey } from './cache-key';
+import { checkCacheChoice } from './check-cache-choice';
 import { MemoryResponseCache } from './memory-response-cache';
 import type { ResponseCacheStore } from './response-cache-store';
 
@@ -76,6 +77,7 @@ export class ResponseCache {
   private permission(call: LlmCallDescriptor, scope: Readonly<CallScope>): CachePermission | undefined {
     const choice: CacheChoice | undefined = scope.cache;
     if (choice === false) return undefined;
+    checkCacheChoice(choice);
     if (choice === true || typeof choice === 'object') {
       const own = typeof choice === 'object' ? choice : {};
       return {
