@@ -77,6 +77,11 @@ describe('response cache with the openai SDK', () => {
     expect(await counter('tollgate.cost.saved', 'tollgate.cache.result', 'hit')).toBeCloseTo(
       spans[0]!.attributes['tollgate.cost.reconciled_usd'] as number,
     );
+    // The GenAI histograms describe provider operations: a hit adds nothing to them.
+    const durations = await sdk.harness.metricPoints('gen_ai.client.operation.duration');
+    expect(durations.reduce((sum, point) => sum + (point.value as { count: number }).count, 0)).toBe(1);
+    const tokens = await sdk.harness.metricPoints('gen_ai.client.token.usage');
+    expect(tokens.reduce((sum, point) => sum + (point.value as { count: number }).count, 0)).toBe(2);
   });
 
   it('reserves nothing and passes no rate limit on a hit', async () => {

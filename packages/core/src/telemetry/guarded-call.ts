@@ -135,7 +135,8 @@ export class GuardedCall implements ActiveCall {
 
   /** The first streamed chunk arrived. */
   recordFirstChunk(): void {
-    if (this.firstChunkSeen) return;
+    // A replayed stream says nothing about the provider's latency.
+    if (this.firstChunkSeen || this.cachedReply) return;
     this.firstChunkSeen = true;
     this.gate.metrics.timeToFirstChunk.record(
       (performance.now() - this.startedAt) / 1000,
@@ -255,6 +256,8 @@ export class GuardedCall implements ActiveCall {
   }
 
   private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {
+    // A hit used no tokens and made no provider operation: the GenAI histograms describe the provider.
+    if (this.cachedReply) return;
     const attributes: Attributes = { ...this.metricAttributes };
     if (this.responseModel) attributes[semconv.ATTR_GEN_AI_RESPONSE_MODEL] = this.responseModel;
     if (error !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = errorType(error);
