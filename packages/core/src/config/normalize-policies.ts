@@ -73,7 +73,7 @@ export function normalizePolicies(value: unknown, budgets: readonly NormalizedBu
         );
       const mapping: Record<string, string> = {};
       for (const [from, to] of Object.entries(models))
-        mapping[from.toLowerCase()] = expectNonEmpty(to, `${field}.models.${from}`);
+        mapping[from.toLowerCase()] = expectString(to, `${field}.models.${from}`);
       return { id, when: routingTrigger!, action, models: mapping };
     }
     // Only a fallback may leave the budget out, and it has returned above.
@@ -108,18 +108,12 @@ function readModelList(value: unknown, field: string): string[] {
     throw new TollgateConfigError(field, 'must list at least two equivalent models to choose from', value);
   const seen = new Set<string>();
   return list.map((entry, index) => {
-    const id = expectNonEmpty(entry, `${field}[${index}]`);
+    const id = expectString(entry, `${field}[${index}]`);
     if (seen.has(id.toLowerCase()))
       throw new TollgateConfigError(`${field}[${index}]`, 'is listed twice', id);
     seen.add(id.toLowerCase());
     return id;
   });
-}
-
-function expectNonEmpty(value: unknown, field: string): string {
-  const text = expectString(value, field);
-  if (text.trim() === '') throw new TollgateConfigError(field, 'must name a model', value);
-  return text;
 }
 
 /** Reads `{ budget, usedAbove }`: a configured budget's id and the fraction of its limit. */

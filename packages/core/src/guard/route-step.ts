@@ -82,10 +82,11 @@ async function chooseCheapest(
   decision: Extract<RoutingDecision, { action: 'cheapest' }>,
 ): Promise<RoutedCall> {
   const candidates: Candidate[] = decision.candidates.map(({ provider, model }) => {
-    const call = substituteCall(requested.call, provider, model);
     const isRequested =
       provider === requested.call.provider &&
       runtime.canonicalModel(model) === requested.planned.subject.model;
+    // The requested model goes out as the caller named it (a dated snapshot stays dated).
+    const call = isRequested ? requested.call : substituteCall(requested.call, provider, model);
     const candidate: Candidate = {
       call,
       planned: undefined,
@@ -140,8 +141,13 @@ async function chooseCheapest(
       (state, index) => state.spent + state.reserved + candidate.lines[index]!.line.amount > state.limit,
     );
     if (full >= 0) {
-      candidate.refusal = () =>
-        refuseOverBudget(runtime, planned, candidate.lines[full]!, candidate.states[full]!);
+      // As in admission, an open circuit is the refusal before a full budget.
+      candidate.refusal = () => {
+        const circuit = enterCandidateCircuit(runtime, requested, candidate, planned);
+        if (circuit.refusal) return circuit.refusal();
+        if (!candidate.isRequested) releaseProbe(runtime, planned, circuit.probe);
+        return refuseOverBudget(runtime, planned, candidate.lines[full]!, candidate.states[full]!);
+      };
       continue;
     }
     const circuit = enterCandidateCircuit(runtime, requested, candidate, planned);
