@@ -202,9 +202,16 @@ function unpricedModelWarnings(config: GuardConfig, prices: PriceTable): string[
     typeof config.unknownModel === 'object'
       ? 'calls to it are charged at the fallback price'
       : 'a USD budget refuses every call to it';
-  return named
-    .filter(({ model }) => prices.resolve(model) === undefined)
-    .map(({ where, model }) => `${where}: model "${model}" has no price; ${consequence}`);
+  return (
+    named
+      // Routing rules may name a model as `provider:model`: priced if either reading is.
+      .filter(
+        ({ model }) =>
+          prices.resolve(model) === undefined &&
+          prices.resolve(model.slice(model.indexOf(':') + 1)) === undefined,
+      )
+      .map(({ where, model }) => `${where}: model "${model}" has no price; ${consequence}`)
+  );
 }
 
 function staleWarnings(events: readonly DecisionEvent[]): string[] {
