@@ -186,7 +186,9 @@ function unpricedModelWarnings(config: GuardConfig, prices: PriceTable): string[
   });
   (config.policies ?? []).forEach((rule, index) => {
     if (rule.action === 'cheapest')
-      rule.models.forEach((model, at) => named.push({ where: `policies[${index}].models[${at}]`, model }));
+      rule.models.forEach((model, at) => {
+        named.push({ where: `policies[${index}].models[${at}]`, model });
+      });
     if (rule.action !== 'fallback') return;
     for (const [from, to] of Object.entries(rule.models)) {
       if (!from.endsWith('*')) named.push({ where: `policies[${index}].models`, model: from });
