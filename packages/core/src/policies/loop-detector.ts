@@ -6,6 +6,13 @@ import type { NormalizedLoopRule } from './loop-rule';
 /** Calls with no value for a rule's `per` dimension are counted together under this value. */
 const UNSET_SCOPE_VALUE = '(none)';
 
+/**
+ * Distinct requests remembered per rule. Past it, the least recently sent is forgotten, so a
+ * flood of different requests cannot grow the process without bound; a request repeated in a
+ * loop is always among the most recent.
+ */
+const MAX_TRACKED_REQUESTS = 100_000;
+
 /** A loop rule refused the call: what it counted. */
 export interface LoopVerdict {
   rule: NormalizedLoopRule;
@@ -77,6 +84,7 @@ export class LoopDetector {
       // Re-inserted, so the map stays ordered by last use and idle entries sit at its front.
       seen.delete(key);
       seen.set(key, times);
+      if (seen.size > MAX_TRACKED_REQUESTS) seen.delete(seen.keys().next().value!);
     }
     return undefined;
   }
