@@ -4,7 +4,7 @@ import { loopFingerprint } from './loop-fingerprint';
 
 const anthropic = (messages: unknown[], extra: Record<string, unknown> = {}): LlmCallDescriptor => ({
   provider: 'anthropic',
-  operation: 'chat',
+  operation: 'messages',
   model: 'claude-sonnet-4-5',
   body: { model: 'claude-sonnet-4-5', max_tokens: 100, system: 'Be brief.', messages, ...extra },
 });
