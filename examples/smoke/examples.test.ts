@@ -142,6 +142,23 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('runaway-agent: a retry loop, a stuck agent and a fan-out are refused before sending; other tenants proceed', async () => {
+    const { stdout, stderr } = await runExample('runaway-agent');
+    expect(stdout).toContain(
+      'attempt 4: REFUSED  LoopDetectedError rule=retry-storm count=3 retryAfterMs≈60s; requests sent: 0',
+    );
+    expect(stdout).toContain('step 6: REFUSED  LoopDetectedError rule=agent-steps count=5');
+    expect(stdout).toMatch(/REFUSED {2}BudgetExceededError budget=tenant-spend-rate tenant=initech/);
+    expect(stdout).toContain('tenant globex summarises a ticket: sent');
+    const tickets = stdout.match(/tickets 1–(\d+) were sent/);
+    expect(tickets, stdout).not.toBeNull();
+    // 3 retries + globex + 5 agent steps + the tickets sent + globex's ticket.
+    expect(stdout).toContain(
+      `The mock provider served ${3 + 1 + 5 + Number(tickets![1]) + 1} requests; 4 calls were refused before sending.`,
+    );
+    expect(stderr).toBe('');
+  });
+
   it('redis-shared-budget: two processes never overspend one Redis budget', async () => {
     const { stdout, stderr } = await runExample('redis-shared-budget');
     if (stdout.includes('redis-server was not found') && process.env.CI !== 'true') return;

@@ -42,6 +42,9 @@ guard:
       when: { budget: daily-spend, usedAbove: 0.8 }
       action: fallback
       models: { gpt-4o: gpt-4o-mini }
+  loops:
+    - { id: retry-storm, maxIdentical: 3, per: [tenant] }
+    - { id: agent-steps, maxIdentical: 20, windowMillis: 600000, repeats: same-turn }
 `,
     );
     const result = await runCli(['check', path]);
@@ -59,6 +62,10 @@ guard:
     expect(result.stdout).toContain(
       'cheaper: when daily-spend is more than 80% used, switch gpt-4o → gpt-4o-mini',
     );
+    expect(result.stdout).toContain(
+      'retry-storm: refuses the identical request after 3 in 1m 00s, per tenant',
+    );
+    expect(result.stdout).toContain('agent-steps: refuses the call in one agent turn after 20 in 10m 00s');
     expect(result.stdout).not.toContain('Warnings');
   });
 

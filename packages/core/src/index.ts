@@ -45,6 +45,8 @@ export { BudgetExceededError } from './errors/budget-exceeded-error';
 export { CircuitOpenError } from './errors/circuit-open-error';
 export { TollgateConfigError } from './errors/config-error';
 export { InvalidRequestError } from './errors/invalid-request-error';
+export type { LoopDetectedDetails } from './errors/loop-detected-error';
+export { LoopDetectedError } from './errors/loop-detected-error';
 export { PolicyRejectedError } from './errors/policy-rejected-error';
 export type { RateLimitReason } from './errors/rate-limited-error';
 export { RateLimitedError } from './errors/rate-limited-error';
@@ -79,6 +81,7 @@ export type {
   InvalidRequestEvent,
   LeaseExpiredEvent,
   LimiterUpdateFailedEvent,
+  LoopDetectedEvent,
   ModelFallbackEvent,
   PolicyRejectedEvent,
   PriceTableStaleEvent,
@@ -120,6 +123,7 @@ export type { CallFailure, CircuitState, CircuitStatus } from './policies/circui
 export type { CircuitBreakerConfig } from './policies/circuit-breaker-config';
 // Policies: degradation rules, circuit breakers, threshold webhooks
 export type { DegradationRule, FallbackTrigger, RuleTrigger } from './policies/degradation-rule';
+export type { LoopRepeatKind, LoopRuleConfig, LoopScopeDimension } from './policies/loop-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
 export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
 export type {

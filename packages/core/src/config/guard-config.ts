@@ -6,6 +6,7 @@ import type { LimiterStore } from '../limits/limiter-store';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
 import type { DegradationRule } from '../policies/degradation-rule';
+import type { LoopRuleConfig } from '../policies/loop-rule';
 import type { ModelPriceOverride } from '../pricing/model-price';
 import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 
@@ -66,6 +67,11 @@ export interface GuardConfig {
   estimator?: TokenEstimatorOptions;
   /** Rules that act before a budget runs out: fall back to a cheaper model, defer background work, or reject a scope. @default [] */
   policies?: readonly DegradationRule[];
+  /**
+   * Runaway-loop rules: refuse a request sent too often in a short window, per scope, before
+   * anything is reserved or sent (`LoopDetectedError`). Counted in this process. @default []
+   */
+  loops?: readonly LoopRuleConfig[];
   /** Circuit breakers per provider and model, on error rate, latency or spend rate. @default [] */
   circuitBreakers?: readonly CircuitBreakerConfig[];
   /** Threshold alerts (`alertAt`) are always decision events; `webhook` also POSTs them as JSON. */

@@ -5,6 +5,7 @@ import type { DecisionHook } from '../events/decision-events';
 import type { NormalizedRateLimit } from '../limits/rate-limit-rules';
 import type { NormalizedCircuitRule } from '../policies/circuit-breaker';
 import type { DegradationRule } from '../policies/degradation-rule';
+import type { NormalizedLoopRule } from '../policies/loop-rule';
 import type { PriceTable } from '../pricing/price-table';
 import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 import { expectKnownKeys, expectOneOf, expectRecord, optionalNumber } from './config-reader';
@@ -13,6 +14,7 @@ import { type NormalizedWebhook, normalizeAlerts } from './normalize-alerts';
 import { normalizeBudgets } from './normalize-budgets';
 import { normalizeCircuitBreakers } from './normalize-circuit-breakers';
 import { normalizeEstimator } from './normalize-estimator';
+import { normalizeLoops } from './normalize-loops';
 import { checkFallbackTargets, normalizePolicies } from './normalize-policies';
 import { loadPrices, normalizePriceSources } from './normalize-prices';
 import { normalizeRateLimits } from './normalize-rate-limits';
@@ -33,6 +35,7 @@ export interface NormalizedGuardConfig {
   estimator: TokenEstimatorOptions | undefined;
   policies: readonly DegradationRule[];
   circuitBreakers: readonly NormalizedCircuitRule[];
+  loops: readonly NormalizedLoopRule[];
   webhook: NormalizedWebhook | undefined;
   /** The ledger given; undefined for the in-memory default. */
   ledger: BudgetLedger | undefined;
@@ -54,6 +57,7 @@ const TOP_LEVEL_KEYS = [
   'limiter',
   'policies',
   'circuitBreakers',
+  'loops',
   'alerts',
 ];
 
@@ -87,6 +91,7 @@ export function normalizeGuardConfig(
         : expectOneOf(root.leaseExpiry, 'leaseExpiry', ['charge-reserved', 'release']),
     policies: normalizePolicies(root.policies, budgets),
     circuitBreakers: normalizeCircuitBreakers(root.circuitBreakers),
+    loops: normalizeLoops(root.loops),
     webhook: normalizeAlerts(root.alerts),
     priceTableMaxAgeDays:
       optionalNumber(root.priceTableMaxAgeDays, 'priceTableMaxAgeDays', { min: 0, minInclusive: false }) ??

@@ -17,13 +17,14 @@ import { enterCircuit, passCircuit, releaseProbe } from './circuit-step';
 import { GuardAdmission } from './guard-admission';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CallOptions } from './guard-types';
+import { passLoopRules } from './loop-step';
 import { planCall } from './planned-call';
 
 /** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
 const THROTTLE_REPORT_MILLIS = 20;
 
 /**
- * Admission, in steps: scope, estimate, circuit, degradation rules (fallback, defer, reject;
+ * Admission, in steps: scope, estimate, loop rules, circuit, degradation rules (fallback, defer, reject;
  * a fallback may also move a call off a model whose circuit is open) with a budget pre-check,
  * rate-limit wait, then the atomic reservation. A step that refuses reports its decision
  * event, hands back what earlier steps took (a probe slot, limiter capacity) and throws the
@@ -41,6 +42,7 @@ export async function admitCall(
   const requestedModel = call.model;
   const scope = callScope(options);
   let planned = planCall(runtime, call, callId, scope);
+  passLoopRules(runtime, call, planned);
   const models = [call.model.toLowerCase(), planned.subject.model];
   const circuit = enterCircuit(runtime, planned, models);
   let probe = circuit.probe;

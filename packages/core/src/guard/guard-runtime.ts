@@ -8,6 +8,7 @@ import { DecisionEmitter } from '../events/decision-emitter';
 import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
+import { LoopDetector } from '../policies/loop-detector';
 import type { PriceTable } from '../pricing/price-table';
 import { countTextTokens } from '../tokens/count-text-tokens';
 import type { AdmittedCall } from './open-call';
@@ -27,6 +28,7 @@ export class GuardRuntime {
   readonly plan: BudgetPlan;
   readonly events: DecisionEmitter;
   readonly breakers: CircuitBreakers;
+  readonly loops: LoopDetector;
   readonly instances = new BudgetInstances();
   /** Admitted calls whose reservation has not ended, by call id. */
   /** Admitted calls whose reservation has not ended yet, by call id. */
@@ -42,6 +44,7 @@ export class GuardRuntime {
     );
     this.plan = new BudgetPlan(config.budgets);
     this.events = new DecisionEmitter(config.hooks);
+    this.loops = new LoopDetector(config.loops);
     this.breakers = new CircuitBreakers(config.circuitBreakers, (transition) =>
       this.events.emit({ type: 'circuit-state', timestampMs: Date.now(), ...transition }),
     );

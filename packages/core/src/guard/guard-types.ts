@@ -119,7 +119,7 @@ export interface Guard {
   /** Latest known state of every budget instance this process has used (for gauges). */
   budgetInstances(): BudgetInstanceState[];
   /**
-   * Scope dimensions that budgets or rate limits are split by. Metrics label calls with these
+   * Scope dimensions that budgets, rate limits or loop rules are split by. Metrics label calls with these
    * only, so cardinality stays what the configuration already implies.
    */
   readonly splitDimensions: readonly ScopeDimension[];

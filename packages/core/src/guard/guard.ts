@@ -56,6 +56,7 @@ class GuardImpl implements Guard {
     this.splitDimensions = [
       ...new Set<ScopeDimension>([
         ...normalized.budgets.flatMap((budget) => budget.per),
+        ...normalized.loops.flatMap((rule) => rule.per),
         ...(normalized.rateLimits.some((rule) => rule.perTenant) ? (['tenant'] as const) : []),
       ]),
     ].filter((dimension) => dimension === 'tenant' || dimension === 'user' || dimension === 'feature');
