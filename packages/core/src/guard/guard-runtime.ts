@@ -9,6 +9,7 @@ import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
 import type { PriceTable } from '../pricing/price-table';
+import type { PriceLookup } from '../pricing/provider-prices';
 import { countTextTokens } from '../tokens/count-text-tokens';
 import type { AdmittedCall } from './open-call';
 
@@ -50,6 +51,11 @@ export class GuardRuntime {
   /** The price table's name for a model, or the model lower-cased when it has no price. */
   canonicalModel(model: string): string {
     return this.prices.resolve(model)?.model ?? model.toLowerCase();
+  }
+
+  /** The prices a provider's calls are charged: a configured server's own, else the price table. */
+  pricesFor(provider: string): PriceLookup {
+    return this.config.providers.pricesOf(provider) ?? this.prices;
   }
 
   /** Counts text with the guard's estimator options. */

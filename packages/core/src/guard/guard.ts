@@ -79,6 +79,10 @@ class GuardImpl implements Guard {
     this.reportPriceTableAge();
   }
 
+  providerAt(baseURL: string | undefined): string | undefined {
+    return this.runtime.config.providers.nameAt(baseURL);
+  }
+
   onDecision(hook: DecisionHook, types?: readonly DecisionType[]): () => void {
     return this.runtime.events.subscribe(hook, types);
   }
