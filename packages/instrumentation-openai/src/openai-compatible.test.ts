@@ -201,6 +201,22 @@ describe('self-hosted OpenAI-compatible servers named by base URL', () => {
       ['allowed', 'rate_limited', 'allowed'],
     );
   });
+
+  it("the server's own rate-limit headers feed the limiter bucket its calls are admitted through", async () => {
+    setup({ rateLimits: [{ provider: 'vllm', rpm: 600, maxWaitMillis: 50 }] });
+    // One request a minute: after the first reply, x-ratelimit-remaining-requests is 0.
+    mock.configure({ rateLimit: { limitRequests: 1, limitTokens: 1_000_000, enforce: false } });
+    try {
+      await vllm().chat.completions.create({ model: LLAMA, max_tokens: 10, messages });
+      await settled();
+      const error = await refusal(vllm().chat.completions.create({ model: LLAMA, max_tokens: 10, messages }));
+      expect(error).toBeInstanceOf(RateLimitedError);
+      expect((error as RateLimitedError).limiterKey).toBe(`vllm:${LLAMA}`);
+      expect(mock.requests()).toHaveLength(1);
+    } finally {
+      mock.configure({ rateLimit: { limitRequests: 10_000, limitTokens: 30_000_000, enforce: false } });
+    }
+  });
 });
 
 describe('a zero-priced provider under a USD budget', () => {

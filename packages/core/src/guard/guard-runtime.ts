@@ -48,9 +48,13 @@ export class GuardRuntime {
     );
   }
 
-  /** The price table's name for a model, or the model lower-cased when it has no price. */
-  canonicalModel(model: string): string {
-    return this.prices.resolve(model)?.model ?? model.toLowerCase();
+  /**
+   * The priced name of a model, as admission keys it: from the provider's own prices when it is
+   * a configured server, else the price table; the model lower-cased when it has no price.
+   */
+  canonicalModel(model: string, provider?: string): string {
+    const prices = provider === undefined ? this.prices : this.pricesFor(provider);
+    return prices.resolve(model)?.model ?? model.toLowerCase();
   }
 
   /** The prices a provider's calls are charged: a configured server's own, else the price table. */
