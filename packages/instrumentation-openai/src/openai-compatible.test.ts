@@ -158,7 +158,7 @@ describe('self-hosted OpenAI-compatible servers named by base URL', () => {
     });
     await vllm().chat.completions.create({ model: 'Qwen/Qwen2.5-7B-Instruct', max_tokens: 10, messages });
     await settled();
-    const [{ billed }] = mock.requests() as [{ billed: { inputTokens: number; outputTokens: number } }];
+    const { billed } = mock.requests()[0]!;
     const [status] = await guard.budgetStatus('usd');
     expect(status!.spent).toBeCloseTo((billed.inputTokens * 1 + billed.outputTokens * 2) / 1e6, 15);
   });
