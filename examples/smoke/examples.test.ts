@@ -42,6 +42,23 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('openai-compatible: two self-hosted servers named by base URL, each held by its own budget and limit', async () => {
+    const { stdout, stderr } = await runExample('openai-compatible');
+    expect(stdout).toMatch(/vllm {3}#1 {2}sent {5}gen_ai\.provider\.name=vllm .*settled \$0\.0000[1-9]/);
+    expect(stdout).toMatch(/ollama #1 {2}sent {5}gen_ai\.provider\.name=ollama .*settled \$0\.000000 /);
+    expect(stdout).toMatch(
+      /vllm {3}#4 {2}REFUSED {2}BudgetExceededError by budget "daily-usd".*requests sent for it: 0/,
+    );
+    expect(stdout).toMatch(
+      /ollama #3 {2}REFUSED {2}BudgetExceededError by budget "ollama-tokens".*requests sent for it: 0/,
+    );
+    expect(stdout).toMatch(
+      /ollama #6 {2}REFUSED {2}RateLimitedError by rate limit "ollama:llama3\.2"; requests sent for it: 0/,
+    );
+    expect(stdout).toContain('The servers received 3 (vLLM) and 4 (Ollama) requests');
+    expect(stderr).toBe('');
+  });
+
   it('anthropic-streaming: both streams settle from provider usage, the abandoned one from a local count', async () => {
     const { stdout, stderr } = await runExample('anthropic-streaming');
     expect(stdout.match(/tollgate\.usage\.source=provider/g)).toHaveLength(2);

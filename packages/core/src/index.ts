@@ -39,7 +39,7 @@ export type { LlmCallDescriptor, OperationName, ProviderName } from './call/llm-
 // Option readers shared with the store packages: each error names the option's path
 export { expectOneOf, expectRecord, optionalNumber, optionalString } from './config/config-reader';
 // Configuration
-export type { FallbackPrice, GuardConfig } from './config/guard-config';
+export type { FallbackPrice, GuardConfig, ProviderConfig } from './config/guard-config';
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
 export { BudgetExceededError } from './errors/budget-exceeded-error';
 export { CircuitOpenError } from './errors/circuit-open-error';

@@ -9,6 +9,7 @@ import type { NormalizedLoopRule } from '../policies/loop-rule';
 import type { PriceTable } from '../pricing/price-table';
 import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 import { expectKnownKeys, expectOneOf, expectRecord, optionalNumber } from './config-reader';
+import type { ConfiguredProviders } from './configured-providers';
 import type { FallbackPrice, GuardConfig } from './guard-config';
 import { type NormalizedWebhook, normalizeAlerts } from './normalize-alerts';
 import { normalizeBudgets } from './normalize-budgets';
@@ -17,6 +18,7 @@ import { normalizeEstimator } from './normalize-estimator';
 import { normalizeLoops } from './normalize-loops';
 import { checkFallbackTargets, normalizePolicies } from './normalize-policies';
 import { loadPrices, normalizePriceSources } from './normalize-prices';
+import { normalizeProviders } from './normalize-providers';
 import { normalizeRateLimits } from './normalize-rate-limits';
 import { normalizeUnknownModel } from './normalize-unknown-model';
 
@@ -26,6 +28,8 @@ export interface NormalizedGuardConfig {
   hooks: readonly DecisionHook[];
   /** The price table in use, overrides applied. */
   prices: PriceTable;
+  /** Self-hosted servers by base URL, with their own prices. */
+  providers: ConfiguredProviders;
   unknownModel: 'reject' | { fallback: FallbackPrice };
   /** Undefined: reserve the model's maximum output for calls that set no cap. */
   defaultMaxOutputTokens: number | undefined;
@@ -47,6 +51,7 @@ const TOP_LEVEL_KEYS = [
   'rateLimits',
   'onDecision',
   'prices',
+  'providers',
   'unknownModel',
   'defaultMaxOutputTokens',
   'leaseMillis',
@@ -72,6 +77,7 @@ export function normalizeGuardConfig(
   const rateLimits = normalizeRateLimits(root.rateLimits);
   const hooks = normalizeHooks(root.onDecision);
   const priceSources = normalizePriceSources(root.prices, env);
+  const providers = normalizeProviders(root.providers);
   checkLedger(root.ledger);
   checkLimiter(root.limiter);
 
@@ -102,7 +108,7 @@ export function normalizeGuardConfig(
   const prices = loadPrices(priceSources);
   checkFallbackTargets(root.policies, budgets, shape.unknownModel, prices);
   checkLeaseExpiry(config);
-  return { ...shape, prices, estimator, ledger: config.ledger, limiter: config.limiter };
+  return { ...shape, prices, providers, estimator, ledger: config.ledger, limiter: config.limiter };
 }
 
 function normalizeHooks(value: unknown): DecisionHook[] {

@@ -10,6 +10,7 @@ import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
 import { LoopDetector } from '../policies/loop-detector';
 import type { PriceTable } from '../pricing/price-table';
+import type { PriceLookup } from '../pricing/provider-prices';
 import { countTextTokens } from '../tokens/count-text-tokens';
 import type { AdmittedCall } from './open-call';
 
@@ -50,9 +51,18 @@ export class GuardRuntime {
     );
   }
 
-  /** The price table's name for a model, or the model lower-cased when it has no price. */
-  canonicalModel(model: string): string {
-    return this.prices.resolve(model)?.model ?? model.toLowerCase();
+  /**
+   * The priced name of a model, as admission keys it: from the provider's own prices when it is
+   * a configured server, else the price table; the model lower-cased when it has no price.
+   */
+  canonicalModel(model: string, provider?: string): string {
+    const prices = provider === undefined ? this.prices : this.pricesFor(provider);
+    return prices.resolve(model)?.model ?? model.toLowerCase();
+  }
+
+  /** The prices a provider's calls are charged: a configured server's own, else the price table. */
+  pricesFor(provider: string): PriceLookup {
+    return this.config.providers.pricesOf(provider) ?? this.prices;
   }
 
   /** Counts text with the guard's estimator options. */

@@ -132,6 +132,11 @@ export interface Guard {
   };
   /** The price table in use, overrides applied. */
   readonly prices: PriceTable;
+  /**
+   * The name of the configured provider (`providers`) whose base URL `baseURL` equals or sits
+   * under, for instrumentations to name a self-hosted server's calls; undefined when none matches.
+   */
+  providerAt(baseURL: string | undefined): string | undefined;
   /** Stops timers and closes the limiter and ledger. */
   close(): Promise<void>;
 }
