@@ -5,6 +5,7 @@ import type {
   DecisionEvent,
   DegradationRule,
   GuardConfig,
+  LoopRuleConfig,
   PriceTable,
   RateLimitConfig,
 } from '@tollgate/core';
@@ -51,6 +52,13 @@ export async function checkCommand(
     write('');
     write(colors.bold(`Rules (${policies.length})`));
     for (const rule of policies) write(`  ${describeRule(rule)}`);
+
+    const loops = config.loops ?? [];
+    if (loops.length > 0) {
+      write('');
+      write(colors.bold(`Loop rules (${loops.length})`));
+      for (const rule of loops) write(`  ${describeLoop(rule)}`);
+    }
 
     const breakers = config.circuitBreakers ?? [];
     if (breakers.length > 0) {
@@ -160,6 +168,12 @@ function describeRule(rule: DegradationRule): string {
     default:
       return `${(rule as { id: string }).id}: ${when}`;
   }
+}
+
+function describeLoop(rule: LoopRuleConfig): string {
+  const repeat = rule.repeats === 'same-turn' ? 'call in one agent turn' : 'identical request';
+  const per = rule.per?.length ? `, per ${rule.per.join(' and ')}` : '';
+  return `${rule.id}: refuses the ${repeat} after ${rule.maxIdentical} in ${formatDuration(rule.windowMillis ?? 60_000)}${per}`;
 }
 
 function describeBreaker(breaker: CircuitBreakerConfig): string {
