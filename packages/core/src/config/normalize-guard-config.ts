@@ -106,7 +106,7 @@ export function normalizeGuardConfig(
   const estimator = normalizeEstimator(root.estimator);
   // Files are read only once every option is known to be well-formed.
   const prices = loadPrices(priceSources);
-  checkFallbackTargets(root.policies, budgets, shape.unknownModel, prices);
+  checkFallbackTargets(root.policies, budgets, shape.unknownModel, prices, providers);
   checkLeaseExpiry(config);
   return { ...shape, prices, providers, estimator, ledger: config.ledger, limiter: config.limiter };
 }

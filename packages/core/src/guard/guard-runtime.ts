@@ -9,6 +9,7 @@ import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
 import { LoopDetector } from '../policies/loop-detector';
+import { RouteIds } from '../policies/route-target';
 import type { PriceTable } from '../pricing/price-table';
 import type { PriceLookup } from '../pricing/provider-prices';
 import { countTextTokens } from '../tokens/count-text-tokens';
@@ -29,6 +30,10 @@ export class GuardRuntime {
   readonly plan: BudgetPlan;
   readonly events: DecisionEmitter;
   readonly breakers: CircuitBreakers;
+  /** Reads routing rules' `provider:model` ids against the providers this guard knows. */
+  readonly routeIds: RouteIds;
+  /** A `cheapest` rule weighs every call it lists, budgets or not. */
+  readonly hasCheapestRule: boolean;
   readonly loops: LoopDetector;
   readonly instances = new BudgetInstances();
   /** Admitted calls whose reservation has not ended, by call id. */
@@ -39,6 +44,11 @@ export class GuardRuntime {
 
   constructor(readonly config: NormalizedGuardConfig) {
     this.prices = config.prices;
+    this.routeIds = new RouteIds(
+      config.prices,
+      config.providers.entries.map((entry) => entry.name),
+    );
+    this.hasCheapestRule = config.policies.some((rule) => rule.action === 'cheapest');
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: config.leaseExpiry });
     this.limiter = new RateLimiter(config.rateLimits, config.limiter, (failure) =>
       this.reportLimiterUpdateFailure(failure),
