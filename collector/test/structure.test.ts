@@ -280,6 +280,7 @@ describe('alert rules', () => {
       'TollgateBudgetExhausted',
       'TollgateBudgetForecastExhaustion',
       'TollgateGateRejectionSpike',
+      'TollgateRunawayLoop',
       'TollgateProviderRateLimited',
       'TollgateCircuitOpen',
       'TollgateTelemetryAbsent',

@@ -71,6 +71,8 @@ function hitAdmission(runtime: GuardRuntime, call: LlmCallDescriptor, scope: Rea
   });
   return {
     callId: randomUUID(),
+    provider: call.provider,
+    requestedProvider: call.provider,
     model: call.model,
     requestedModel: call.model,
     estimate,

@@ -237,12 +237,15 @@ export class GuardedCall implements ActiveCall {
   }
 
   /**
-   * Stores a whole reply: read to its end, within the size limit, and for the model asked for
-   * (a reply a fallback rule got from another model is not the answer to this request).
+   * Stores a whole reply: read to its end, within the size limit, and from the model asked for
+   * (a reply a routing rule got from another model or provider is not the answer to this request).
    */
   private storeReply(): void {
     const lookup = this.cacheLookup;
-    if (!lookup || this.admission.model !== this.request.descriptor.model) return;
+    const { descriptor } = this.request;
+    const rerouted =
+      this.admission.model !== descriptor.model || this.admission.provider !== descriptor.provider;
+    if (!lookup || rerouted) return;
     const reply = this.recorder ? this.recorder.reply() : this.keptReply;
     if (!reply) return;
     lookup.store(reply);
