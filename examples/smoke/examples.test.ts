@@ -84,6 +84,18 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('response-cache: repeated FAQ calls and a replayed stream send nothing and cost nothing', async () => {
+    const { stdout, stderr } = await runExample('response-cache');
+    expect(stdout.match(/requests sent: 0, same result as call 1: true/g)).toHaveLength(2);
+    expect(stdout).toContain('stream 2: 42 chunks, requests sent: 0');
+    expect(stdout).toContain('identical chunks: true');
+    expect(stdout).toMatch(
+      /tollgate\.cache\.hit=true {2}tollgate\.cost\.reconciled_usd=\$0\.000000 {2}tollgate\.cost\.saved_usd=\$0\.0000\d\d/,
+    );
+    expect(stdout).toContain('The mock provider served 3 requests for 6 calls');
+    expect(stderr).toBe('');
+  });
+
   it('google-genai: the Gemini stream settles from usageMetadata; the refused call never reaches the provider', async () => {
     const { stdout, stderr } = await runExample('google-genai');
     expect(stdout).toContain('requests the mock provider received for this call: 0');
