@@ -1,0 +1,79 @@
+import { metrics, trace } from '@opentelemetry/api';
+import { TollgateConfigError } from '@tollgate/core';
+import { CallGate, hasOwnWrapper, methodHost } from '@tollgate/core/instrumentation';
+import { gatedGenerate, gatedStream, type ModelIdentity } from './gated-model-call';
+import { PACKAGE_NAME, PACKAGE_VERSION } from './instrumentation';
+import type { CallOptions, LanguageModelLike } from './internal-types';
+import type { TollgateMiddlewareOptions } from './types';
+
+/** What `wrapGenerate` / `wrapStream` receive from `wrapLanguageModel()` (AI SDK 5, 6 and 7 alike). */
+interface WrapOptions {
+  doGenerate: () => PromiseLike<unknown>;
+  doStream: () => PromiseLike<unknown>;
+  params: CallOptions;
+  model: LanguageModelLike;
+}
+
+/**
+ * A language-model middleware for `wrapLanguageModel()`, structurally typed so it fits the
+ * `LanguageModelMiddleware` of every AI SDK major this package supports.
+ */
+export interface TollgateLanguageModelMiddleware {
+  readonly specificationVersion: 'v3';
+  wrapGenerate(options: WrapOptions): PromiseLike<unknown>;
+  wrapStream(options: WrapOptions): PromiseLike<unknown>;
+}
+
+/** Whether `AiSdkInstrumentation` already gates this model on its class's prototype. */
+function gatedByInstrumentation(model: LanguageModelLike, method: 'doGenerate' | 'doStream'): boolean {
+  return hasOwnWrapper(methodHost(model, method), method, PACKAGE_NAME);
+}
+
+/**
+ * Gates every call of a language model wrapped with it, for models `register()` does not patch
+ * (other provider packages, custom models, gateways): each `doGenerate` / `doStream` passes the
+ * guard before the provider request, with the same estimate, reservation, settlement, refusals
+ * and span as the instrumented providers. A model whose class `AiSdkInstrumentation` already
+ * patches is passed straight through, so its tokens are counted once.
+ *
+ * @param options - The guard, and optionally the provider name and telemetry providers.
+ * @returns The middleware.
+ * @throws {TollgateConfigError} When `options.guard` is not a guard made by `createGuard()`.
+ * @example
+ * ```ts
+ * const model = wrapLanguageModel({ model: groq('llama-3.3-70b-versatile'), middleware: tollgateMiddleware({ guard }) });
+ * await generateText({ model, prompt: 'Hello' });
+ * ```
+ */
+export function tollgateMiddleware(options: TollgateMiddlewareOptions): TollgateLanguageModelMiddleware {
+  const { guard, providerName } = options ?? ({} as TollgateMiddlewareOptions);
+  if (typeof (guard as { admit?: unknown } | undefined)?.admit !== 'function')
+    throw new TollgateConfigError('tollgateMiddleware.guard', 'must be a guard made by createGuard()', guard);
+  if (providerName !== undefined && typeof providerName !== 'string')
+    throw new TollgateConfigError('tollgateMiddleware.providerName', 'must be a string', providerName);
+  let gate: CallGate | undefined;
+  const gateOf = (): CallGate => {
+    gate ??= new CallGate(
+      guard,
+      (options.tracerProvider ?? trace.getTracerProvider()).getTracer(PACKAGE_NAME, PACKAGE_VERSION),
+      (options.meterProvider ?? metrics.getMeterProvider()).getMeter(PACKAGE_NAME, PACKAGE_VERSION),
+    );
+    return gate;
+  };
+  const model = (wrapped: LanguageModelLike): object & ModelIdentity => wrapped as object & ModelIdentity;
+  return {
+    specificationVersion: 'v3',
+    wrapGenerate({ doGenerate, params, model: inner }) {
+      if (gatedByInstrumentation(inner, 'doGenerate')) return doGenerate();
+      return gatedGenerate(gateOf(), model(inner), params, providerName, (target, sent) =>
+        (target as LanguageModelLike).doGenerate(sent),
+      );
+    },
+    wrapStream({ doStream, params, model: inner }) {
+      if (gatedByInstrumentation(inner, 'doStream')) return doStream();
+      return gatedStream(gateOf(), model(inner), params, providerName, (target, sent) =>
+        (target as LanguageModelLike).doStream(sent),
+      );
+    },
+  };
+}
