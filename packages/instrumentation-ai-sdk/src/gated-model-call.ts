@@ -20,7 +20,7 @@ export interface ModelIdentity {
 }
 
 /** Runs the model's own call on `model` (the one asked for, or one standing in for the admitted model id). */
-export type ModelRun<Options> = (model: object, options: Options) => PromiseLike<unknown>;
+export type ModelRun<Options> = (model: object, options: Options, call: GuardedCall) => PromiseLike<unknown>;
 
 /** What the gate is told about one call of `model`. */
 export function describeModelCall(
@@ -101,7 +101,7 @@ export async function gatedGenerate(
   const request = describeModelCall(model, 'ai_sdk', options, false, providerName);
   const call = await admit(gate, request, options);
   const sent = withOutputCap(request.descriptor, options, call.admission.outputCapToSend);
-  const result = await send(call, () => run(admittedModel(model, call), sent));
+  const result = await send(call, () => run(admittedModel(model, call), sent, call));
   settleGenerate(result, call);
   return result;
 }
@@ -120,7 +120,7 @@ export async function gatedStream(
   const request = describeModelCall(model, 'ai_sdk', options, true, providerName);
   const call = await admit(gate, request, options);
   const sent = withOutputCap(request.descriptor, options, call.admission.outputCapToSend);
-  const result = await send(call, () => run(admittedModel(model, call), sent));
+  const result = await send(call, () => run(admittedModel(model, call), sent, call));
   return observeStreamResult(result, call);
 }
 
@@ -143,7 +143,7 @@ export async function gatedEmbed(
   };
   const request = describeModelCall(model, 'embeddings', body, false, providerName);
   const call = await admit(gate, request, options);
-  const result = await send(call, () => run(admittedModel(model, call), options));
+  const result = await send(call, () => run(admittedModel(model, call), options, call));
   settleEmbed(result, call);
   return result;
 }

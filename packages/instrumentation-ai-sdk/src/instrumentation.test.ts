@@ -222,7 +222,7 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
       prompt: 'Say hello',
       onError: ({ error }) => void errors.push(error),
     });
-    const text = await result.text.catch((error: unknown) => error);
+    const text = await Promise.resolve(result.text).catch((error: unknown) => error);
     await settled();
 
     expect(NoOutputGeneratedError.isInstance(text)).toBe(true);

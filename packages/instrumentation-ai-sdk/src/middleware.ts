@@ -4,6 +4,7 @@ import { CallGate, hasOwnWrapper, methodHost } from '@tollgate/core/instrumentat
 import { gatedGenerate, gatedStream, type ModelIdentity } from './gated-model-call';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './instrumentation';
 import type { CallOptions, LanguageModelLike } from './internal-types';
+import { markMiddlewareCall } from './middleware-calls';
 import type { TollgateMiddlewareOptions } from './types';
 
 /** What `wrapGenerate` / `wrapStream` receive from `wrapLanguageModel()` (AI SDK 5, 6 and 7 alike). */
@@ -20,8 +21,9 @@ interface WrapOptions {
  */
 export interface TollgateLanguageModelMiddleware {
   readonly specificationVersion: 'v3';
-  wrapGenerate(options: WrapOptions): PromiseLike<unknown>;
-  wrapStream(options: WrapOptions): PromiseLike<unknown>;
+  // Generic in the result, so the object is assignable to each major's typed middleware.
+  wrapGenerate<Result>(options: WrapOptions): PromiseLike<Result>;
+  wrapStream<Result>(options: WrapOptions): PromiseLike<Result>;
 }
 
 /** Whether `AiSdkInstrumentation` already gates this model on its class's prototype. */
@@ -63,17 +65,19 @@ export function tollgateMiddleware(options: TollgateMiddlewareOptions): Tollgate
   const model = (wrapped: LanguageModelLike): object & ModelIdentity => wrapped as object & ModelIdentity;
   return {
     specificationVersion: 'v3',
-    wrapGenerate({ doGenerate, params, model: inner }) {
-      if (gatedByInstrumentation(inner, 'doGenerate')) return doGenerate();
-      return gatedGenerate(gateOf(), model(inner), params, providerName, (target, sent) =>
-        (target as LanguageModelLike).doGenerate(sent),
-      );
+    wrapGenerate<Result>({ doGenerate, params, model: inner }: WrapOptions): PromiseLike<Result> {
+      if (gatedByInstrumentation(inner, 'doGenerate')) return doGenerate() as PromiseLike<Result>;
+      return gatedGenerate(gateOf(), model(inner), params, providerName, (target, sent, call) => {
+        markMiddlewareCall(call);
+        return (target as LanguageModelLike).doGenerate(sent);
+      }) as Promise<Result>;
     },
-    wrapStream({ doStream, params, model: inner }) {
-      if (gatedByInstrumentation(inner, 'doStream')) return doStream();
-      return gatedStream(gateOf(), model(inner), params, providerName, (target, sent) =>
-        (target as LanguageModelLike).doStream(sent),
-      );
+    wrapStream<Result>({ doStream, params, model: inner }: WrapOptions): PromiseLike<Result> {
+      if (gatedByInstrumentation(inner, 'doStream')) return doStream() as PromiseLike<Result>;
+      return gatedStream(gateOf(), model(inner), params, providerName, (target, sent, call) => {
+        markMiddlewareCall(call);
+        return (target as LanguageModelLike).doStream(sent);
+      }) as Promise<Result>;
     },
   };
 }

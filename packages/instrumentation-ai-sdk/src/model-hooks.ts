@@ -1,6 +1,7 @@
 import { type CallGate, claimAdmittedRequest } from '@tollgate/core/instrumentation';
 import { gatedEmbed, gatedGenerate, gatedStream, type ModelIdentity } from './gated-model-call';
 import type { CallOptions, EmbedOptions, ModelMethod } from './internal-types';
+import { claimMiddlewareCall } from './middleware-calls';
 import type { ModelKind } from './provider-packages';
 import { asRecord } from './utils';
 
@@ -32,7 +33,7 @@ export function gatedModelMethod(
   return {
     [method](this: object, options: Record<string, unknown>): PromiseLike<unknown> {
       const gate = access.gate();
-      if (!gate || !isModel(this) || !asRecord(options) || claimAdmittedRequest())
+      if (!gate || !isModel(this) || !asRecord(options) || claimAdmittedRequest() || claimMiddlewareCall())
         return original.call(this, options);
       return (gated as (...args: unknown[]) => Promise<unknown>)(
         gate,
