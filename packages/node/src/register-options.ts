@@ -18,6 +18,8 @@ export interface RegisterOptions {
   googleGenAI?: { enabled?: boolean; providerName?: string };
   /** Options for the Amazon Bedrock Runtime instrumentation (the guard is added for you). */
   bedrock?: { enabled?: boolean; providerName?: string };
+  /** Options for the Vercel AI SDK instrumentation (`@ai-sdk/openai`, `@ai-sdk/anthropic`, `@ai-sdk/google` models; the guard is added for you). */
+  aiSdk?: { enabled?: boolean; providerName?: string };
   /**
    * How often metrics are exported over OTLP.
    * @default `OTEL_METRIC_EXPORT_INTERVAL`, else 60_000
