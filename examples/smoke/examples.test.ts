@@ -80,6 +80,25 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('ai-sdk: the stream settles from its finish part, each tool-loop step is gated under its AI SDK span, the refused call never reaches the provider', async () => {
+    const { stdout, stderr } = await runExample('ai-sdk');
+    expect(stdout).toContain('requests the mock provider received for this call: 0');
+    expect(stdout).toMatch(/chat gpt-4o {2}tollgate\.gate\.decision=budget_exceeded/);
+    expect(stdout).toMatch(
+      /ai\.generateText\n\s+ai\.generateText\.doGenerate\n\s+chat claude-haiku-4-5\n\s+ai\.toolCall\n\s+ai\.generateText\.doGenerate\n\s+chat claude-haiku-4-5/,
+    );
+    expect(stdout.match(/tollgate\.usage\.source=provider/g)).toHaveLength(3);
+    const billed = stdout.match(/the mock provider billed (\d+) \/ (\d+) tokens in 3 requests/);
+    const settled = [
+      ...stdout.matchAll(/gen_ai\.usage\.input_tokens=(\d+) {2}gen_ai\.usage\.output_tokens=(\d+)/g),
+    ];
+    expect(billed, stdout).not.toBeNull();
+    expect(settled.reduce((sum, match) => sum + Number(match[1]), 0)).toBe(Number(billed![1]));
+    expect(settled.reduce((sum, match) => sum + Number(match[2]), 0)).toBe(Number(billed![2]));
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
   it('bedrock: Converse and ConverseStream settle from provider usage; the refused call never reaches the provider', async () => {
     const { stdout, stderr } = await runExample('bedrock');
     expect(stdout).toContain('requests the mock provider received for this call: 0');
