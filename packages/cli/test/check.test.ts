@@ -42,6 +42,13 @@ guard:
       when: { budget: daily-spend, usedAbove: 0.8 }
       action: fallback
       models: { gpt-4o: gpt-4o-mini }
+    - id: failover
+      when: { circuitOpen: true }
+      action: fallback
+      models: { gpt-4o-mini: 'anthropic:claude-haiku-4-5' }
+    - id: cheapest
+      action: cheapest
+      models: [gpt-4o-mini, 'gcp.gemini:gemini-2.0-flash']
 `,
     );
     const result = await runCli(['check', path]);
@@ -59,6 +66,13 @@ guard:
     expect(result.stdout).toContain(
       'cheaper: when daily-spend is more than 80% used, switch gpt-4o → gpt-4o-mini',
     );
+    expect(result.stdout).toContain(
+      'failover: when its circuit is open, switch gpt-4o-mini → anthropic:claude-haiku-4-5',
+    );
+    expect(result.stdout).toContain(
+      'cheapest: always, send to the cheapest available of gpt-4o-mini, gcp.gemini:gemini-2.0-flash',
+    );
+    expect(result.stdout).not.toContain('has no price');
     expect(result.stdout).not.toContain('Warnings');
   });
 

@@ -35,7 +35,7 @@ export { counterKey, parseCounterKey } from './budgets/counter-key';
 export type { MemoryLedgerOptions } from './budgets/memory-ledger';
 // Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
 export { MemoryLedger } from './budgets/memory-ledger';
-export type { LlmCallDescriptor, OperationName, ProviderName } from './call/llm-call';
+export type { LlmCallDescriptor, OperationName, ProviderName, SubstituteReach } from './call/llm-call';
 // Option readers shared with the store packages: each error names the option's path
 export { expectOneOf, expectRecord, optionalNumber, optionalString } from './config/config-reader';
 // Configuration
@@ -119,7 +119,14 @@ export type { RateLimitConfig } from './limits/rate-limit-config';
 export type { CallFailure, CircuitState, CircuitStatus } from './policies/circuit-breaker';
 export type { CircuitBreakerConfig } from './policies/circuit-breaker-config';
 // Policies: degradation rules, circuit breakers, threshold webhooks
-export type { DegradationRule, FallbackTrigger, RuleTrigger } from './policies/degradation-rule';
+export type {
+  CheapestRule,
+  DegradationRule,
+  FallbackRule,
+  FallbackTrigger,
+  RoutingRule,
+  RuleTrigger,
+} from './policies/degradation-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
 export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
 export type {

@@ -183,14 +183,24 @@ export interface CircuitStateEvent {
   reason: string;
 }
 
-/** A degradation rule rewrote the call to another model; the event carries the new model's estimate. */
+/**
+ * A routing rule (`fallback`, `cheapest`) sent the call to another model; the event carries the
+ * new model's estimate, and `provider` is the provider the call now goes to.
+ */
 export interface ModelFallbackEvent extends CallDecisionBase {
   type: 'model-fallback';
   ruleId: string;
   fromModel: string;
   toModel: string;
-  /** What fired the rule: its budget's use, or the open circuit of `fromModel`. */
-  trigger: 'budget' | 'circuit-open';
+  /** The provider the call named. */
+  fromProvider: string;
+  /** The provider the call goes to; differs from `fromProvider` only for a cross-provider substitute. */
+  toProvider: string;
+  /**
+   * What fired the rule: its budget's use, the open circuit of `fromModel`, or a `cheapest`
+   * rule finding a cheaper (or the only available) model.
+   */
+  trigger: 'budget' | 'circuit-open' | 'cheapest';
   /** The rule's budget; absent for a rule that fires only on an open circuit. */
   budgetId: string | undefined;
   /** How much of that budget the call's instance had used, when measured. */

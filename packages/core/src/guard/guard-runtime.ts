@@ -8,6 +8,7 @@ import { DecisionEmitter } from '../events/decision-emitter';
 import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
+import { RouteIds } from '../policies/route-target';
 import type { PriceTable } from '../pricing/price-table';
 import { countTextTokens } from '../tokens/count-text-tokens';
 import type { AdmittedCall } from './open-call';
@@ -27,6 +28,10 @@ export class GuardRuntime {
   readonly plan: BudgetPlan;
   readonly events: DecisionEmitter;
   readonly breakers: CircuitBreakers;
+  /** Reads routing rules' `provider:model` ids against the providers this guard knows. */
+  readonly routeIds: RouteIds;
+  /** A `cheapest` rule weighs every call it lists, budgets or not. */
+  readonly hasCheapestRule: boolean;
   readonly instances = new BudgetInstances();
   /** Admitted calls whose reservation has not ended, by call id. */
   /** Admitted calls whose reservation has not ended yet, by call id. */
@@ -36,6 +41,8 @@ export class GuardRuntime {
 
   constructor(readonly config: NormalizedGuardConfig) {
     this.prices = config.prices;
+    this.routeIds = new RouteIds(config.prices);
+    this.hasCheapestRule = config.policies.some((rule) => rule.action === 'cheapest');
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: config.leaseExpiry });
     this.limiter = new RateLimiter(config.rateLimits, config.limiter, (failure) =>
       this.reportLimiterUpdateFailure(failure),

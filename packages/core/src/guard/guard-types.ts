@@ -41,10 +41,20 @@ export interface Settlement {
 /** An admitted call. End it exactly once with `settle()` or `release()`; repeats are harmless no-ops. */
 export interface Admission {
   readonly callId: string;
-  /** The model to send: the requested one, or its cheaper replacement when a fallback rule applied. */
+  /**
+   * The model to send: the requested one, or the substitute a routing rule (`fallback`,
+   * `cheapest`) chose. Never carries a provider prefix; the provider is `provider`.
+   */
   readonly model: string;
   /** The model the caller asked for. */
   readonly requestedModel: string;
+  /**
+   * The provider to send to: the call's own, unless a routing rule chose another provider's
+   * model, which happens only for calls that declare `substitutes: 'any-provider'`.
+   */
+  readonly provider: string;
+  /** The provider the call named. */
+  readonly requestedProvider: string;
   readonly estimate: Readonly<CallEstimate>;
   /**
    * The output cap the request must carry for the reservation to bound it: the guard's

@@ -109,13 +109,19 @@ export class CallGate {
     }
 
     const { estimate } = admission;
-    if (admission.model !== descriptor.model) {
-      // A fallback rule chose a cheaper model: the span describes what is actually sent.
+    if (admission.model !== descriptor.model || admission.provider !== descriptor.provider) {
+      // A routing rule chose another model: the span describes what is actually sent.
       span.updateName(`${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${admission.model}`);
       span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MODEL, admission.model);
       span.setAttribute(semconv.ATTR_TOLLGATE_FALLBACK_FROM_MODEL, descriptor.model);
       metricAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
       gateAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
+      if (admission.provider !== descriptor.provider) {
+        span.setAttribute(semconv.ATTR_GEN_AI_PROVIDER_NAME, admission.provider);
+        span.setAttribute(semconv.ATTR_TOLLGATE_FALLBACK_FROM_PROVIDER, descriptor.provider);
+        metricAttributes[semconv.ATTR_GEN_AI_PROVIDER_NAME] = admission.provider;
+        gateAttributes[semconv.ATTR_GEN_AI_PROVIDER_NAME] = admission.provider;
+      }
     }
     const gateKey = attributesKey(gateAttributes);
     span.setAttributes({
