@@ -7,7 +7,9 @@ import {
   type GuardedCall,
   sendAdmitted,
 } from '@tollgate/core/instrumentation';
+import { markAdmittedModelCall } from './admitted-model-calls';
 import type { CallOptions, EmbedOptions } from './internal-types';
+import { admittedModel, type CallRouting } from './model-routing';
 import { settleEmbed, settleGenerate } from './result-observers';
 import { observeStreamResult } from './stream-observer';
 import { asRecord, baseUrlOf, headersOf, statusOf, tollgateProviderName } from './utils';
@@ -19,8 +21,8 @@ export interface ModelIdentity {
   readonly config?: unknown;
 }
 
-/** Runs the model's own call on `model` (the one asked for, or one standing in for the admitted model id). */
-export type ModelRun<Options> = (model: object, options: Options, call: GuardedCall) => PromiseLike<unknown>;
+/** Runs the model's own call on `model` (the one asked for, or the one the admission chose). */
+export type ModelRun<Options> = (model: object, options: Options) => PromiseLike<unknown>;
 
 /** What the gate is told about one call of `model`. */
 export function describeModelCall(
@@ -28,15 +30,18 @@ export function describeModelCall(
   operation: OperationName,
   body: Record<string, unknown>,
   streaming: boolean,
-  providerName: string | undefined,
+  routing: CallRouting,
 ): GatedRequest {
   const endpoint = endpointOf(baseUrlOf(model));
   return {
     descriptor: {
-      provider: providerName ?? tollgateProviderName(model.provider),
+      provider: routing.providerName ?? tollgateProviderName(model.provider),
       operation,
       model: model.modelId,
       body,
+      // Every AI SDK language model takes the same call: with model objects registered for
+      // substitutes, a routing rule may send it to another provider's model.
+      ...(routing.models && operation === 'ai_sdk' ? { substitutes: 'any-provider' as const } : {}),
     },
     serverAddress: endpoint.address,
     serverPort: endpoint.port,
@@ -57,25 +62,24 @@ function admit(
 }
 
 /**
- * The model to call for the admitted model id: the model itself, or (a fallback rule chose
- * another model of the same provider) an object that inherits everything from it but its
- * `modelId`, which every provider package reads when it builds the request.
+ * Runs the model call of an admitted call on the model the admission chose, in the call's
+ * context, marked as that call's request. A provider error (the AI SDK's `APICallError`) is
+ * recorded as the call's attempt with its status and headers, so a 429's `retry-after` pauses
+ * the model in the limiter; the call then ends (its reservation released) and the error is
+ * rethrown unchanged for the AI SDK to retry or report.
  */
-function admittedModel(model: object & ModelIdentity, call: GuardedCall): object {
-  const { model: admitted } = call.admission;
-  if (admitted === model.modelId) return model;
-  return Object.create(model, { modelId: { value: admitted, enumerable: true } }) as object;
-}
-
-/**
- * Runs the model's call for an admitted call, in its context, marked as that call's request. A
- * provider error (the AI SDK's `APICallError`) is recorded as the call's attempt with its status
- * and headers, so a 429's `retry-after` pauses the model in the limiter; the call then ends (its
- * reservation released) and the error is rethrown unchanged for the AI SDK to retry or report.
- */
-async function send(call: GuardedCall, run: () => PromiseLike<unknown>): Promise<unknown> {
+async function send<Options>(
+  call: GuardedCall,
+  model: object & ModelIdentity,
+  request: GatedRequest,
+  routing: CallRouting,
+  options: Options,
+  run: ModelRun<Options>,
+): Promise<unknown> {
   try {
-    const result = await context.with(call.context, () => sendAdmitted(call, run));
+    const target = admittedModel(model, request, call, routing);
+    markAdmittedModelCall(call);
+    const result = await context.with(call.context, () => sendAdmitted(call, () => run(target, options)));
     call.recordAttempt(headersOf(asRecord(asRecord(result)?.response)?.headers), 200);
     return result;
   } catch (error) {
@@ -95,13 +99,13 @@ export async function gatedGenerate(
   gate: CallGate,
   model: object & ModelIdentity,
   options: CallOptions,
-  providerName: string | undefined,
+  routing: CallRouting,
   run: ModelRun<CallOptions>,
 ): Promise<unknown> {
-  const request = describeModelCall(model, 'ai_sdk', options, false, providerName);
+  const request = describeModelCall(model, 'ai_sdk', options, false, routing);
   const call = await admit(gate, request, options);
   const sent = withOutputCap(request.descriptor, options, call.admission.outputCapToSend);
-  const result = await send(call, () => run(admittedModel(model, call), sent, call));
+  const result = await send(call, model, request, routing, sent, run);
   settleGenerate(result, call);
   return result;
 }
@@ -114,36 +118,33 @@ export async function gatedStream(
   gate: CallGate,
   model: object & ModelIdentity,
   options: CallOptions,
-  providerName: string | undefined,
+  routing: CallRouting,
   run: ModelRun<CallOptions>,
 ): Promise<unknown> {
-  const request = describeModelCall(model, 'ai_sdk', options, true, providerName);
+  const request = describeModelCall(model, 'ai_sdk', options, true, routing);
   const call = await admit(gate, request, options);
   const sent = withOutputCap(request.descriptor, options, call.admission.outputCapToSend);
-  const result = await send(call, () => run(admittedModel(model, call), sent, call));
+  const result = await send(call, model, request, routing, sent, run);
   return observeStreamResult(result, call);
 }
 
 /**
  * Gates one `doEmbed`. The gate sees the embedded values as an embeddings request's `input`,
  * which is what it is billed for; the call settles from the reported `usage.tokens`, else from
- * the pre-call count.
+ * the pre-call count. Embeddings are never sent to another provider.
  */
 export async function gatedEmbed(
   gate: CallGate,
   model: object & ModelIdentity,
   options: EmbedOptions,
-  providerName: string | undefined,
+  routing: CallRouting,
   run: ModelRun<EmbedOptions>,
 ): Promise<unknown> {
   const values = Array.isArray(options.values) ? options.values : [];
-  const body = {
-    model: model.modelId,
-    input: values.map((value) => (typeof value === 'string' ? value : JSON.stringify(value))),
-  };
-  const request = describeModelCall(model, 'embeddings', body, false, providerName);
+  const input = values.map((value) => (typeof value === 'string' ? value : JSON.stringify(value)));
+  const request = describeModelCall(model, 'embeddings', { model: model.modelId, input }, false, routing);
   const call = await admit(gate, request, options);
-  const result = await send(call, () => run(admittedModel(model, call), options, call));
+  const result = await send(call, model, request, { ...routing, models: undefined }, options, run);
   settleEmbed(result, call);
   return result;
 }

@@ -8,6 +8,6 @@ export {
 export type { TollgateLanguageModelMiddleware } from './middleware';
 export { tollgateMiddleware } from './middleware';
 // Configuration
-export type { AiSdkInstrumentationConfig, TollgateMiddlewareOptions } from './types';
+export type { AiSdkInstrumentationConfig, RoutableLanguageModel, TollgateMiddlewareOptions } from './types';
 // The provider name a model's `provider` maps to
 export { tollgateProviderName } from './utils';

@@ -10,6 +10,7 @@ import {
 } from '@tollgate/core/instrumentation';
 import type { ModelMethod, ProviderModule } from './internal-types';
 import { type GateAccess, gatedModelMethod } from './model-hooks';
+import { type CallRouting, readModels } from './model-routing';
 import {
   modelMethodHosts,
   PROVIDER_PACKAGES,
@@ -36,6 +37,16 @@ export function isSupportedAiSdkProviderVersion(version: string): boolean {
 
 /** The provider packages' npm names, for `register()` to patch copies loaded before it ran. */
 export const AI_SDK_PROVIDER_PACKAGES: readonly string[] = PROVIDER_PACKAGES.map((pkg) => pkg.moduleName);
+
+const MODELS_PATH = 'instrumentations.aiSdk.models';
+
+function routingOf(config: AiSdkInstrumentationConfig | undefined): CallRouting {
+  return {
+    providerName: config?.providerName,
+    models: readModels(config?.models, MODELS_PATH),
+    modelsPath: MODELS_PATH,
+  };
+}
 
 const AI_SDK: SdkDescription = {
   packageName: PACKAGE_NAME,
@@ -66,8 +77,19 @@ const AI_SDK: SdkDescription = {
  * ```
  */
 export class AiSdkInstrumentation extends TollgateInstrumentation<AiSdkInstrumentationConfig> {
+  /** Read from the config when it is set; unset until then (the base constructor sets it before this class's fields exist). */
+  private routing: CallRouting = { providerName: undefined, models: undefined, modelsPath: MODELS_PATH };
+
   constructor(config: AiSdkInstrumentationConfig) {
     super(AI_SDK, config);
+    this.routing = routingOf(this.getConfig());
+  }
+
+  /** Also checks `models` (a `TollgateConfigError` names the entry), then applies it from the next call on. */
+  override setConfig(config: AiSdkInstrumentationConfig): void {
+    const routing = routingOf(config);
+    super.setConfig(config);
+    this.routing = routing;
   }
 
   /** One module definition per provider package (the base class knows one module). */
@@ -130,10 +152,7 @@ export class AiSdkInstrumentation extends TollgateInstrumentation<AiSdkInstrumen
       );
       return moduleExports;
     }
-    const access: GateAccess = {
-      gate: () => this.gate(),
-      providerName: () => this.getConfig().providerName,
-    };
+    const access: GateAccess = { gate: () => this.gate(), routing: () => this.routing };
     for (const { host, method, kind } of hosts) {
       wrapMethod(
         host,

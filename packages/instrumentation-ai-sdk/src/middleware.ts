@@ -1,10 +1,11 @@
 import { metrics, trace } from '@opentelemetry/api';
 import { TollgateConfigError } from '@tollgate/core';
-import { CallGate, hasOwnWrapper, methodHost } from '@tollgate/core/instrumentation';
+import { CallGate, claimAdmittedRequest, hasOwnWrapper, methodHost } from '@tollgate/core/instrumentation';
+import { claimAdmittedModelCall } from './admitted-model-calls';
 import { gatedGenerate, gatedStream, type ModelIdentity } from './gated-model-call';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './instrumentation';
 import type { CallOptions, LanguageModelLike } from './internal-types';
-import { markMiddlewareCall } from './middleware-calls';
+import { type CallRouting, readModels } from './model-routing';
 import type { TollgateMiddlewareOptions } from './types';
 
 /** What `wrapGenerate` / `wrapStream` receive from `wrapLanguageModel()` (AI SDK 5, 6 and 7 alike). */
@@ -26,9 +27,14 @@ export interface TollgateLanguageModelMiddleware {
   wrapStream<Result>(options: WrapOptions): PromiseLike<Result>;
 }
 
-/** Whether `AiSdkInstrumentation` already gates this model on its class's prototype. */
-function gatedByInstrumentation(model: LanguageModelLike, method: 'doGenerate' | 'doStream'): boolean {
-  return hasOwnWrapper(methodHost(model, method), method, PACKAGE_NAME);
+/**
+ * Whether the call goes through ungated here: `AiSdkInstrumentation` already gates this model on
+ * its class's prototype, or another Tollgate gate already admitted this call (this wrapped model
+ * is the substitute it chose).
+ */
+function passesThrough(model: LanguageModelLike, method: 'doGenerate' | 'doStream'): boolean {
+  if (hasOwnWrapper(methodHost(model, method), method, PACKAGE_NAME)) return true;
+  return claimAdmittedRequest() || claimAdmittedModelCall();
 }
 
 /**
@@ -53,6 +59,11 @@ export function tollgateMiddleware(options: TollgateMiddlewareOptions): Tollgate
     throw new TollgateConfigError('tollgateMiddleware.guard', 'must be a guard made by createGuard()', guard);
   if (providerName !== undefined && typeof providerName !== 'string')
     throw new TollgateConfigError('tollgateMiddleware.providerName', 'must be a string', providerName);
+  const routing: CallRouting = {
+    providerName,
+    models: readModels(options.models, 'tollgateMiddleware.models'),
+    modelsPath: 'tollgateMiddleware.models',
+  };
   let gate: CallGate | undefined;
   const gateOf = (): CallGate => {
     gate ??= new CallGate(
@@ -66,18 +77,16 @@ export function tollgateMiddleware(options: TollgateMiddlewareOptions): Tollgate
   return {
     specificationVersion: 'v3',
     wrapGenerate<Result>({ doGenerate, params, model: inner }: WrapOptions): PromiseLike<Result> {
-      if (gatedByInstrumentation(inner, 'doGenerate')) return doGenerate() as PromiseLike<Result>;
-      return gatedGenerate(gateOf(), model(inner), params, providerName, (target, sent, call) => {
-        markMiddlewareCall(call);
-        return (target as LanguageModelLike).doGenerate(sent);
-      }) as Promise<Result>;
+      if (passesThrough(inner, 'doGenerate')) return doGenerate() as PromiseLike<Result>;
+      return gatedGenerate(gateOf(), model(inner), params, routing, (target, sent) =>
+        (target as LanguageModelLike).doGenerate(sent),
+      ) as Promise<Result>;
     },
     wrapStream<Result>({ doStream, params, model: inner }: WrapOptions): PromiseLike<Result> {
-      if (gatedByInstrumentation(inner, 'doStream')) return doStream() as PromiseLike<Result>;
-      return gatedStream(gateOf(), model(inner), params, providerName, (target, sent, call) => {
-        markMiddlewareCall(call);
-        return (target as LanguageModelLike).doStream(sent);
-      }) as Promise<Result>;
+      if (passesThrough(inner, 'doStream')) return doStream() as PromiseLike<Result>;
+      return gatedStream(gateOf(), model(inner), params, routing, (target, sent) =>
+        (target as LanguageModelLike).doStream(sent),
+      ) as Promise<Result>;
     },
   };
 }
