@@ -99,6 +99,27 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it("ai-sdk failover: once the circuit opens, the same calls are answered by the other provider's model", async () => {
+    const { stdout, stderr } = await run(process.execPath, ['failover.mjs'], {
+      cwd: join(examplesDir, 'ai-sdk'),
+      timeout: 55_000,
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+    });
+    expect(stdout).toContain('call 3: failed: AI_APICallError (503)');
+    expect(stdout).toContain('call 4: answered by claude-haiku-4-5');
+    expect(stdout).toContain(
+      'model-fallback (circuit-open): openai:gpt-4o-mini -> anthropic:claude-haiku-4-5',
+    );
+    expect(stdout).toContain(
+      'The mock provider served: openai:503, openai:503, openai:503, anthropic:200, anthropic:200, anthropic:200',
+    );
+    expect(stdout).toMatch(
+      /chat claude-haiku-4-5 {2}gen_ai\.provider\.name=anthropic {2}\(asked for openai:gpt-4o-mini\)/,
+    );
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
   it('bedrock: Converse and ConverseStream settle from provider usage; the refused call never reaches the provider', async () => {
     const { stdout, stderr } = await runExample('bedrock');
     expect(stdout).toContain('requests the mock provider received for this call: 0');
