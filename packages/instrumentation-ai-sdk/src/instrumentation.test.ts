@@ -3,6 +3,7 @@ import { BudgetExceededError, createGuard, type Guard, type GuardConfig } from '
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import {
   embed,
+  embedMany,
   generateObject,
   generateText,
   NoOutputGeneratedError,
@@ -309,5 +310,26 @@ describe('embeddings', () => {
       'gen_ai.operation.name': 'embeddings',
       'gen_ai.usage.input_tokens': 3,
     });
+  });
+
+  it('embedMany through Gemini, which reports no usage, settles to the pre-call count', async () => {
+    setup(TOKEN_BUDGET);
+    const { embeddings } = await embedMany({
+      model: mockProviders(mock, 'cjs').google.embedding('gemini-embedding-001'),
+      values: ['one two', 'three four five'],
+    });
+    await settled();
+
+    expect(embeddings).toHaveLength(2);
+    const span = spans()[0]!;
+    expect(span.attributes).toMatchObject({
+      'gen_ai.provider.name': 'gcp.gemini',
+      'gen_ai.operation.name': 'embeddings',
+      'tollgate.usage.source': 'local_count',
+    });
+    const status = await budget('tokens');
+    expect(status).toMatchObject({ reserved: 0, spent: span.attributes['tollgate.estimate.input_tokens'] });
+    // The local count bounds what Gemini bills: the mock bills a token a word.
+    expect(status.spent).toBeGreaterThanOrEqual(mock.billed().inputTokens);
   });
 });

@@ -66,8 +66,10 @@ export function admittedModel(
   call: GuardedCall,
   routing: CallRouting,
 ): object {
-  const { provider, model: admitted } = call.admission;
   const { descriptor } = request;
+  const { model: admitted } = call.admission;
+  // A core that predates cross-provider routing reports no provider: the call's own.
+  const provider = (call.admission.provider as string | undefined) ?? descriptor.provider;
   if (provider === descriptor.provider && admitted === descriptor.model) return model;
   const registered = routing.models?.[`${provider}:${admitted}`];
   if (registered) return registered;
