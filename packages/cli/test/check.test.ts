@@ -49,6 +49,9 @@ guard:
     - id: cheapest
       action: cheapest
       models: [gpt-4o-mini, 'gcp.gemini:gemini-2.0-flash']
+  loops:
+    - { id: retry-storm, maxIdentical: 3, per: [tenant] }
+    - { id: agent-steps, maxIdentical: 20, windowMillis: 600000, repeats: same-turn }
 `,
     );
     const result = await runCli(['check', path]);
@@ -73,6 +76,10 @@ guard:
       'cheapest: always, send to the cheapest available of gpt-4o-mini, gcp.gemini:gemini-2.0-flash',
     );
     expect(result.stdout).not.toContain('has no price');
+    expect(result.stdout).toContain(
+      'retry-storm: refuses the identical request after 3 in 1m 00s, per tenant',
+    );
+    expect(result.stdout).toContain('agent-steps: refuses the call in one agent turn after 20 in 10m 00s');
     expect(result.stdout).not.toContain('Warnings');
   });
 

@@ -39,12 +39,14 @@ export type { LlmCallDescriptor, OperationName, ProviderName, SubstituteReach } 
 // Option readers shared with the store packages: each error names the option's path
 export { expectOneOf, expectRecord, optionalNumber, optionalString } from './config/config-reader';
 // Configuration
-export type { FallbackPrice, GuardConfig } from './config/guard-config';
+export type { FallbackPrice, GuardConfig, ProviderConfig } from './config/guard-config';
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
 export { BudgetExceededError } from './errors/budget-exceeded-error';
 export { CircuitOpenError } from './errors/circuit-open-error';
 export { TollgateConfigError } from './errors/config-error';
 export { InvalidRequestError } from './errors/invalid-request-error';
+export type { LoopDetectedDetails } from './errors/loop-detected-error';
+export { LoopDetectedError } from './errors/loop-detected-error';
 export { PolicyRejectedError } from './errors/policy-rejected-error';
 export type { RateLimitReason } from './errors/rate-limited-error';
 export { RateLimitedError } from './errors/rate-limited-error';
@@ -79,6 +81,7 @@ export type {
   InvalidRequestEvent,
   LeaseExpiredEvent,
   LimiterUpdateFailedEvent,
+  LoopDetectedEvent,
   ModelFallbackEvent,
   PolicyRejectedEvent,
   PriceTableStaleEvent,
@@ -127,6 +130,7 @@ export type {
   RoutingRule,
   RuleTrigger,
 } from './policies/degradation-rule';
+export type { LoopRepeatKind, LoopRuleConfig, LoopScopeDimension } from './policies/loop-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
 export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
 export type {

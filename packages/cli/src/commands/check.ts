@@ -5,6 +5,7 @@ import type {
   DecisionEvent,
   DegradationRule,
   GuardConfig,
+  LoopRuleConfig,
   PriceTable,
   RateLimitConfig,
 } from '@tollgate/core';
@@ -51,6 +52,13 @@ export async function checkCommand(
     write('');
     write(colors.bold(`Rules (${policies.length})`));
     for (const rule of policies) write(`  ${describeRule(rule)}`);
+
+    const loops = config.loops ?? [];
+    if (loops.length > 0) {
+      write('');
+      write(colors.bold(`Loop rules (${loops.length})`));
+      for (const rule of loops) write(`  ${describeLoop(rule)}`);
+    }
 
     const breakers = config.circuitBreakers ?? [];
     if (breakers.length > 0) {
@@ -162,6 +170,12 @@ function describeRule(rule: DegradationRule): string {
   }
 }
 
+function describeLoop(rule: LoopRuleConfig): string {
+  const repeat = rule.repeats === 'same-turn' ? 'call in one agent turn' : 'identical request';
+  const per = rule.per?.length ? `, per ${rule.per.join(' and ')}` : '';
+  return `${rule.id}: refuses the ${repeat} after ${rule.maxIdentical} in ${formatDuration(rule.windowMillis ?? 60_000)}${per}`;
+}
+
 function describeBreaker(breaker: CircuitBreakerConfig): string {
   const models = breaker.model === undefined ? 'every model' : [breaker.model].flat().join(', ');
   const trips = [
@@ -186,7 +200,9 @@ function unpricedModelWarnings(config: GuardConfig, prices: PriceTable): string[
   });
   (config.policies ?? []).forEach((rule, index) => {
     if (rule.action === 'cheapest')
-      rule.models.forEach((model, at) => named.push({ where: `policies[${index}].models[${at}]`, model }));
+      rule.models.forEach((model, at) => {
+        named.push({ where: `policies[${index}].models[${at}]`, model });
+      });
     if (rule.action !== 'fallback') return;
     for (const [from, to] of Object.entries(rule.models)) {
       if (!from.endsWith('*')) named.push({ where: `policies[${index}].models`, model: from });

@@ -4,6 +4,7 @@ import { TollgateConfigError } from '../errors/config-error';
 import type { DegradationRule, FallbackTrigger, RuleTrigger } from '../policies/degradation-rule';
 import { RouteIds } from '../policies/route-target';
 import type { PriceTable } from '../pricing/price-table';
+import type { PriceLookup } from '../pricing/provider-prices';
 import {
   expectArray,
   expectKnownKeys,
@@ -14,6 +15,7 @@ import {
   optionalBoolean,
   optionalNumber,
 } from './config-reader';
+import type { ConfiguredProviders } from './configured-providers';
 import type { FallbackPrice } from './guard-config';
 
 /** Validates `policies` (degradation rules) against the configured budgets. */
@@ -148,8 +150,15 @@ export function checkFallbackTargets(
   budgets: readonly NormalizedBudget[],
   unknownModel: 'reject' | { fallback: FallbackPrice },
   prices: PriceTable,
+  providers: ConfiguredProviders,
 ): void {
-  const ids = new RouteIds(prices);
+  const ids = new RouteIds(
+    prices,
+    providers.entries.map((entry) => entry.name),
+  );
+  // A configured server's models are priced by its own figures, when it has any.
+  const pricesOf = (provider: string | undefined): PriceLookup =>
+    (provider === undefined ? undefined : providers.pricesOf(provider)) ?? prices;
   const pricedBudgets =
     unknownModel !== 'reject'
       ? []
@@ -168,7 +177,7 @@ export function checkFallbackTargets(
     // Keys of a fallback map are sources, not targets: only what a rule sends calls to needs a price.
     for (const [path, id] of targets) {
       if (path.endsWith('.models') || pricedBudgets.length === 0) continue;
-      checkPriced(id, path, ids, prices, pricedBudgets);
+      checkPriced(id, path, ids, pricesOf, pricedBudgets);
     }
   });
 }
@@ -196,11 +205,11 @@ function checkPriced(
   id: string,
   path: string,
   ids: RouteIds,
-  prices: PriceTable,
+  pricesOf: (provider: string | undefined) => PriceLookup,
   pricedBudgets: readonly NormalizedBudget[],
 ): void {
   const target = ids.parse(id);
-  if (prices.resolve(target.model)) return;
+  if (pricesOf(target.provider).resolve(target.model)) return;
   const model = target.model.toLowerCase();
   const applying = pricedBudgets.filter(
     (budget) =>

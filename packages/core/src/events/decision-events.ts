@@ -218,6 +218,19 @@ export interface PolicyRejectedEvent extends CallDecisionBase {
   retryAfterMs: number;
 }
 
+/** A loop rule refused the call: the same request was sent `count` times in the rule's window. */
+export interface LoopDetectedEvent extends CallDecisionBase {
+  type: 'loop-detected';
+  ruleId: string;
+  /** The scope values the repeats were counted under; empty for a rule without `per`. */
+  loopScope: ScopeValues;
+  count: number;
+  windowMillis: number;
+  retryAfterMs: number;
+  /** Digest of the repeated request (base64url SHA-256). */
+  fingerprint: string;
+}
+
 /**
  * The rate limiter could not apply an update to a bucket: a give-back or refund of unused
  * capacity, or a shrink to what the provider says remains (e.g. the shared store was
@@ -281,6 +294,7 @@ export type DecisionEvent =
   | CircuitStateEvent
   | ModelFallbackEvent
   | PolicyRejectedEvent
+  | LoopDetectedEvent
   | LimiterUpdateFailedEvent
   | InvalidRequestEvent
   | AbortedEvent;

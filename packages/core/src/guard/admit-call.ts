@@ -17,6 +17,7 @@ import { enterCircuit, releaseProbe } from './circuit-step';
 import { GuardAdmission } from './guard-admission';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CallOptions } from './guard-types';
+import { passLoopRules } from './loop-step';
 import { planCall } from './planned-call';
 import { routeCall } from './route-step';
 
@@ -24,9 +25,9 @@ import { routeCall } from './route-step';
 const THROTTLE_REPORT_MILLIS = 20;
 
 /**
- * Admission, in steps: scope, estimate, circuit, degradation rules (fallback, cheapest, defer,
- * reject; a routing rule may also move a call off a model whose circuit is open, see
- * route-step) with a budget pre-check,
+ * Admission, in steps: scope, estimate, loop rules, circuit, degradation rules (fallback,
+ * cheapest, defer, reject; a routing rule may also move a call off a model whose circuit is
+ * open, see route-step) with a budget pre-check,
  * rate-limit wait, then the atomic reservation. A step that refuses reports its decision
  * event, hands back what earlier steps took (a probe slot, limiter capacity) and throws the
  * typed error; the request does not exist yet.
@@ -44,13 +45,14 @@ export async function admitCall(
   const requestedProvider = call.provider;
   const scope = callScope(options);
   let planned = planCall(runtime, call, callId, scope);
+  passLoopRules(runtime, call, planned);
   const ruleSubject: RuleSubject = {
     provider: call.provider,
     models: [call.model.toLowerCase(), planned.subject.model],
     scope,
     substitutes: call.substitutes ?? 'same-provider',
     ids: runtime.routeIds,
-    canonicalModel: (model) => runtime.canonicalModel(model),
+    canonicalModel: (model) => runtime.canonicalModel(model, call.provider),
   };
   const circuit = enterCircuit(runtime, planned, ruleSubject);
   let probe = circuit.probe;

@@ -129,7 +129,7 @@ export interface Guard {
   /** Latest known state of every budget instance this process has used (for gauges). */
   budgetInstances(): BudgetInstanceState[];
   /**
-   * Scope dimensions that budgets or rate limits are split by. Metrics label calls with these
+   * Scope dimensions that budgets, rate limits or loop rules are split by. Metrics label calls with these
    * only, so cardinality stays what the configuration already implies.
    */
   readonly splitDimensions: readonly ScopeDimension[];
@@ -142,6 +142,11 @@ export interface Guard {
   };
   /** The price table in use, overrides applied. */
   readonly prices: PriceTable;
+  /**
+   * The name of the configured provider (`providers`) whose base URL `baseURL` equals or sits
+   * under, for instrumentations to name a self-hosted server's calls; undefined when none matches.
+   */
+  providerAt(baseURL: string | undefined): string | undefined;
   /** Stops timers and closes the limiter and ledger. */
   close(): Promise<void>;
 }

@@ -92,7 +92,7 @@ function estimateOrReport(
   const { config } = runtime;
   try {
     return estimateCall(call, {
-      prices: runtime.prices,
+      prices: runtime.pricesFor(call.provider),
       defaultMaxOutputTokens: config.defaultMaxOutputTokens,
       unknownModel: config.unknownModel,
       estimator: config.estimator,

@@ -84,7 +84,7 @@ async function chooseCheapest(
   const candidates: Candidate[] = decision.candidates.map(({ provider, model }) => {
     const isRequested =
       provider === requested.call.provider &&
-      runtime.canonicalModel(model) === requested.planned.subject.model;
+      runtime.canonicalModel(model, provider) === requested.planned.subject.model;
     // The requested model goes out as the caller named it (a dated snapshot stays dated).
     const call = isRequested ? requested.call : substituteCall(requested.call, provider, model);
     const candidate: Candidate = {

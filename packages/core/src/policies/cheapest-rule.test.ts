@@ -126,6 +126,39 @@ describe('cheapest rule', () => {
     expect((await guard.admit(chat('gpt-4o', 100))).model).toBe('house-model');
   });
 
+  it('routes to a configured server by its name, priced by its own figures', async () => {
+    const { guard } = guardWith({
+      budgets: [{ id: 'daily', limit: { usd: 10 }, window: 'day' }],
+      providers: [
+        {
+          name: 'vllm',
+          baseURL: 'http://gpu.internal:8000/v1',
+          prices: { 'Llama-3.1-8B-Instruct': { input: 0.01, output: 0.02 } },
+        },
+      ],
+      policies: [
+        { id: 'cheapest', action: 'cheapest', models: ['gpt-4o-mini', 'vllm:Llama-3.1-8B-Instruct'] },
+      ],
+    });
+    const admission = await guard.admit(anyProvider(chat('gpt-4o-mini', 200)));
+    expect(admission).toMatchObject({ provider: 'vllm', model: 'Llama-3.1-8B-Instruct' });
+    expect(admission.estimate.pricedModel).toBe('Llama-3.1-8B-Instruct');
+    // A typo in the server's model is unpriced under the USD budget: refused at startup.
+    expect(() =>
+      guardWith({
+        budgets: [{ id: 'daily', limit: { usd: 10 }, window: 'day' }],
+        providers: [
+          {
+            name: 'vllm',
+            baseURL: 'http://gpu.internal:8000/v1',
+            prices: { 'llama-3.1-8b': { input: 0, output: 0 } },
+          },
+        ],
+        policies: [{ id: 'cheapest', action: 'cheapest', models: ['gpt-4o-mini', 'vllm:llama-3.1-70b'] }],
+      }),
+    ).toThrow(/policies\[0\]\.models\[1\]: names model "llama-3.1-70b", which has no price/);
+  });
+
   it('applies only while its trigger holds', async () => {
     const { guard } = guardWith({
       policies: [{ ...cheapest, when: { circuitOpen: true } }],

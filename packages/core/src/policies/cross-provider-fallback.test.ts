@@ -144,6 +144,22 @@ describe('fallback to another provider', () => {
     expect((error as CircuitOpenError).circuitKey).toBe('anthropic:claude-haiku-4-5');
   });
 
+  it('fires on a budget trigger too, and takes the substitute provider’s rate limit', async () => {
+    const { guard } = guardWith({
+      budgets: [{ id: 'openai', limit: { requests: 10 }, window: 'day', match: { provider: 'openai' } }],
+      rateLimits: [{ provider: 'anthropic', rpm: 1, maxWaitMillis: 0 }],
+      policies: [{ ...failover, when: { budget: 'openai', usedAbove: 0.05 } }],
+    });
+    expect((await guard.admit(anyProvider(chat('gpt-4o-mini', 50)))).provider).toBe('openai'); // 1 of 10
+    const moved = await guard.admit(anyProvider(chat('gpt-4o-mini', 50)));
+    expect(moved).toMatchObject({ provider: 'anthropic', model: 'claude-haiku-4-5' });
+    expect(moved.budgetIds).toEqual([]);
+    expect(moved.limiterKeys.some((key) => key.includes('anthropic'))).toBe(true);
+    await expect(guard.admit(anyProvider(chat('gpt-4o-mini', 50)))).rejects.toMatchObject({
+      name: 'RateLimitedError',
+    });
+  });
+
   it('never overshoots a budget when many calls fail over at once', async () => {
     const { guard } = guardWith({
       budgets: [{ id: 'daily', limit: { usd: 0.05 }, window: 'day' }],

@@ -10,14 +10,15 @@ export interface RouteTarget {
 
 /**
  * Reads `provider:model` ids in routing rules. The part before the first `:` is a provider
- * only when Tollgate knows it (a provider profile, or a provider the price table bills models
- * for), so model names that contain a colon (`llama3:8b`, Bedrock's `…-v1:0`) stay whole.
+ * only when Tollgate knows it (a provider profile, a provider the price table bills models
+ * for, or a server named in the guard's `providers`), so model names that contain a colon
+ * (`llama3:8b`, Bedrock's `…-v1:0`) stay whole.
  */
 export class RouteIds {
   readonly providers: ReadonlySet<string>;
 
-  constructor(prices: PriceTable) {
-    const names = new Set(providerNames());
+  constructor(prices: PriceTable, configuredProviders: readonly string[] = []) {
+    const names = new Set([...providerNames(), ...configuredProviders.map((name) => name.toLowerCase())]);
     for (const model of prices.models()) {
       const provider = prices.resolve(model)?.price.provider;
       if (provider !== undefined) names.add(provider.toLowerCase());

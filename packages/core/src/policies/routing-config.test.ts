@@ -11,7 +11,7 @@ const usdBudget = { id: 'daily', limit: { usd: 10 }, window: 'day' } as const;
 /** The config error `config` is refused with. */
 function refusal(config: unknown): TollgateConfigError {
   try {
-    createGuard(config as GuardConfig).close();
+    void createGuard(config as GuardConfig).close();
   } catch (error) {
     if (TollgateConfigError.isInstance(error)) return error;
     throw error;

@@ -98,10 +98,15 @@ export class CallGate {
       setRefusalAttributes(span, refusal);
       markFailed(span, error);
       span.end();
+      // A refusal by a named rule (a policy, a loop rule) is counted per rule: alerts say which one fired.
+      const refusalAttributes =
+        refusal.ruleId === undefined
+          ? gateAttributes
+          : { ...gateAttributes, [semconv.ATTR_TOLLGATE_POLICY_RULE]: refusal.ruleId };
       this.metrics.decisions.add(
         1,
-        attributesKey(gateAttributes),
-        gateAttributes,
+        attributesKey(refusalAttributes),
+        refusalAttributes,
         semconv.ATTR_TOLLGATE_GATE_DECISION,
         decision,
       );
