@@ -14,14 +14,6 @@ export interface LanguageModelLike {
   doStream(options: CallOptions): PromiseLike<unknown>;
 }
 
-/** An embedding model (`EmbeddingModelV2`–`V4`). */
-export interface EmbeddingModelLike {
-  readonly provider: string;
-  readonly modelId: string;
-  readonly config?: unknown;
-  doEmbed(options: EmbedOptions): PromiseLike<unknown>;
-}
-
 /** The options `doGenerate` / `doStream` receive: `prompt`, `maxOutputTokens`, `tools`, `abortSignal`, … */
 export type CallOptions = Record<string, unknown>;
 
