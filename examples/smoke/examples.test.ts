@@ -109,6 +109,46 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('ai-sdk: the stream settles from its finish part, each tool-loop step is gated under its AI SDK span, the refused call never reaches the provider', async () => {
+    const { stdout, stderr } = await runExample('ai-sdk');
+    expect(stdout).toContain('requests the mock provider received for this call: 0');
+    expect(stdout).toMatch(/chat gpt-4o {2}tollgate\.gate\.decision=budget_exceeded/);
+    expect(stdout).toMatch(
+      /ai\.generateText\n\s+ai\.generateText\.doGenerate\n\s+chat claude-haiku-4-5\n\s+ai\.toolCall\n\s+ai\.generateText\.doGenerate\n\s+chat claude-haiku-4-5/,
+    );
+    expect(stdout.match(/tollgate\.usage\.source=provider/g)).toHaveLength(3);
+    const billed = stdout.match(/the mock provider billed (\d+) \/ (\d+) tokens in 3 requests/);
+    const settled = [
+      ...stdout.matchAll(/gen_ai\.usage\.input_tokens=(\d+) {2}gen_ai\.usage\.output_tokens=(\d+)/g),
+    ];
+    expect(billed, stdout).not.toBeNull();
+    expect(settled.reduce((sum, match) => sum + Number(match[1]), 0)).toBe(Number(billed![1]));
+    expect(settled.reduce((sum, match) => sum + Number(match[2]), 0)).toBe(Number(billed![2]));
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
+  it("ai-sdk failover: once the circuit opens, the same calls are answered by the other provider's model", async () => {
+    const { stdout, stderr } = await run(process.execPath, ['failover.mjs'], {
+      cwd: join(examplesDir, 'ai-sdk'),
+      timeout: 55_000,
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+    });
+    expect(stdout).toContain('call 3: failed: AI_APICallError (503)');
+    expect(stdout).toContain('call 4: answered by claude-haiku-4-5');
+    expect(stdout).toContain(
+      'model-fallback (circuit-open): openai:gpt-4o-mini -> anthropic:claude-haiku-4-5',
+    );
+    expect(stdout).toContain(
+      'The mock provider served: openai:503, openai:503, openai:503, anthropic:200, anthropic:200, anthropic:200',
+    );
+    expect(stdout).toMatch(
+      /chat claude-haiku-4-5 {2}gen_ai\.provider\.name=anthropic {2}\(asked for openai:gpt-4o-mini\)/,
+    );
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
   it('bedrock: Converse and ConverseStream settle from provider usage; the refused call never reaches the provider', async () => {
     const { stdout, stderr } = await runExample('bedrock');
     expect(stdout).toContain('requests the mock provider received for this call: 0');
