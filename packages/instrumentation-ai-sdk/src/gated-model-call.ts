@@ -39,9 +39,9 @@ export function describeModelCall(
       operation,
       model: model.modelId,
       body,
-      // Every AI SDK language model takes the same call: with model objects registered for
-      // substitutes, a routing rule may send it to another provider's model.
-      ...(routing.models && operation === 'ai_sdk' ? { substitutes: 'any-provider' as const } : {}),
+      // Every AI SDK language model takes the same call: a routing rule may send it to another
+      // provider's model, one with a registered model object.
+      ...(routing.reach && operation === 'ai_sdk' ? { substitutes: routing.reach } : {}),
     },
     serverAddress: endpoint.address,
     serverPort: endpoint.port,

@@ -10,7 +10,7 @@ import {
 } from '@tollgate/core/instrumentation';
 import type { ModelMethod, ProviderModule } from './internal-types';
 import { type GateAccess, gatedModelMethod } from './model-hooks';
-import { type CallRouting, readModels } from './model-routing';
+import { type CallRouting, callRouting } from './model-routing';
 import {
   modelMethodHosts,
   PROVIDER_PACKAGES,
@@ -41,11 +41,7 @@ export const AI_SDK_PROVIDER_PACKAGES: readonly string[] = PROVIDER_PACKAGES.map
 const MODELS_PATH = 'instrumentations.aiSdk.models';
 
 function routingOf(config: AiSdkInstrumentationConfig | undefined): CallRouting {
-  return {
-    providerName: config?.providerName,
-    models: readModels(config?.models, MODELS_PATH),
-    modelsPath: MODELS_PATH,
-  };
+  return callRouting(config?.providerName, config?.models, MODELS_PATH);
 }
 
 const AI_SDK: SdkDescription = {
@@ -78,7 +74,7 @@ const AI_SDK: SdkDescription = {
  */
 export class AiSdkInstrumentation extends TollgateInstrumentation<AiSdkInstrumentationConfig> {
   /** Read from the config when it is set; unset until then (the base constructor sets it before this class's fields exist). */
-  private routing: CallRouting = { providerName: undefined, models: undefined, modelsPath: MODELS_PATH };
+  private routing: CallRouting = callRouting(undefined, undefined, MODELS_PATH);
 
   constructor(config: AiSdkInstrumentationConfig) {
     super(AI_SDK, config);

@@ -5,7 +5,7 @@ import { claimAdmittedModelCall } from './admitted-model-calls';
 import { gatedGenerate, gatedStream, type ModelIdentity } from './gated-model-call';
 import { PACKAGE_NAME, PACKAGE_VERSION } from './instrumentation';
 import type { CallOptions, LanguageModelLike } from './internal-types';
-import { type CallRouting, readModels } from './model-routing';
+import { callRouting } from './model-routing';
 import type { TollgateMiddlewareOptions } from './types';
 
 /** What `wrapGenerate` / `wrapStream` receive from `wrapLanguageModel()` (AI SDK 5, 6 and 7 alike). */
@@ -59,11 +59,7 @@ export function tollgateMiddleware(options: TollgateMiddlewareOptions): Tollgate
     throw new TollgateConfigError('tollgateMiddleware.guard', 'must be a guard made by createGuard()', guard);
   if (providerName !== undefined && typeof providerName !== 'string')
     throw new TollgateConfigError('tollgateMiddleware.providerName', 'must be a string', providerName);
-  const routing: CallRouting = {
-    providerName,
-    models: readModels(options.models, 'tollgateMiddleware.models'),
-    modelsPath: 'tollgateMiddleware.models',
-  };
+  const routing = callRouting(providerName, options.models, 'tollgateMiddleware.models');
   let gate: CallGate | undefined;
   const gateOf = (): CallGate => {
     gate ??= new CallGate(

@@ -1,3 +1,4 @@
+import type { SubstituteReach } from '@tollgate/core';
 import { TollgateConfigError } from '@tollgate/core';
 import type { GatedRequest, GuardedCall } from '@tollgate/core/instrumentation';
 import type { LanguageModelLike } from './internal-types';
@@ -11,6 +12,27 @@ export interface CallRouting {
   readonly models: Readonly<Record<string, LanguageModelLike>> | undefined;
   /** Where errors name `models`: `instrumentations.aiSdk.models`. */
   readonly modelsPath: string;
+  /** Which other providers' models a rule may send a call to: the registered ones only. */
+  readonly reach: SubstituteReach | undefined;
+}
+
+/**
+ * A gate's routing from its options, `models` checked (see `readModels`).
+ *
+ * @throws {TollgateConfigError} Naming the exact `models` entry.
+ */
+export function callRouting(
+  providerName: string | undefined,
+  models: unknown,
+  modelsPath: string,
+): CallRouting {
+  const registered = readModels(models, modelsPath);
+  return {
+    providerName,
+    models: registered,
+    modelsPath,
+    reach: registered && ((provider, model) => Object.hasOwn(registered, `${provider}:${model}`)),
+  };
 }
 
 /**
@@ -19,10 +41,7 @@ export interface CallRouting {
  *
  * @throws {TollgateConfigError} Naming the exact entry.
  */
-export function readModels(
-  value: unknown,
-  path: string,
-): Readonly<Record<string, LanguageModelLike>> | undefined {
+function readModels(value: unknown, path: string): Readonly<Record<string, LanguageModelLike>> | undefined {
   if (value === undefined) return undefined;
   const record = asRecord(value);
   if (!record || Array.isArray(value))
@@ -57,8 +76,8 @@ export function readModels(
  *   everything from the model asked for but its `modelId`, which every provider package reads
  *   when it builds the request.
  *
- * @throws {TollgateConfigError} When a rule picked another provider's model nobody registered
- *   (only possible when `models` is set, since only then may rules pick another provider).
+ * @throws {TollgateConfigError} When the admission names another provider's model nobody
+ *   registered; rules only pick registered ones (`reach`), so this marks a broken invariant.
  */
 export function admittedModel(
   model: object & { readonly modelId: string },

@@ -131,6 +131,20 @@ describe('substitutes on another provider', () => {
     expect(mock.requests()).toHaveLength(0);
   });
 
+  it('a substitute nobody registered is out of reach too: the rule does not apply and nothing is sent', async () => {
+    guard = createGuard(FAILOVER);
+    const providers = mockProviders(mock);
+    sdk.instrumentation.setConfig({ guard, models: { 'openai:gpt-4o': providers.openai('gpt-4o') } });
+    const asked = providers.openai('gpt-4o-mini');
+    await openCircuit(asked);
+
+    const refusal = await generateText({ model: asked, prompt: 'hi', maxOutputTokens: 20 }).catch(
+      (error: unknown) => error,
+    );
+    expect(CircuitOpenError.isInstance(refusal)).toBe(true);
+    expect(mock.requests()).toHaveLength(0);
+  });
+
   it('a cheapest rule runs each call on the cheapest registered model, from the middleware too', async () => {
     guard = createGuard({
       policies: [

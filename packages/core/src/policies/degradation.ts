@@ -138,7 +138,7 @@ function fallbackTarget(
   const target = subject.ids.parse(to);
   const provider = target.provider ?? subject.provider;
   // A caller that can only talk to its own provider never gets another provider's model.
-  if (provider !== subject.provider && subject.substitutes !== 'any-provider') return undefined;
+  if (!mayReach(subject, provider, target.model)) return undefined;
   return { provider, model: target.model };
 }
 
@@ -153,10 +153,16 @@ function cheapestCandidates(
     const target = subject.ids.parse(id);
     const provider = target.provider ?? subject.provider;
     if (provider === subject.provider && isSameModel(target.model, subject)) listed = true;
-    if (provider === subject.provider || subject.substitutes === 'any-provider')
-      candidates.push({ provider, model: target.model });
+    if (mayReach(subject, provider, target.model)) candidates.push({ provider, model: target.model });
   }
   return listed ? candidates : undefined;
+}
+
+/** Whether the caller can send this call to `provider`'s `model` (its own provider always). */
+function mayReach(subject: RuleSubject, provider: string, model: string): boolean {
+  if (provider === subject.provider) return true;
+  const reach = subject.substitutes;
+  return reach === 'any-provider' || (typeof reach === 'function' && reach(provider, model));
 }
 
 function isSameModel(model: string, subject: RuleSubject): boolean {
