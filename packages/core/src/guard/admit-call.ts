@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { minHeadroomRatio } from '../budgets/budget-instances';
 import type { LedgerLine, LineState, ReserveResult } from '../budgets/budget-ledger';
-import { type PlannedLine, windowsStillOpen } from '../budgets/budget-plan';
+import type { PlannedLine } from '../budgets/budget-plan';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { budgetsTouched } from '../events/budgets-touched';
@@ -9,7 +9,7 @@ import type { CallDecisionBase } from '../events/decision-events';
 import { isRefusal, reportRefusal } from '../events/refusals';
 import { abortReason } from '../limits/bounded-wait';
 import type { LimiterPermit } from '../limits/rate-limiter';
-import { evaluateRules } from '../policies/degradation';
+import { budgetTriggers, evaluateRules } from '../policies/degradation';
 import type { CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { refuseOverBudget } from './budget-refusal';
@@ -45,62 +45,88 @@ export async function admitCall(
   const circuit = enterCircuit(runtime, planned, models);
   let probe = circuit.probe;
 
-  // Rules and budget pre-check: an exhausted budget refuses without taking rate-limit capacity.
-  // An open circuit got this far only because a fallback rule may move the call off its model.
+  // Budgets, in one ledger operation: the reservation, which stops short when a line is used past
+  // a degradation rule's trigger so the rules decide on the states it read (fallback, defer,
+  // reject). It comes before the rate-limit wait: a call the budgets refuse never waits for or
+  // takes limiter capacity. An open circuit got this far only because a fallback rule may move
+  // the call off its model; the rules then decide on a plain read, before anything is reserved.
   let lines: PlannedLine[] = [];
+  let reserved: ReserveResult | undefined;
   if (planned.budgets.length > 0 || circuit.open) {
     if (planned.budgets.length > 0)
       lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now());
-    let states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
-    const decision = evaluateRules(
-      runtime.config.policies,
-      { provider: call.provider, models, scope, circuitOpen: circuit.open !== undefined },
-      lines,
-      states,
-    );
-    if (circuit.open && decision.action === 'none') throw reportRefusal(events, planned.base, circuit.open);
-    if (decision.action === 'fallback') {
+    const ruleSubject = { provider: call.provider, models, scope, circuitOpen: circuit.open !== undefined };
+    let states: LineState[] | undefined;
+    try {
+      if (circuit.open) states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
+      else {
+        reserved = await reserveLines(
+          runtime,
+          callId,
+          lines,
+          budgetTriggers(runtime.config.policies, ruleSubject),
+        );
+        if (reserved && !reserved.ok && reserved.reason === 'used-above') states = reserved.lines;
+      }
+    } catch (error) {
       releaseProbe(runtime, planned, probe);
-      const fromModel = call.model;
-      call = { ...call, model: decision.toModel, body: { ...call.body, model: decision.toModel } };
-      planned = planCall(runtime, call, callId, scope);
-      probe = passCircuit(runtime, planned);
-      events.emit({
-        ...planned.base,
-        type: 'model-fallback',
-        ruleId: decision.rule.id,
-        fromModel,
-        toModel: decision.toModel,
-        trigger: decision.trigger,
-        budgetId: decision.rule.when.budget,
-        usedRatio: decision.usedRatio,
-      });
-      lines =
-        planned.budgets.length > 0
-          ? runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now())
-          : [];
-      states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
-    } else if (decision.action === 'reject' || decision.action === 'defer') {
-      releaseProbe(runtime, planned, probe);
-      const error = new PolicyRejectedError({
-        ruleId: decision.rule.id,
-        action: decision.action,
-        budgetId: decision.rule.when.budget,
-        budgetScope: decision.budgetScope,
-        usedRatio: decision.usedRatio,
-        retryAfterMs: Math.max(0, decision.resetAtMs - ledger.now()),
-      });
-      throw reportRefusal(events, planned.base, error);
+      throw error;
     }
-    const failed = firstWithoutRoom(lines, states);
-    if (failed >= 0) {
+    if (states) {
+      const decision = evaluateRules(runtime.config.policies, ruleSubject, lines, states);
+      if (circuit.open && decision.action === 'none') throw reportRefusal(events, planned.base, circuit.open);
+      if (decision.action === 'fallback') {
+        releaseProbe(runtime, planned, probe);
+        const fromModel = call.model;
+        call = { ...call, model: decision.toModel, body: { ...call.body, model: decision.toModel } };
+        planned = planCall(runtime, call, callId, scope);
+        probe = passCircuit(runtime, planned);
+        events.emit({
+          ...planned.base,
+          type: 'model-fallback',
+          ruleId: decision.rule.id,
+          fromModel,
+          toModel: decision.toModel,
+          trigger: decision.trigger,
+          budgetId: decision.rule.when.budget,
+          usedRatio: decision.usedRatio,
+        });
+        lines =
+          planned.budgets.length > 0
+            ? runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now())
+            : [];
+      } else if (decision.action === 'reject' || decision.action === 'defer') {
+        releaseProbe(runtime, planned, probe);
+        const error = new PolicyRejectedError({
+          ruleId: decision.rule.id,
+          action: decision.action,
+          budgetId: decision.rule.when.budget,
+          budgetScope: decision.budgetScope,
+          usedRatio: decision.usedRatio,
+          retryAfterMs: Math.max(0, decision.resetAtMs - ledger.now()),
+        });
+        throw reportRefusal(events, planned.base, error);
+      }
+      // No rule moved or refused the call: it is reserved as planned, without stopping again.
+      try {
+        reserved = await reserveLines(runtime, callId, lines, undefined);
+      } catch (error) {
+        releaseProbe(runtime, planned, probe);
+        throw error;
+      }
+    }
+    if (reserved && !reserved.ok) {
       releaseProbe(runtime, planned, probe);
-      throw refuseOverBudget(runtime, planned, lines[failed]!, states[failed]!);
+      // A reservation without trigger ratios never stops 'used-above'; only lack of room is left.
+      const [failed, state] =
+        reserved.reason === 'no-room' ? [reserved.failedLine, reserved.state] : [0, reserved.lines[0]!];
+      throw refuseOverBudget(runtime, planned, lines[failed]!, state);
     }
   }
-  const { estimate, base, subject, budgets, amounts } = planned;
+  const { estimate, base } = planned;
 
-  // Rate-limit wait: no budget is held while the call queues.
+  // Rate-limit wait. The budgets are held meanwhile, and handed back if the wait ends without
+  // capacity: a caller's abort, a limit that refuses the call, or a timeout in the queue.
   let permit: LimiterPermit;
   try {
     permit = await runtime.limiter.acquire(
@@ -120,6 +146,7 @@ export async function admitCall(
       throw abortReason(signal);
     }
   } catch (error) {
+    if (reserved?.ok) await releaseUnsent(runtime, callId, lines);
     reportRefusedWait(runtime, base, signal, error);
     releaseProbe(runtime, planned, probe);
     throw error;
@@ -129,33 +156,10 @@ export async function admitCall(
     events.emit({ ...base, type: 'throttled', limiterKeys: permit.limiterKeys });
   }
 
-  // Reservation across every applicable budget, all or nothing. The window may have rolled
-  // while the call queued: the lines are planned again at reservation time.
-  const reserveAtMs = ledger.now();
-  if (budgets.length === 0) lines = [];
-  else if (lines.length === 0 || !windowsStillOpen(lines, reserveAtMs))
-    lines = runtime.plan.lines(budgets, subject, amounts, reserveAtMs);
   let headroom: number | undefined;
-  if (lines.length > 0) {
-    let result: ReserveResult;
-    try {
-      result = await ledger.reserve({
-        reservationId: callId,
-        lines: lines.map(ledgerLine),
-        leaseMillis: runtime.config.leaseMillis,
-      });
-    } catch (error) {
-      permit.refund();
-      releaseProbe(runtime, planned, probe);
-      throw error;
-    }
-    if (!result.ok) {
-      permit.refund();
-      releaseProbe(runtime, planned, probe);
-      throw refuseOverBudget(runtime, planned, lines[result.failedLine]!, result.state);
-    }
-    runtime.instances.record(lines, result.lines);
-    headroom = minHeadroomRatio(result.lines);
+  if (reserved?.ok) {
+    runtime.instances.record(lines, reserved.lines);
+    headroom = minHeadroomRatio(reserved.lines);
   }
 
   const admission = new GuardAdmission(
@@ -196,11 +200,39 @@ function ledgerLine(planned: PlannedLine): LedgerLine {
   return planned.line;
 }
 
-/** Index of the first line whose budget has no room left for the call's amount, or -1. */
-function firstWithoutRoom(lines: readonly PlannedLine[], states: readonly LineState[]): number {
-  return states.findIndex(
-    (state, index) => state.spent + state.reserved + lines[index]!.line.amount > state.limit,
-  );
+/**
+ * Reserves the call's lines (none: nothing to do), stopping where a rule would act on the call.
+ * The lines are planned at admission, so a calendar window's charge lands in the window the
+ * call was admitted in, the one its limit was checked against.
+ */
+async function reserveLines(
+  runtime: GuardRuntime,
+  callId: string,
+  lines: readonly PlannedLine[],
+  triggers: ReadonlyMap<string, number> | undefined,
+): Promise<ReserveResult | undefined> {
+  if (lines.length === 0) return undefined;
+  return runtime.ledger.reserve({
+    reservationId: callId,
+    lines: lines.map(ledgerLine),
+    leaseMillis: runtime.config.leaseMillis,
+    unlessUsedAbove: triggers && lines.map((planned) => triggers.get(planned.budgetId)),
+  });
+}
+
+/** The call never went out after its reservation: the budgets get it back. */
+async function releaseUnsent(
+  runtime: GuardRuntime,
+  callId: string,
+  lines: readonly PlannedLine[],
+): Promise<void> {
+  try {
+    const result = await runtime.ledger.release(callId);
+    if (result.applied) runtime.instances.record(lines, result.lines);
+  } catch {
+    // The caller hears the limiter's refusal; a store that could not take the release retries
+    // it or ends the reservation with its lease.
+  }
 }
 
 /** The wait for rate-limit capacity ended without a permit: the caller aborted, or a limit refused the call. */

@@ -87,6 +87,39 @@ export function evaluateRules(
   return { action: 'none' };
 }
 
+/**
+ * Per budget id, the lowest use ratio above which some rule would act on this call (every
+ * other condition of the rule holds for it). A reservation that stops at these ratios reads
+ * exactly the states `evaluateRules` needs, and reserves whenever no rule could act.
+ */
+export function budgetTriggers(
+  rules: readonly DegradationRule[],
+  subject: RuleSubject,
+): ReadonlyMap<string, number> | undefined {
+  let triggers: Map<string, number> | undefined;
+  for (const rule of rules) {
+    const { budget, usedAbove } = rule.when;
+    if (budget === undefined || usedAbove === undefined) continue;
+    let acts: boolean;
+    switch (rule.action) {
+      case 'fallback':
+        acts = fallbackFor(rule.models, subject.models) !== undefined;
+        break;
+      case 'defer':
+        acts = subject.scope.priority === 'background';
+        break;
+      case 'reject':
+        acts = !rule.match || matches(rule.match, subject);
+        break;
+    }
+    if (!acts) continue;
+    triggers ??= new Map();
+    const known = triggers.get(budget);
+    if (known === undefined || usedAbove < known) triggers.set(budget, usedAbove);
+  }
+  return triggers;
+}
+
 /** Whether a fallback rule with `circuitOpen` maps one of these models, so an open circuit need not refuse the call. */
 export function hasCircuitFallback(rules: readonly DegradationRule[], models: readonly string[]): boolean {
   return rules.some(

@@ -283,7 +283,10 @@ return out
 
 /**
  * Reserves every line or none. ARGV: id, lease ms, count, then per line: key, limit,
- * amount, kind, end or length, thresholds (comma-separated).
+ * amount, kind, end or length, thresholds (comma-separated), and the use ratio past which
+ * nothing is reserved and every line's state is returned instead (empty: none).
+ * Replies `ok` with the states after reserving, `full` with the first line without room,
+ * `above` with every line's state, or `used` for an id seen before.
  */
 const RESERVE = `
 local id = ARGV[A + 1]
@@ -293,10 +296,10 @@ local rk = base .. 'r:' .. id
 if redis.call('EXISTS', rk) == 1 then return { 'used' } end
 local lines = {}
 for i = 1, nl do
-  local o = A + 3 + (i - 1) * 6
+  local o = A + 3 + (i - 1) * 7
   lines[i] = {
     key = ARGV[o + 1], limit = tonumber(ARGV[o + 2]), amount = tonumber(ARGV[o + 3]),
-    kind = ARGV[o + 4], p = tonumber(ARGV[o + 5]), thr = ARGV[o + 6],
+    kind = ARGV[o + 4], p = tonumber(ARGV[o + 5]), thr = ARGV[o + 6], above = tonumber(ARGV[o + 7]),
   }
 end
 
@@ -319,12 +322,28 @@ for i = 1, nl do
   advance(c)
   c.existed = existed
 end
+-- Refused: what expiry and the window's slide changed is kept; no counter is created.
+local function save_existing()
+  for _, t in ipairs(touched) do
+    if t.existed then save(t) end
+  end
+end
+-- A line used past its ratio (where a degradation rule acts) stops the reservation before
+-- room is checked: the caller decides on these states, as it would on a peek.
+for i = 1, nl do
+  local c = counters[lines[i].key]
+  local above = lines[i].above
+  if above ~= nil and c.limit > 0 and (c.spent + c.reserved) / c.limit > above then
+    save_existing()
+    local out = { 'above', fmt(now) }
+    for j = 1, nl do out[#out + 1] = state(counters[lines[j].key]) end
+    return out
+  end
+end
 for i = 1, nl do
   local c = counters[lines[i].key]
   if c.spent + c.reserved + lines[i].amount > c.limit then
-    for _, t in ipairs(touched) do
-      if t.existed then save(t) end
-    end
+    save_existing()
     return { 'full', fmt(now), tostring(i - 1), state(c) }
   end
 end
