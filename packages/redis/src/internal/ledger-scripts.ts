@@ -57,7 +57,7 @@ local function load(key)
     len = tonumber(v[2]) or 0, endms = tonumber(v[3]) or 0, limit = tonumber(v[4]) or 0,
     spent = tonumber(v[5]) or 0, reserved = tonumber(v[6]) or 0,
     o = tonumber(v[7]), n = tonumber(v[8]), fired = {}, drop = {}, add = {},
-    dirty = false, created = false,
+    dirty = false, created = false, had_slices = v[7] ~= false,
   }
   if v[9] then for t in string.gmatch(v[9], '[^,]+') do c.fired[#c.fired + 1] = t end end
   counters[key] = c
@@ -168,14 +168,19 @@ local function save(c)
   if c.o ~= nil then
     fields[#fields + 1] = 'o'; fields[#fields + 1] = fmt(c.o)
     fields[#fields + 1] = 'n'; fields[#fields + 1] = fmt(c.n)
-  else
+    c.had_slices = true
+  elseif c.had_slices then
     redis.call('HDEL', c.ck, 'o', 'n')
+    c.had_slices = false
   end
   redis.call('HSET', c.ck, unpack(fields))
+  -- A counter held by a reservation (hold_ms) outlives its lease, so the reservation can
+  -- always be ended against it.
+  local ttl = c.hold_ms or 0
   if c.kind == 'r' then
-    ensure_ttl(c.ck, c.len + slice_len(c.len) + GRACE)
+    ensure_ttl(c.ck, math.max(ttl, c.len + slice_len(c.len) + GRACE))
   else
-    ensure_ttl(c.ck, c.endms + GRACE - now)
+    ensure_ttl(c.ck, math.max(ttl, c.endms + GRACE - now))
   end
   c.dirty = false
   c.created = false
@@ -355,6 +360,7 @@ for i = 1, nl do
   local c = counters[line.key]
   c.reserved = c.reserved + line.amount
   c.dirty = true
+  c.hold_ms = lease + GRACE
   local i_ = tostring(i)
   record[#record + 1] = 'k' .. i_; record[#record + 1] = line.key
   record[#record + 1] = 'a' .. i_; record[#record + 1] = fmt(line.amount)
@@ -362,8 +368,6 @@ for i = 1, nl do
   redis.call('ZADD', base .. 'h:' .. line.key, fmt(deadline), id)
 end
 save_all()
--- A held counter outlives the lease, so the reservation can always be ended against it.
-for i = 1, nl do ensure_ttl(base .. 'c:' .. lines[i].key, lease + GRACE) end
 redis.call('HSET', rk, unpack(record))
 redis.call('ZADD', LEASES, fmt(deadline), id)
 local out = { 'ok', fmt(now) }
