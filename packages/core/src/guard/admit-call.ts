@@ -9,25 +9,27 @@ import type { CallDecisionBase } from '../events/decision-events';
 import { isRefusal, reportRefusal } from '../events/refusals';
 import { abortReason } from '../limits/bounded-wait';
 import type { LimiterPermit } from '../limits/rate-limiter';
-import { budgetTriggers, evaluateRules } from '../policies/degradation';
+import { budgetTriggers, evaluateRules, type RuleSubject } from '../policies/degradation';
 import type { CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { refuseOverBudget } from './budget-refusal';
-import { enterCircuit, passCircuit, releaseProbe } from './circuit-step';
+import { enterCircuit, releaseProbe } from './circuit-step';
 import { GuardAdmission } from './guard-admission';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CallOptions } from './guard-types';
+import { passLoopRules } from './loop-step';
 import { planCall } from './planned-call';
+import { routeCall } from './route-step';
 
 /** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
 const THROTTLE_REPORT_MILLIS = 20;
 
 /**
- * Admission, in steps: scope, estimate, circuit, degradation rules (fallback, defer, reject;
- * a fallback may also move a call off a model whose circuit is open) with a budget pre-check,
- * rate-limit wait, then the atomic reservation. A step that refuses reports its decision
- * event, hands back what earlier steps took (a probe slot, limiter capacity) and throws the
- * typed error; the request does not exist yet.
+ * Admission, in steps: scope, estimate, loop rules, circuit, the atomic reservation together
+ * with the degradation rules (fallback, cheapest, defer, reject; a routing rule may also move a
+ * call off a model whose circuit is open, see route-step), then the rate-limit wait. A step
+ * that refuses reports its decision event, hands back what earlier steps took (a probe slot,
+ * the reservation) and throws the typed error; the request does not exist yet.
  */
 export async function admitCall(
   runtime: GuardRuntime,
@@ -39,33 +41,38 @@ export async function admitCall(
   signal?.throwIfAborted();
   const callId = randomUUID();
   const requestedModel = call.model;
+  const requestedProvider = call.provider;
   const scope = callScope(options);
   let planned = planCall(runtime, call, callId, scope);
-  const models = [call.model.toLowerCase(), planned.subject.model];
-  const circuit = enterCircuit(runtime, planned, models);
+  passLoopRules(runtime, call, planned);
+  const ruleSubject: RuleSubject = {
+    provider: call.provider,
+    models: [call.model.toLowerCase(), planned.subject.model],
+    scope,
+    substitutes: call.substitutes ?? 'same-provider',
+    ids: runtime.routeIds,
+    canonicalModel: (model) => runtime.canonicalModel(model, call.provider),
+  };
+  const circuit = enterCircuit(runtime, planned, ruleSubject);
   let probe = circuit.probe;
 
   // Budgets, in one ledger operation: the reservation, which stops short when a line is used past
-  // a degradation rule's trigger so the rules decide on the states it read (fallback, defer,
-  // reject). It comes before the rate-limit wait: a call the budgets refuse never waits for or
-  // takes limiter capacity. An open circuit got this far only because a fallback rule may move
-  // the call off its model; the rules then decide on a plain read, before anything is reserved.
+  // a degradation rule's trigger so the rules decide on the states it read (fallback, cheapest,
+  // defer, reject). It comes before the rate-limit wait: a call the budgets refuse never waits
+  // for or takes limiter capacity. When a rule acts whatever the budgets' use (an open circuit
+  // that only a routing rule can get around, a `cheapest` rule without a trigger), the rules
+  // decide on a plain read first and the call is reserved where they send it.
   let lines: PlannedLine[] = [];
   let reserved: ReserveResult | undefined;
-  if (planned.budgets.length > 0 || circuit.open) {
+  if (planned.budgets.length > 0 || circuit.open || runtime.hasCheapestRule) {
     if (planned.budgets.length > 0)
       lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now());
-    const ruleSubject = { provider: call.provider, models, scope, circuitOpen: circuit.open !== undefined };
-    let states: LineState[] | undefined;
+    const triggers = circuit.open ? 'always' : budgetTriggers(runtime.config.policies, ruleSubject);
+    let states: readonly LineState[] | undefined;
     try {
-      if (circuit.open) states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
+      if (triggers === 'always') states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
       else {
-        reserved = await reserveLines(
-          runtime,
-          callId,
-          lines,
-          budgetTriggers(runtime.config.policies, ruleSubject),
-        );
+        reserved = await reserveLines(runtime, callId, lines, triggers);
         if (reserved && !reserved.ok && reserved.reason === 'used-above') states = reserved.lines;
       }
     } catch (error) {
@@ -73,28 +80,20 @@ export async function admitCall(
       throw error;
     }
     if (states) {
-      const decision = evaluateRules(runtime.config.policies, ruleSubject, lines, states);
+      const decision = evaluateRules(
+        runtime.config.policies,
+        { ...ruleSubject, circuitOpen: circuit.open !== undefined },
+        lines,
+        states,
+      );
       if (circuit.open && decision.action === 'none') throw reportRefusal(events, planned.base, circuit.open);
-      if (decision.action === 'fallback') {
-        releaseProbe(runtime, planned, probe);
-        const fromModel = call.model;
-        call = { ...call, model: decision.toModel, body: { ...call.body, model: decision.toModel } };
-        planned = planCall(runtime, call, callId, scope);
-        probe = passCircuit(runtime, planned);
-        events.emit({
-          ...planned.base,
-          type: 'model-fallback',
-          ruleId: decision.rule.id,
-          fromModel,
-          toModel: decision.toModel,
-          trigger: decision.trigger,
-          budgetId: decision.rule.when.budget,
-          usedRatio: decision.usedRatio,
-        });
-        lines =
-          planned.budgets.length > 0
-            ? runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now())
-            : [];
+      if (decision.action === 'fallback' || decision.action === 'cheapest') {
+        const routed = await routeCall(
+          runtime,
+          { call, planned, probe, circuitOpen: circuit.open, callId, scope },
+          decision,
+        );
+        ({ call, planned, probe, lines } = routed);
       } else if (decision.action === 'reject' || decision.action === 'defer') {
         releaseProbe(runtime, planned, probe);
         const error = new PolicyRejectedError({
@@ -107,7 +106,7 @@ export async function admitCall(
         });
         throw reportRefusal(events, planned.base, error);
       }
-      // No rule moved or refused the call: it is reserved as planned, without stopping again.
+      // Where the rules left the call, it is reserved as planned, without stopping again.
       try {
         reserved = await reserveLines(runtime, callId, lines, undefined);
       } catch (error) {
@@ -167,6 +166,7 @@ export async function admitCall(
     callId,
     call.model,
     requestedModel,
+    requestedProvider,
     estimate,
     scope,
     base,

@@ -56,12 +56,15 @@ class GuardImpl implements Guard {
     this.splitDimensions = [
       ...new Set<ScopeDimension>([
         ...normalized.budgets.flatMap((budget) => budget.per),
+        ...normalized.loops.flatMap((rule) => rule.per),
         ...(normalized.rateLimits.some((rule) => rule.perTenant) ? (['tenant'] as const) : []),
       ]),
     ].filter((dimension) => dimension === 'tenant' || dimension === 'user' || dimension === 'feature');
     this.circuits = {
-      open: (provider, model) => breakers.forceOpen(provider.toLowerCase(), runtime.canonicalModel(model)),
-      close: (provider, model) => breakers.forceClose(provider.toLowerCase(), runtime.canonicalModel(model)),
+      open: (provider, model) =>
+        breakers.forceOpen(provider.toLowerCase(), runtime.canonicalModel(model, provider.toLowerCase())),
+      close: (provider, model) =>
+        breakers.forceClose(provider.toLowerCase(), runtime.canonicalModel(model, provider.toLowerCase())),
       states: () => breakers.states(),
     };
     const webhookConfig = normalized.webhook;
@@ -77,6 +80,10 @@ class GuardImpl implements Guard {
     }
     this.leaseTimer = startLeaseExpiryTimer(runtime);
     this.reportPriceTableAge();
+  }
+
+  providerAt(baseURL: string | undefined): string | undefined {
+    return this.runtime.config.providers.nameAt(baseURL);
   }
 
   onDecision(hook: DecisionHook, types?: readonly DecisionType[]): () => void {
@@ -108,7 +115,7 @@ class GuardImpl implements Guard {
   }
 
   applyProviderFeedback(feedback: ProviderFeedback): void {
-    const canonical = this.runtime.canonicalModel(feedback.model);
+    const canonical = this.runtime.canonicalModel(feedback.model, feedback.provider);
     // The limiter reports its own store failures; anything else is a bug to surface, never to swallow.
     void this.runtime.limiter.applyFeedback({ ...feedback, model: canonical }).catch((error: unknown) => {
       diag.error(`tollgate: applying provider feedback for ${feedback.provider}:${canonical} failed`, error);
