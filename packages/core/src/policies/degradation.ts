@@ -112,6 +112,46 @@ export function evaluateRules(
 }
 
 /**
+ * What the reservation must stop for so the rules can decide first: per budget id, the lowest
+ * use ratio above which some rule would act on this call (every other condition of the rule
+ * holds for it), or `always` when a rule acts whatever the budgets' use (a `cheapest` rule
+ * without a trigger): the guard then reads the states before reserving. A reservation that
+ * stops at these ratios reads exactly the states `evaluateRules` needs, and reserves whenever
+ * no rule could act.
+ */
+export function budgetTriggers(
+  rules: readonly DegradationRule[],
+  subject: RuleSubject,
+): ReadonlyMap<string, number> | 'always' | undefined {
+  let triggers: Map<string, number> | undefined;
+  for (const rule of rules) {
+    let acts: boolean;
+    switch (rule.action) {
+      case 'cheapest':
+        acts = cheapestCandidates(rule, subject) !== undefined;
+        if (acts && !rule.when) return 'always';
+        break;
+      case 'fallback':
+        acts = fallbackTarget(rule, subject) !== undefined;
+        break;
+      case 'defer':
+        acts = subject.scope.priority === 'background';
+        break;
+      case 'reject':
+        acts = !rule.match || matches(rule.match, subject);
+        break;
+    }
+    const budget = rule.when?.budget;
+    const usedAbove = rule.when?.usedAbove;
+    if (!acts || budget === undefined || usedAbove === undefined) continue;
+    triggers ??= new Map();
+    const known = triggers.get(budget);
+    if (known === undefined || usedAbove < known) triggers.set(budget, usedAbove);
+  }
+  return triggers;
+}
+
+/**
  * Whether a routing rule can serve this call while the requested model's circuit is open, so
  * the circuit need not refuse it: a fallback with `circuitOpen` that maps the model, or a
  * `cheapest` rule that lists it and has no trigger or a `circuitOpen` one.
