@@ -211,10 +211,11 @@ export class RateLimiter {
     return {
       waitMillis: Date.now() - startedMs,
       limiterKeys: sets.length === 1 ? sets[0]!.keys : sets.map((set) => set.key),
-      release: () => {
+      // Methods, not arrow properties: the build names every arrow bound to a name, once per call.
+      release() {
         for (const slot of held) slot.release();
       },
-      refund: () => {
+      refund() {
         for (const slot of held) slot.refund();
       },
     };

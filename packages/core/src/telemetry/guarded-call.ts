@@ -130,8 +130,10 @@ export class GuardedCall implements ActiveCall {
       return;
     }
     this.finishMetrics(undefined, error);
-    const end = () => this.span.end();
-    this.admission.release(`call failed: ${errorType(error)}`, classifyFailure(error)).then(end, end);
+    this.admission.release(`call failed: ${errorType(error)}`, classifyFailure(error)).then(
+      () => this.span.end(),
+      () => this.span.end(),
+    );
   }
 
   private settle(
