@@ -4,6 +4,7 @@ import {
   context,
   diag,
   type Meter,
+  type Span,
   SpanKind,
   type Tracer,
   trace,
@@ -40,7 +41,7 @@ export class CallGate {
    * gets a span that records the decision and the error, ended at once, and the typed
    * error is rethrown: the request is never sent.
    */
-  async begin(
+  begin(
     request: GatedRequest,
     parent: Context = context.active(),
     options?: CallOptions,
@@ -88,26 +89,57 @@ export class CallGate {
         process.emitWarning(message, { code: 'TOLLGATE_NO_CONTEXT_MANAGER' });
       }
     }
-    let admission: Admission;
+    let admitting: Promise<Admission>;
     try {
-      admission = await context.with(spanContext, () => this.guard.admit(descriptor, options));
+      admitting = context.with(spanContext, () => this.guard.admit(descriptor, options));
     } catch (error) {
-      const refusal = refusalSpanFacts(error);
-      const decision = options?.signal?.aborted ? 'aborted' : refusal.decision;
-      span.setAttribute(semconv.ATTR_TOLLGATE_GATE_DECISION, decision);
-      setRefusalAttributes(span, refusal);
-      markFailed(span, error);
-      span.end();
-      this.metrics.decisions.add(
-        1,
-        attributesKey(gateAttributes),
-        gateAttributes,
-        semconv.ATTR_TOLLGATE_GATE_DECISION,
-        decision,
-      );
-      throw error;
+      this.refused(span, gateAttributes, options, error);
+      return Promise.reject(error);
     }
+    // One reaction for either outcome: an async function would add its own promise and an await's.
+    return admitting.then(
+      (admission) =>
+        this.admitted(request, admission, span, spanContext, attributes, metricAttributes, gateAttributes),
+      (error: unknown) => {
+        this.refused(span, gateAttributes, options, error);
+        throw error;
+      },
+    );
+  }
 
+  /** A refused call: its span records the decision and the error, and ends. */
+  private refused(
+    span: Span,
+    gateAttributes: Attributes,
+    options: CallOptions | undefined,
+    error: unknown,
+  ): void {
+    const refusal = refusalSpanFacts(error);
+    const decision = options?.signal?.aborted ? 'aborted' : refusal.decision;
+    span.setAttribute(semconv.ATTR_TOLLGATE_GATE_DECISION, decision);
+    setRefusalAttributes(span, refusal);
+    markFailed(span, error);
+    span.end();
+    this.metrics.decisions.add(
+      1,
+      attributesKey(gateAttributes),
+      gateAttributes,
+      semconv.ATTR_TOLLGATE_GATE_DECISION,
+      decision,
+    );
+  }
+
+  /** An admitted call: its span records what the gate decided and estimated. */
+  private admitted(
+    request: GatedRequest,
+    admission: Admission,
+    span: Span,
+    spanContext: Context,
+    attributes: Attributes,
+    metricAttributes: Attributes,
+    gateAttributes: Attributes,
+  ): GuardedCall {
+    const { descriptor } = request;
     const { estimate } = admission;
     if (admission.model !== descriptor.model) {
       // A fallback rule chose a cheaper model: the span describes what is actually sent.

@@ -54,23 +54,26 @@ export function gatedAPIPromise<P extends APIPromiseParts>(options: GatedAPIProm
   let inner: APIPromiseParts | undefined;
   let call: GuardedCall | undefined;
   const signal = options.signal ?? undefined;
-  const admitted = options.admit(signal ? { signal } : {}).catch((error: unknown) => {
-    // The gate rejects an aborted wait with the signal's reason; the caller expects the SDK's own error.
-    throw signal?.aborted ? sdkAbortError(options, signal) : error;
-  });
-  const responsePromise = admitted.then((admitted) => {
-    call = admitted;
-    try {
-      inner = context.with(admitted.context, () => options.send(admitted));
-    } catch (error) {
-      admitted.fail(error);
-      throw error;
-    }
-    return inner.responsePromise.then(undefined, (error: unknown) => {
-      admitted.fail(error);
-      throw error;
-    });
-  });
+  // One reaction for either outcome of the admission, not a catch and then a then.
+  const responsePromise = options.admit(signal ? { signal } : {}).then(
+    (admitted) => {
+      call = admitted;
+      try {
+        inner = context.with(admitted.context, () => options.send(admitted));
+      } catch (error) {
+        admitted.fail(error);
+        throw error;
+      }
+      return inner.responsePromise.then(undefined, (error: unknown) => {
+        admitted.fail(error);
+        throw error;
+      });
+    },
+    (error: unknown) => {
+      // The gate rejects an aborted wait with the signal's reason; the caller expects the SDK's own error.
+      throw signal?.aborted ? sdkAbortError(options, signal) : error;
+    },
+  );
   // The SDK's own promise is lazy: a caller who never awaits it must not crash the process on a rejection.
   responsePromise.catch(() => {});
 
