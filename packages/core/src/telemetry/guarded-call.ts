@@ -24,8 +24,11 @@ export interface CallGateParts {
 export class GuardedCall implements ActiveCall {
   private ended = false;
   private attempts = 0;
-  private firstChunkSeen = false;
+  /** When the first streamed chunk arrived; its histogram is recorded when the call ends, off the chunk's path. */
+  private firstChunkAt: number | undefined;
+  private responseId: string | undefined;
   private responseModel: string | undefined;
+  private finishReasons: string[] | undefined;
 
   constructor(
     private readonly gate: CallGateParts,
@@ -49,8 +52,8 @@ export class GuardedCall implements ActiveCall {
 
   /** One HTTP attempt finished (the SDK may retry): counts it by status and feeds rate-limit headers back to the limiter. */
   recordAttempt(headers: Headers | undefined, statusCode?: number): void {
+    // Counted here, set on the span once when the call ends.
     this.attempts++;
-    this.span.setAttribute(semconv.ATTR_TOLLGATE_ATTEMPTS, this.attempts);
     this.gate.metrics.providerAttempts.add(
       1,
       this.gateKey,
@@ -82,25 +85,17 @@ export class GuardedCall implements ActiveCall {
     }
   }
 
-  /** The first streamed chunk arrived. */
+  /** The first streamed chunk arrived: only its time is taken now, so the chunk reaches the caller sooner. */
   recordFirstChunk(): void {
-    if (this.firstChunkSeen) return;
-    this.firstChunkSeen = true;
-    this.gate.metrics.timeToFirstChunk.record(
-      (performance.now() - this.startedAt) / 1000,
-      this.metricAttributes,
-    );
+    this.firstChunkAt ??= performance.now();
   }
 
+  /** What the response says about itself; written to the span with the rest when the call ends. */
   recordResponse(details: ResponseDetails): void {
-    if (details.id) this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_ID, details.id);
-    if (details.model) {
-      this.responseModel = details.model;
-      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_MODEL, details.model);
-    }
-    if (details.finishReasons && details.finishReasons.length > 0) {
-      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [...details.finishReasons]);
-    }
+    if (details.id) this.responseId = details.id;
+    if (details.model) this.responseModel = details.model;
+    if (details.finishReasons && details.finishReasons.length > 0)
+      this.finishReasons = [...details.finishReasons];
   }
 
   /** The call finished (or its stream ended early): settle to `usage` and end the span. */
@@ -111,6 +106,7 @@ export class GuardedCall implements ActiveCall {
   ): void {
     if (this.ended) return;
     this.ended = true;
+    this.recordEnd();
     if (options.interrupted) this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
     this.settle(usage, source, undefined);
   }
@@ -123,6 +119,7 @@ export class GuardedCall implements ActiveCall {
   fail(error: unknown, partialUsage?: TokenUsage): void {
     if (this.ended) return;
     this.ended = true;
+    this.recordEnd();
     markFailed(this.span, error);
     if (partialUsage) {
       this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
@@ -175,11 +172,27 @@ export class GuardedCall implements ActiveCall {
     );
   }
 
+  /** What was gathered while the call ran, onto the span in one pass. */
+  private recordEnd(): void {
+    this.span.setAttributes({
+      [semconv.ATTR_TOLLGATE_ATTEMPTS]: this.attempts > 0 ? this.attempts : undefined,
+      [semconv.ATTR_GEN_AI_RESPONSE_ID]: this.responseId,
+      [semconv.ATTR_GEN_AI_RESPONSE_MODEL]: this.responseModel,
+      [semconv.ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: this.finishReasons,
+    });
+  }
+
   private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {
     const attributes: Attributes = { ...this.metricAttributes };
     if (this.responseModel) attributes[semconv.ATTR_GEN_AI_RESPONSE_MODEL] = this.responseModel;
     if (error !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = errorType(error);
     this.gate.metrics.operationDuration.record((performance.now() - this.startedAt) / 1000, attributes);
+    if (this.firstChunkAt !== undefined) {
+      this.gate.metrics.timeToFirstChunk.record(
+        (this.firstChunkAt - this.startedAt) / 1000,
+        this.metricAttributes,
+      );
+    }
     if (usage?.inputTokens !== undefined) {
       this.gate.metrics.tokenUsage.record(usage.inputTokens, {
         ...attributes,
