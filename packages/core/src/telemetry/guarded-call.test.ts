@@ -3,8 +3,9 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { createGuard, type Guard } from '../guard/guard';
 import { telemetryHarness } from '../testing/telemetry-harness';
 import { CallGate } from './call-gate';
+import type { GatedRequest } from './gated-request';
 
-const request = {
+const request: GatedRequest = {
   descriptor: {
     provider: 'openai',
     operation: 'chat',
@@ -55,7 +56,7 @@ describe('a guarded call records what it gathered when it ends', () => {
     )) as DataPoint<Histogram>[];
     expect(point!.value.count).toBe(1);
     // Timed at the first chunk, not at the second (50 ms later) or at the end.
-    expect(point!.value.sum * 1000).toBeLessThanOrEqual(firstChunkAt - beganAt);
+    expect(point!.value.sum! * 1000).toBeLessThanOrEqual(firstChunkAt - beganAt);
     const [span] = harness.spans.getFinishedSpans();
     expect(span!.attributes).toMatchObject({
       'tollgate.attempts': 2,
