@@ -8,6 +8,7 @@ import type { TokenUsage } from '../pricing/token-usage';
 import { type ActiveCall, withActiveCall } from './active-call';
 import type { GateMetrics } from './gate-metrics';
 import type { GatedRequest, ResponseDetails } from './gated-request';
+import { rateLimitHeaders } from './rate-limit-headers';
 import * as semconv from './semconv';
 import { errorType, markFailed, setUsageAttributes } from './span-outcome';
 
@@ -61,9 +62,11 @@ export class GuardedCall implements ActiveCall {
       semconv.ATTR_HTTP_RESPONSE_STATUS_CODE,
       statusCode ?? 0,
     );
-    if (!headers) return;
+    // Nothing said about the provider's limits: nothing to feed back.
+    const limits = headers && rateLimitHeaders(headers);
+    if (!limits) return;
     const { descriptor } = this.request;
-    const feedback = parseRateLimitHeaders(headers, {
+    const feedback = parseRateLimitHeaders(limits, {
       provider: descriptor.provider,
       model: this.admission.estimate.pricedModel ?? descriptor.model,
       tenant: this.admission.scope.tenant,
