@@ -8,7 +8,9 @@
 export function rateLimitHeaders(headers: Headers): Record<string, string> | undefined {
   let found: Record<string, string> | undefined;
   for (const [name, value] of headers) {
-    if (name.includes('ratelimit') || name.startsWith('retry-after')) (found ??= {})[name] = value;
+    if (!name.includes('ratelimit') && !name.startsWith('retry-after')) continue;
+    found ??= {};
+    found[name] = value;
   }
   return found;
 }
