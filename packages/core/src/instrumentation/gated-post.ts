@@ -49,13 +49,17 @@ export function gatedPost<Client>(
         ? gated.describe(this, path, body as ModelRequestBody, options)
         : undefined;
     if (!options || !call) return original.call(this, path, opts);
+    const client = this;
     return gatedSdkCall(gate, {
       ...call,
       APIPromise: gated.APIPromise,
-      client: this,
+      client,
       signal: (options as { signal?: AbortSignal }).signal,
       body: body as ModelRequestBody,
-      send: (sent) => original.call(this, path, { ...options, body: sent }),
+      // A method, not an arrow property: the build names every arrow bound to a name, once per call.
+      send(sent) {
+        return original.call(client, path, { ...options, body: sent });
+      },
     });
   };
 }

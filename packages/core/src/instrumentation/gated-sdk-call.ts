@@ -59,7 +59,8 @@ export function gatedSdkCall<P extends APIPromiseParts>(gate: CallGate, call: Ga
     APIPromise: call.APIPromise as APIPromiseConstructor<P>,
     client: call.client,
     signal: call.signal,
-    admit: (callOptions) => {
+    // Methods, not arrow properties: the build names every arrow bound to a name, once per call.
+    admit(callOptions) {
       const admitted = gate.begin(request, call.parent ?? context.active(), callOptions);
       return onRefused
         ? admitted.catch((error: unknown) => {
@@ -68,7 +69,7 @@ export function gatedSdkCall<P extends APIPromiseParts>(gate: CallGate, call: Ga
           })
         : admitted;
     },
-    send: (admitted) => {
+    send(admitted) {
       const { model, outputCapToSend } = admitted.admission;
       const body = call.sentBody ?? call.body;
       // The descriptor may name a priced model other than the body's (an Azure deployment).

@@ -440,3 +440,24 @@ describe('RateLimiter aborts', () => {
     expect(Date.now() - started).toBeLessThan(200);
   });
 });
+
+describe('RateLimiter.take', () => {
+  it('hands over the permit itself while the buckets hold permits, and a promise once the call must queue', async () => {
+    const rate = limiter({ rpm: 600, burstRequests: 2, maxConcurrent: 5 });
+    const first = rate.take(call());
+    expect(first).not.toBeInstanceOf(Promise);
+    const second = rate.take(call());
+    expect(second).not.toBeInstanceOf(Promise);
+    // The bucket is empty: the third call queues for the next refill.
+    const third = rate.take(call());
+    expect(third).toBeInstanceOf(Promise);
+    expect(await third).toMatchObject({ limiterKeys: expect.any(Array) });
+    for (const permit of [first, second, await third]) (permit as Awaited<typeof third>).release();
+  });
+
+  it('throws at once what it can tell at once, where acquire() rejects', async () => {
+    const rate = limiter({ tpm: 1_000, burstTokens: 1_000 });
+    expect(() => rate.take(call({ weightTokens: 5_000 }))).toThrow(RateLimitedError);
+    await expect(rate.acquire(call({ weightTokens: 5_000 }))).rejects.toThrow(RateLimitedError);
+  });
+});

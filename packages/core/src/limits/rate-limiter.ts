@@ -67,6 +67,34 @@ const PRIORITY: Record<CallPriority, number> = { interactive: 3, background: 7 }
 
 const NO_LIMIT: LimiterPermit = Object.freeze({ waitMillis: 0, limiterKeys: [], release() {}, refund() {} });
 
+/** One call's walk through its buckets, and the slots it holds so far. */
+interface BucketCall {
+  request: LimiterRequest;
+  signal: AbortSignal | undefined;
+  sets: LimiterSet[];
+  priority: number;
+  startedMs: number;
+  deadlineMs: number;
+  held: Slot[];
+}
+
+/** The permit for the slots a call took in every bucket of its sets. */
+function heldPermit({ sets, held, startedMs, signal }: BucketCall): LimiterPermit {
+  // Aborted while the last step resolved: the call goes nowhere, so nothing stays taken.
+  signal?.throwIfAborted();
+  return {
+    waitMillis: Date.now() - startedMs,
+    limiterKeys: sets.length === 1 ? sets[0]!.keys : sets.map((set) => set.key),
+    // Methods, not arrow properties: the build names every arrow bound to a name, once per call.
+    release() {
+      for (const slot of held) slot.release();
+    },
+    refund() {
+      for (const slot of held) slot.refund();
+    },
+  };
+}
+
 /**
  * Client-side rate limiting on bottleneck. Each matching rule contributes a request
  * bucket (RPM, weight 1), a token bucket (TPM, weighted by the call's estimated tokens) and
@@ -124,10 +152,24 @@ export class RateLimiter {
    * of `signal` while waiting rejects at once with the signal's reason, takes the call out of
    * every queue and returns whatever it already took.
    */
-  async acquire(request: LimiterRequest, signal?: AbortSignal): Promise<LimiterPermit> {
+  acquire(request: LimiterRequest, signal?: AbortSignal): Promise<LimiterPermit> {
+    try {
+      const taken = this.take(request, signal);
+      return taken instanceof Promise ? taken : Promise.resolve(taken);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  /**
+   * `acquire()` without a promise when none is needed: the permit itself when every bucket
+   * answers at once (permits at hand, no back-off, no store to wait for) — most calls — else a
+   * promise of it. Throws (rather than rejects) what it can tell at once.
+   */
+  take(request: LimiterRequest, signal?: AbortSignal): LimiterPermit | Promise<LimiterPermit> {
     signal?.throwIfAborted();
     const startedMs = Date.now();
-    let sets = this.sets.matching(request);
+    const sets = this.sets.matching(request);
     const backoffMs = this.backoff.remainingMillis(request, startedMs);
     if (sets.length === 0 && backoffMs <= 0) return NO_LIMIT;
 
@@ -150,6 +192,21 @@ export class RateLimiter {
         );
       }
     }
+    if (backoffMs > 0 || (this.shared && sets.length > 0 && !this.shared.isAvailable())) {
+      return this.pauseThenTake(request, signal, sets, startedMs, maxWaitMillis, backoffMs);
+    }
+    return this.takeBuckets(request, signal, sets, startedMs, maxWaitMillis);
+  }
+
+  /** A store that does not answer, or a provider back-off: wait for either (within bounds), then take. */
+  private async pauseThenTake(
+    request: LimiterRequest,
+    signal: AbortSignal | undefined,
+    sets: LimiterSet[],
+    startedMs: number,
+    maxWaitMillis: number,
+    backoffMs: number,
+  ): Promise<LimiterPermit> {
     if (this.shared && sets.length > 0 && !this.shared.isAvailable()) {
       if (!(await this.storeAnswers(this.shared, sets[0]!, maxWaitMillis, signal))) sets = [];
     }
@@ -164,60 +221,93 @@ export class RateLimiter {
       }
       await abortableSleep(backoffMs, signal);
     }
+    return this.takeBuckets(request, signal, sets, startedMs, maxWaitMillis);
+  }
 
-    const deadlineMs = startedMs + maxWaitMillis;
-    const priority = PRIORITY[request.priority];
-    const held: Slot[] = [];
+  /**
+   * Token buckets first, then requests, then concurrency: no slot is held while waiting for rate
+   * capacity. Synchronous while this process holds the permits; from the first step that must
+   * queue on, a promise. Whatever fails or is aborted on the way hands back what was taken.
+   */
+  private takeBuckets(
+    request: LimiterRequest,
+    signal: AbortSignal | undefined,
+    sets: LimiterSet[],
+    startedMs: number,
+    maxWaitMillis: number,
+  ): LimiterPermit | Promise<LimiterPermit> {
+    const call: BucketCall = {
+      request,
+      signal,
+      sets,
+      priority: PRIORITY[request.priority],
+      startedMs,
+      deadlineMs: startedMs + maxWaitMillis,
+      held: [],
+    };
+    let pending: Promise<void> | undefined;
     try {
-      // Token buckets first, then requests, then concurrency: no slot is held while waiting for rate capacity.
-      // Each step is synchronous when this process already holds the permits; it only awaits when it must queue.
-      for (const set of sets) {
-        if (!set.tokens) continue;
-        const slot = this.takeFrom(set, set.tokens, request.weightTokens, priority, deadlineMs, signal);
-        held.push(slot instanceof Promise ? await slot : slot);
-      }
-      for (const set of sets) {
-        if (!set.requests) continue;
-        signal?.throwIfAborted();
-        const slot = this.takeFrom(set, set.requests, 1, priority, deadlineMs, signal);
-        held.push(slot instanceof Promise ? await slot : slot);
-      }
-      for (const set of sets) {
-        if (!set.slots) continue;
-        signal?.throwIfAborted();
-        const slots = set.slots;
-        if (!slots.tryTake()) {
-          await slots.take(
-            priority,
-            deadlineMs,
-            () =>
-              new RateLimitedError(
-                set.key,
-                'max-wait-exceeded',
-                set.rule.maxWaitMillis,
-                `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) for one of ${slots.maxConcurrent} concurrent slots`,
-              ),
-            signal,
-          );
-        }
-        held.push(concurrencySlot(slots));
-      }
-      // Aborted while the last step resolved: the call goes nowhere, so nothing stays taken.
-      signal?.throwIfAborted();
+      pending = this.takeSteps(call, 0);
+      if (pending === undefined) return heldPermit(call);
     } catch (error) {
-      for (const slot of held) slot.refund();
+      for (const slot of call.held) slot.refund();
       throw error;
     }
-    return {
-      waitMillis: Date.now() - startedMs,
-      limiterKeys: sets.length === 1 ? sets[0]!.keys : sets.map((set) => set.key),
-      release: () => {
-        for (const slot of held) slot.release();
-      },
-      refund: () => {
-        for (const slot of held) slot.refund();
-      },
-    };
+    return pending
+      .then(() => heldPermit(call))
+      .catch((error: unknown) => {
+        for (const slot of call.held) slot.refund();
+        throw error;
+      });
+  }
+
+  /** Steps `from` onwards (three per set: tokens, requests, concurrency); a promise from the first that waits. */
+  private takeSteps(call: BucketCall, from: number): Promise<void> | undefined {
+    const { sets } = call;
+    for (let step = from; step < sets.length * 3; step++) {
+      const taken = this.takeStep(call, Math.floor(step / sets.length), sets[step % sets.length]!);
+      if (taken === undefined) continue;
+      if (taken instanceof Promise) {
+        return taken.then((slot) => {
+          call.held.push(slot);
+          return this.takeSteps(call, step + 1);
+        });
+      }
+      call.held.push(taken);
+    }
+    return undefined;
+  }
+
+  private takeStep(call: BucketCall, kind: number, set: LimiterSet): Slot | Promise<Slot> | undefined {
+    const { priority, deadlineMs, signal } = call;
+    if (kind === 0) {
+      return set.tokens
+        ? this.takeFrom(set, set.tokens, call.request.weightTokens, priority, deadlineMs, signal)
+        : undefined;
+    }
+    if (kind === 1) {
+      if (!set.requests) return undefined;
+      signal?.throwIfAborted();
+      return this.takeFrom(set, set.requests, 1, priority, deadlineMs, signal);
+    }
+    const slots = set.slots;
+    if (!slots) return undefined;
+    signal?.throwIfAborted();
+    if (slots.tryTake()) return concurrencySlot(slots);
+    return slots
+      .take(
+        priority,
+        deadlineMs,
+        () =>
+          new RateLimitedError(
+            set.key,
+            'max-wait-exceeded',
+            set.rule.maxWaitMillis,
+            `waited ${set.rule.maxWaitMillis} ms (maxWaitMillis) for one of ${slots.maxConcurrent} concurrent slots`,
+          ),
+        signal,
+      )
+      .then(() => concurrencySlot(slots));
   }
 
   /**

@@ -59,15 +59,30 @@ export class CallGate {
    * gets a span that records the decision and the error, ended at once, and the typed
    * error is rethrown: the request is never sent.
    */
-  async begin(
+  begin(
     request: GatedRequest,
     parent: Context = context.active(),
     options?: CallOptions,
   ): Promise<GuardedCall> {
-    const pending = this.lookUp(request, options);
-    const lookup = pending === undefined ? undefined : await pending;
+    try {
+      const pending = this.lookUp(request, options);
+      // Without a cache lookup the call goes straight to admission: no promise of its own.
+      if (pending === undefined) return this.admit(request, parent, options, undefined);
+      return pending.then((lookup) => this.admit(request, parent, options, lookup));
+    } catch (error) {
+      // Callers get every failure as a rejection, as from an async function.
+      return Promise.reject(error);
+    }
+  }
+
+  private admit(
+    request: GatedRequest,
+    parent: Context,
+    options: CallOptions | undefined,
+    lookup: CacheLookup | undefined,
+  ): Promise<GuardedCall> {
     const opened = this.openSpan(request, parent, options, lookup);
-    const { span, spanContext, attributes, metricAttributes, gateAttributes } = opened;
+    const { span, spanContext, gateAttributes } = opened;
     if (lookup) {
       const hit = lookup.reply ? this.answerFromCache(lookup, opened, request) : undefined;
       this.metrics.cacheRequests.add(
@@ -77,35 +92,62 @@ export class CallGate {
         semconv.ATTR_TOLLGATE_CACHE_RESULT,
         hit ? 'hit' : 'miss',
       );
-      if (hit) return hit;
+      if (hit) return Promise.resolve(hit);
       span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, false);
     }
-    const { descriptor } = request;
-    let admission: Admission;
+    let admitting: Promise<Admission>;
     try {
-      admission = await context.with(spanContext, () => this.guard.admit(descriptor, options));
+      admitting = context.with(spanContext, () => this.guard.admit(request.descriptor, options));
     } catch (error) {
-      const refusal = refusalSpanFacts(error);
-      const decision = options?.signal?.aborted ? 'aborted' : refusal.decision;
-      span.setAttribute(semconv.ATTR_TOLLGATE_GATE_DECISION, decision);
-      setRefusalAttributes(span, refusal);
-      markFailed(span, error);
-      span.end();
-      // A refusal by a named rule (a policy, a loop rule) is counted per rule: alerts say which one fired.
-      const refusalAttributes =
-        refusal.ruleId === undefined
-          ? gateAttributes
-          : { ...gateAttributes, [semconv.ATTR_TOLLGATE_POLICY_RULE]: refusal.ruleId };
-      this.metrics.decisions.add(
-        1,
-        attributesKey(refusalAttributes),
-        refusalAttributes,
-        semconv.ATTR_TOLLGATE_GATE_DECISION,
-        decision,
-      );
-      throw error;
+      this.refused(span, gateAttributes, options, error);
+      return Promise.reject(error);
     }
+    // One reaction for either outcome: an async function would add its own promise and an await's.
+    return admitting.then(
+      (admission) => this.admitted(request, admission, opened, lookup),
+      (error: unknown) => {
+        this.refused(span, gateAttributes, options, error);
+        throw error;
+      },
+    );
+  }
 
+  /** A refused call: its span records the decision and the error, and ends. */
+  private refused(
+    span: Span,
+    gateAttributes: Attributes,
+    options: CallOptions | undefined,
+    error: unknown,
+  ): void {
+    const refusal = refusalSpanFacts(error);
+    const decision = options?.signal?.aborted ? 'aborted' : refusal.decision;
+    span.setAttribute(semconv.ATTR_TOLLGATE_GATE_DECISION, decision);
+    setRefusalAttributes(span, refusal);
+    markFailed(span, error);
+    span.end();
+    // A refusal by a named rule (a policy, a loop rule) is counted per rule: alerts say which one fired.
+    const refusalAttributes =
+      refusal.ruleId === undefined
+        ? gateAttributes
+        : { ...gateAttributes, [semconv.ATTR_TOLLGATE_POLICY_RULE]: refusal.ruleId };
+    this.metrics.decisions.add(
+      1,
+      attributesKey(refusalAttributes),
+      refusalAttributes,
+      semconv.ATTR_TOLLGATE_GATE_DECISION,
+      decision,
+    );
+  }
+
+  /** An admitted call: its span records what the gate decided and estimated. */
+  private admitted(
+    request: GatedRequest,
+    admission: Admission,
+    opened: OpenedSpan,
+    lookup: CacheLookup | undefined,
+  ): GuardedCall {
+    const { descriptor } = request;
+    const { span, spanContext, attributes, metricAttributes, gateAttributes } = opened;
     const { estimate } = admission;
     if (admission.model !== descriptor.model || admission.provider !== descriptor.provider) {
       // A routing rule chose another model: the span describes what is actually sent.

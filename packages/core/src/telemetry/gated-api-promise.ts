@@ -54,35 +54,39 @@ export function gatedAPIPromise<P extends APIPromiseParts>(options: GatedAPIProm
   let inner: APIPromiseParts | undefined;
   let call: GuardedCall | undefined;
   const signal = options.signal ?? undefined;
-  const admitted = options.admit(signal ? { signal } : {}).catch((error: unknown) => {
-    // The gate rejects an aborted wait with the signal's reason; the caller expects the SDK's own error.
-    throw signal?.aborted ? sdkAbortError(options, signal) : error;
-  });
-  const responsePromise = admitted.then((admitted) => {
-    call = admitted;
-    try {
-      inner = context.with(admitted.context, () => options.send(admitted));
-    } catch (error) {
-      admitted.fail(error);
-      throw error;
-    }
-    return inner.responsePromise.then(undefined, (error: unknown) => {
-      admitted.fail(error);
-      throw error;
-    });
-  });
+  // One reaction for either outcome of the admission, not a catch and then a then.
+  const responsePromise = options.admit(signal ? { signal } : {}).then(
+    (admitted) => {
+      call = admitted;
+      try {
+        inner = context.with(admitted.context, () => options.send(admitted));
+      } catch (error) {
+        admitted.fail(error);
+        throw error;
+      }
+      return inner.responsePromise.then(undefined, (error: unknown) => {
+        admitted.fail(error);
+        throw error;
+      });
+    },
+    (error: unknown) => {
+      // The gate rejects an aborted wait with the signal's reason; the caller expects the SDK's own error.
+      throw signal?.aborted ? sdkAbortError(options, signal) : error;
+    },
+  );
   // The SDK's own promise is lazy: a caller who never awaits it must not crash the process on a rejection.
   responsePromise.catch(() => {});
 
-  const parseResponse = (client: unknown, props: unknown): Promise<unknown> =>
+  // Passed inline: the build names every arrow bound to a name, which costs once per call.
+  return new options.APIPromise(options.client, responsePromise, (client: unknown, props: unknown) =>
     inner!.parseResponse(client, props).then(
       (parsed) => options.observe(parsed, call!),
       (error: unknown) => {
         call!.fail(error);
         throw error;
       },
-    );
-  return new options.APIPromise(options.client, responsePromise, parseResponse);
+    ),
+  );
 }
 
 type AbortErrorClass = new () => unknown;

@@ -10,6 +10,7 @@ import type { TokenUsage } from '../pricing/token-usage';
 import { type ActiveCall, withActiveCall } from './active-call';
 import type { GateMetrics } from './gate-metrics';
 import type { GatedRequest, ResponseDetails } from './gated-request';
+import { rateLimitHeaders } from './rate-limit-headers';
 import * as semconv from './semconv';
 import { errorType, markFailed, setUsageAttributes } from './span-outcome';
 
@@ -26,7 +27,9 @@ export interface CallGateParts {
 export class GuardedCall implements ActiveCall {
   private ended = false;
   private attempts = 0;
-  private firstChunkSeen = false;
+  /** When the first streamed chunk arrived; its histogram is recorded when the call ends, off the chunk's path. */
+  private firstChunkAt: number | undefined;
+  private responseId: string | undefined;
   private responseModel: string | undefined;
   /** On a cache hit: the reply the SDK's fetch gets instead of a request. */
   private cachedReply: CachedReply | undefined;
@@ -34,6 +37,7 @@ export class GuardedCall implements ActiveCall {
   private cacheLookup: CacheLookup | undefined;
   private recorder: ReplyRecorder | undefined;
   private keptReply: CachedReply | undefined;
+  private finishReasons: string[] | undefined;
 
   constructor(
     private readonly gate: CallGateParts,
@@ -100,8 +104,8 @@ export class GuardedCall implements ActiveCall {
 
   /** One HTTP attempt finished (the SDK may retry): counts it by status and feeds rate-limit headers back to the limiter. */
   recordAttempt(headers: Headers | undefined, statusCode?: number): void {
+    // Counted here, set on the span once when the call ends.
     this.attempts++;
-    this.span.setAttribute(semconv.ATTR_TOLLGATE_ATTEMPTS, this.attempts);
     this.gate.metrics.providerAttempts.add(
       1,
       this.gateKey,
@@ -109,9 +113,11 @@ export class GuardedCall implements ActiveCall {
       semconv.ATTR_HTTP_RESPONSE_STATUS_CODE,
       statusCode ?? 0,
     );
-    if (!headers) return;
+    // Nothing said about the provider's limits: nothing to feed back.
+    const limits = headers && rateLimitHeaders(headers);
+    if (!limits) return;
     const { descriptor } = this.request;
-    const feedback = parseRateLimitHeaders(headers, {
+    const feedback = parseRateLimitHeaders(limits, {
       provider: descriptor.provider,
       model: this.admission.estimate.pricedModel ?? descriptor.model,
       tenant: this.admission.scope.tenant,
@@ -133,26 +139,19 @@ export class GuardedCall implements ActiveCall {
     }
   }
 
-  /** The first streamed chunk arrived. */
+  /** The first streamed chunk arrived: only its time is taken now, so the chunk reaches the caller sooner. */
   recordFirstChunk(): void {
     // A replayed stream says nothing about the provider's latency.
-    if (this.firstChunkSeen || this.cachedReply) return;
-    this.firstChunkSeen = true;
-    this.gate.metrics.timeToFirstChunk.record(
-      (performance.now() - this.startedAt) / 1000,
-      this.metricAttributes,
-    );
+    if (this.cachedReply) return;
+    this.firstChunkAt ??= performance.now();
   }
 
+  /** What the response says about itself; written to the span with the rest when the call ends. */
   recordResponse(details: ResponseDetails): void {
-    if (details.id) this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_ID, details.id);
-    if (details.model) {
-      this.responseModel = details.model;
-      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_MODEL, details.model);
-    }
-    if (details.finishReasons && details.finishReasons.length > 0) {
-      this.span.setAttribute(semconv.ATTR_GEN_AI_RESPONSE_FINISH_REASONS, [...details.finishReasons]);
-    }
+    if (details.id) this.responseId = details.id;
+    if (details.model) this.responseModel = details.model;
+    if (details.finishReasons && details.finishReasons.length > 0)
+      this.finishReasons = [...details.finishReasons];
   }
 
   /** The call finished (or its stream ended early): settle to `usage` and end the span. */
@@ -163,6 +162,7 @@ export class GuardedCall implements ActiveCall {
   ): void {
     if (this.ended) return;
     this.ended = true;
+    this.recordEnd();
     if (options.interrupted) this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
     else this.storeReply();
     this.settle(usage, source, undefined);
@@ -176,6 +176,7 @@ export class GuardedCall implements ActiveCall {
   fail(error: unknown, partialUsage?: TokenUsage): void {
     if (this.ended) return;
     this.ended = true;
+    this.recordEnd();
     markFailed(this.span, error);
     if (partialUsage) {
       this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
@@ -183,8 +184,10 @@ export class GuardedCall implements ActiveCall {
       return;
     }
     this.finishMetrics(undefined, error);
-    const end = () => this.span.end();
-    this.admission.release(`call failed: ${errorType(error)}`, classifyFailure(error)).then(end, end);
+    this.admission.release(`call failed: ${errorType(error)}`, classifyFailure(error)).then(
+      () => this.span.end(),
+      () => this.span.end(),
+    );
   }
 
   private settle(
@@ -258,6 +261,16 @@ export class GuardedCall implements ActiveCall {
     );
   }
 
+  /** What was gathered while the call ran, onto the span in one pass. */
+  private recordEnd(): void {
+    this.span.setAttributes({
+      [semconv.ATTR_TOLLGATE_ATTEMPTS]: this.attempts > 0 ? this.attempts : undefined,
+      [semconv.ATTR_GEN_AI_RESPONSE_ID]: this.responseId,
+      [semconv.ATTR_GEN_AI_RESPONSE_MODEL]: this.responseModel,
+      [semconv.ATTR_GEN_AI_RESPONSE_FINISH_REASONS]: this.finishReasons,
+    });
+  }
+
   private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {
     // A hit used no tokens and made no provider operation: the GenAI histograms describe the provider.
     if (this.cachedReply) return;
@@ -265,6 +278,12 @@ export class GuardedCall implements ActiveCall {
     if (this.responseModel) attributes[semconv.ATTR_GEN_AI_RESPONSE_MODEL] = this.responseModel;
     if (error !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = errorType(error);
     this.gate.metrics.operationDuration.record((performance.now() - this.startedAt) / 1000, attributes);
+    if (this.firstChunkAt !== undefined) {
+      this.gate.metrics.timeToFirstChunk.record(
+        (this.firstChunkAt - this.startedAt) / 1000,
+        this.metricAttributes,
+      );
+    }
     if (usage?.inputTokens !== undefined) {
       this.gate.metrics.tokenUsage.record(usage.inputTokens, {
         ...attributes,

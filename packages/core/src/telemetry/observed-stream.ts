@@ -37,27 +37,32 @@ class ObservedIterator<T> implements AsyncGenerator<T> {
   private ended = false;
   /** The pull in progress; a caller that does not wait for one `next()` before the next (e.g. `tee()`) is queued behind it. */
   private inFlight: Promise<IteratorResult<T>> | undefined;
-  // Bound once: the per-item path allocates no closures.
-  private readonly onNext = (next: IteratorResult<T>): IteratorResult<T> | Promise<IteratorResult<T>> => {
-    this.inFlight = undefined;
-    if (next.done) {
-      this.ended = true;
-      this.observer.onEnd('completed');
-      return next;
-    }
-    // An item the observer keeps from the consumer: fetch the one after it.
-    return this.observer.onItem(next.value) ? next : this.next();
-  };
-  private readonly onError = (error: unknown): never => {
-    this.inFlight = undefined;
-    throw this.failed(error);
-  };
-  private readonly pullAfterPrevious = (): Promise<IteratorResult<T>> => this.next();
+  // Bound once: the per-item path allocates no closures. Assigned in the constructor, where the
+  // build leaves them unnamed: a named arrow field costs a property definition per stream.
+  private readonly onNext: (next: IteratorResult<T>) => IteratorResult<T> | Promise<IteratorResult<T>>;
+  private readonly onError: (error: unknown) => never;
+  private readonly pullAfterPrevious: () => Promise<IteratorResult<T>>;
 
   constructor(
     private readonly source: AsyncIterator<T>,
     private readonly observer: StreamObserver<T>,
-  ) {}
+  ) {
+    this.onNext = (next) => {
+      this.inFlight = undefined;
+      if (next.done) {
+        this.ended = true;
+        this.observer.onEnd('completed');
+        return next;
+      }
+      // An item the observer keeps from the consumer: fetch the one after it.
+      return this.observer.onItem(next.value) ? next : this.next();
+    };
+    this.onError = (error) => {
+      this.inFlight = undefined;
+      throw this.failed(error);
+    };
+    this.pullAfterPrevious = () => this.next();
+  }
 
   [Symbol.asyncIterator](): AsyncGenerator<T> {
     return this;
