@@ -14,6 +14,7 @@ import { readBudgetStatus } from './budget-status';
 import { GuardRuntime } from './guard-runtime';
 import type { Admission, BudgetStatus, CallOptions, Guard, RunOptions } from './guard-types';
 import { startLeaseExpiryTimer } from './lease-expiry';
+import { warmUpGuardTokenizers } from './tokenizer-warm-up-plan';
 
 export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard-types';
 
@@ -76,6 +77,7 @@ class GuardImpl implements Guard {
       );
     }
     this.leaseTimer = startLeaseExpiryTimer(runtime);
+    warmUpGuardTokenizers(normalized);
     this.reportPriceTableAge();
   }
 
