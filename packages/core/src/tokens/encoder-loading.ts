@@ -1,13 +1,18 @@
+import { readFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
+import { performance } from 'node:perf_hooks';
 import type { TiktokenBPE } from 'js-tiktoken/lite';
 import type { TiktokenEncodingName } from './encoding-for-model';
 import type { LoadedEncoder } from './loaded-encoder';
 
 /**
- * Ranks parsed per slice of a background build: ~5–10 ms of work, so a call or an I/O
- * callback that arrives meanwhile waits at most that long for the event loop.
+ * How long one slice of a background build may hold the event loop. A call in flight needs
+ * several turns of the loop (connect, write, read, parse), and each turn may run one slice,
+ * so slices are kept short; the whole build is ~0.1–0.3 s of work either way.
  */
-const RANKS_PER_SLICE = 8_192;
+const SLICE_MILLIS = 2;
+/** Ranks parsed between two looks at the clock. */
+const RANKS_PER_CLOCK_CHECK = 256;
 
 const loadedEncoders = new Map<TiktokenEncodingName, LoadedEncoder>();
 const buildsUnderWay = new Map<TiktokenEncodingName, EncoderBuild>();
@@ -35,6 +40,28 @@ export function loadRankFile(encoding: TiktokenEncodingName): TiktokenBPE {
 }
 
 /**
+ * The rank file read without blocking: the file is read off the main thread and its object
+ * literal parsed as JSON (~6 ms, where require() compiles it as a module in ~25 ms). A file
+ * that is not the `module.exports = {…}` form expected is loaded with require() instead.
+ */
+async function readRankFile(encoding: TiktokenEncodingName): Promise<TiktokenBPE> {
+  try {
+    const resolve = requireFromHere().resolve;
+    const path =
+      encoding === 'o200k_base'
+        ? resolve('js-tiktoken/ranks/o200k_base')
+        : resolve('js-tiktoken/ranks/cl100k_base');
+    const source = await readFile(path, 'utf8');
+    const parsed: unknown = JSON.parse(source.slice(source.indexOf('{'), source.lastIndexOf('}') + 1));
+    const { pat_str: pattern, bpe_ranks: ranks } = (parsed ?? {}) as Partial<TiktokenBPE>;
+    if (typeof pattern === 'string' && typeof ranks === 'string') return parsed as TiktokenBPE;
+  } catch {
+    // Bundled, moved or reformatted: require() below knows how to load it.
+  }
+  return loadRankFile(encoding);
+}
+
+/**
  * One encoder being built. js-tiktoken's compact rank format is lines of
  * `! <first rank> <base64 token> <base64 token> …`; the build walks those tokens in order and
  * can stop after any of them, so a background build runs in slices and a caller that needs
@@ -49,16 +76,18 @@ class EncoderBuild {
   private fieldIndex = 0;
   private firstRank = 0;
 
-  constructor(readonly encoding: TiktokenEncodingName) {
-    const rankFile = loadRankFile(encoding);
+  constructor(
+    readonly encoding: TiktokenEncodingName,
+    rankFile: TiktokenBPE,
+  ) {
     this.pattern = rankFile.pat_str;
     this.lines = rankFile.bpe_ranks.split('\n');
   }
 
-  /** Parses up to `limit` more ranks; returns the encoder once every rank is in. */
-  advance(limit: number): LoadedEncoder | undefined {
+  /** Parses ranks until `deadline` (a `performance.now()` time); returns the encoder once every rank is in. */
+  advance(deadline: number): LoadedEncoder | undefined {
     let parsed = 0;
-    while (parsed < limit) {
+    while (parsed % RANKS_PER_CLOCK_CHECK !== 0 || performance.now() < deadline) {
       if (this.fieldIndex >= this.fields.length) {
         if (this.lineIndex >= this.lines.length) return this.finished();
         this.startLine(this.lines[this.lineIndex] ?? '');
@@ -93,10 +122,10 @@ class EncoderBuild {
   }
 }
 
-function buildFor(encoding: TiktokenEncodingName): EncoderBuild {
+function buildFor(encoding: TiktokenEncodingName, rankFile?: TiktokenBPE): EncoderBuild {
   let build = buildsUnderWay.get(encoding);
   if (build === undefined) {
-    build = new EncoderBuild(encoding);
+    build = new EncoderBuild(encoding, rankFile ?? loadRankFile(encoding));
     buildsUnderWay.set(encoding, build);
   }
   return build;
@@ -166,9 +195,9 @@ interface WarmUp {
 const pendingWarmUps = new Map<TiktokenEncodingName, WarmUp>();
 
 /**
- * Builds an encoder in the background: the rank file is loaded on a later turn of the event
- * loop, then parsed in slices of ~5–10 ms, each on its own `setImmediate`, so I/O and calls
- * that arrive meanwhile run between slices. Starting it again while it runs returns the same
+ * Builds an encoder in the background: the rank file is read without blocking, then parsed
+ * in slices of ~2 ms, each on its own `setImmediate`, so I/O and calls that arrive meanwhile
+ * run between slices. Starting it again while it runs returns the same
  * promise; a synchronous `loadEncoder` meanwhile finishes the build at once.
  *
  * @param encoding - The encoding name.
@@ -187,11 +216,18 @@ export function warmEncoder(encoding: TiktokenEncodingName, keepAlive: boolean):
     return pending.done;
   }
   let schedule: () => void = () => undefined;
+  let rankFile: TiktokenBPE | undefined;
   const done = new Promise<LoadedEncoder>((resolve, reject) => {
+    const fail = (error: unknown): void => {
+      pendingWarmUps.delete(encoding);
+      buildsUnderWay.delete(encoding);
+      failedBuilds.set(encoding, error);
+      reject(error);
+    };
     const slice = (): void => {
       try {
         const ready = loadedEncoders.get(encoding);
-        const encoder = ready ?? buildFor(encoding).advance(RANKS_PER_SLICE);
+        const encoder = ready ?? buildFor(encoding, rankFile).advance(performance.now() + SLICE_MILLIS);
         if (encoder === undefined) {
           schedule();
           return;
@@ -199,19 +235,21 @@ export function warmEncoder(encoding: TiktokenEncodingName, keepAlive: boolean):
         pendingWarmUps.delete(encoding);
         resolve(ready ?? keep(encoder));
       } catch (error) {
-        pendingWarmUps.delete(encoding);
-        buildsUnderWay.delete(encoding);
-        failedBuilds.set(encoding, error);
-        reject(error);
+        fail(error);
       }
     };
     schedule = () => {
       const next = setImmediate(slice);
       if (!warmUp.keepAlive) next.unref();
     };
+    // The file read holds no handle the process waits for when unreferenced slices follow it,
+    // but a short-lived process may still wait for the read itself (a few milliseconds).
+    readRankFile(encoding).then((file) => {
+      rankFile = file;
+      schedule();
+    }, fail);
   });
   const warmUp: WarmUp = { done, keepAlive };
   pendingWarmUps.set(encoding, warmUp);
-  schedule();
   return done;
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { countTextTokens } from './count-text-tokens';
-import { isEncoderLoaded } from './encoder-loading';
+import { builtEncoder, isEncoderLoaded } from './encoder-loading';
 import { isTokenizerReady, warmUpTokenizer } from './tokenizer-warm-up';
 import { utf8ByteLength } from './utf8-byte-length';
 
@@ -25,6 +25,9 @@ describe('counting while the tokenizer is not ready', () => {
     expect(isEncoderLoaded('o200k_base')).toBe(false);
     await warmUpTokenizer('gpt-4o');
     expect(isTokenizerReady('gpt-4o')).toBe(true);
+    // Read and parsed in the background, the ranks are the published ones.
+    expect(builtEncoder('o200k_base')?.ranks.size).toBe(199_998);
+    expect(builtEncoder('o200k_base')?.ranks.get(' world')).toBe(2375);
     const counted = countTextTokens('gpt-4o', prompt, { waitForTokenizer: false });
     expect(counted).toBeGreaterThan(0);
     // Honest in the direction that matters: the bound is never below the count.
