@@ -51,6 +51,8 @@ if (variant === 'otel-only') {
   // gate-tier and gate-tier-quiet: limits at the mock's advertised tier, with and without its headers.
   const config = variant.startsWith('gate-tier') ? tierConfig() : gatedConfig();
   guard = createGuard(variant === 'tollgate-open' ? {} : { ...config, ...store });
+  // gate-tier-deaf: the headers arrive and are read, but the limiter is never told.
+  if (variant === 'gate-tier-deaf') guard.applyProviderFeedback = () => {};
   const { OpenAIInstrumentation } = await import('@tollgate/instrumentation-openai');
   instrumentation = new OpenAIInstrumentation({ guard });
   registerInstrumentations({ instrumentations: [instrumentation] });
