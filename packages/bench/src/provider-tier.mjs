@@ -45,7 +45,8 @@ export async function providerTierSection({ rounds, callsPerRound, concurrency, 
     for (const worker of workers) await worker.run('calls', { count: 300, concurrency });
     const rates = new Map(workers.map((worker) => [worker.variant, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const worker of workers) {
+      // Order reversed every other round, so a drift in the machine's load favours no variant.
+      for (const worker of round % 2 === 0 ? workers : [...workers].reverse()) {
         const result = await worker.run('calls', { count: callsPerRound, concurrency });
         rates.get(worker.variant).push((callsPerRound / result.wallMs) * 1000);
       }
@@ -74,7 +75,7 @@ export async function providerTierSection({ rounds, callsPerRound, concurrency, 
         ),
         note:
           `The mock advertises ${thousands(PROVIDER_TIER.requestsPerMinute)} requests and ${thousands(PROVIDER_TIER.tokensPerMinute)} tokens a minute in \`x-ratelimit-*\` headers on every reply, counting down as calls arrive; Tollgate's rate limit is set to the same figures, and each reply's headers are read and fed to the limiter. ` +
-          `${concurrency} concurrent callers, ${callsPerRound} calls per round, ${rounds} interleaved rounds, each variant with a mock of its own (${sent.map(thousands).join(' / ')} requests served). ` +
+          `${concurrency} concurrent callers, ${callsPerRound} calls per round, ${rounds} interleaved rounds (order reversed every other round), each variant with a mock of its own (${sent.map(thousands).join(' / ')} requests served). ` +
           `Paired ratios (median of per-round ratios): feedback applied / not applied **${fixed(feedbackRatio, 3)}×**; headers / no headers ${fixed(headersRatio, 3)}×; full gate over telemetry-only, both with headers, ${fixed(peerRatio, 3)}×. ` +
           `Calls the limiter held back (waited) or refused: ${throttled} with feedback applied, ${throttledQuiet} without headers.`,
       },

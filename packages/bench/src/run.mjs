@@ -62,6 +62,7 @@ const plan = smoke
       scale: false,
       firstCallProcesses: 2,
       tierRounds: 2,
+      tierCalls: 500,
     }
   : {
       warmup: 300,
@@ -84,7 +85,9 @@ const plan = smoke
       pairedStreams: 100,
       scale: true,
       firstCallProcesses: 7,
-      tierRounds: 7,
+      // Short rounds, many of them: each per-round ratio compares variants run seconds apart.
+      tierRounds: 15,
+      tierCalls: 1_000,
     };
 const CONCURRENCY = 32;
 /** Processes per level of the scale section, and how long each level admits (after a warm-up). */
@@ -378,7 +381,7 @@ async function startUpAndRepliesSections(which = ['first-call', 'realistic-repli
     parts.push(
       await providerTierSection({
         rounds: plan.tierRounds,
-        callsPerRound: plan.tputCalls,
+        callsPerRound: plan.tierCalls,
         concurrency: CONCURRENCY,
         outputTokens: 16,
         log,

@@ -5,7 +5,7 @@ import type { OpenAIInstrumentation } from './instrumentation';
 import { type InstrumentedSdk, instrumentSdk, mockClient, uninstrumentSdk } from './test-support';
 
 // The provider's advertised tier, and Tollgate's limits set to the same figures.
-const TIER = { limitRequests: 600, limitTokens: 200_000 };
+const TIER = { limitRequests: 600, limitTokens: 200_000, enforce: false };
 const CALLS = 100;
 const CONCURRENCY = 16;
 
@@ -78,7 +78,7 @@ describe('rate-limit headers on every reply, limits at the advertised tier (open
   it('still backs off when the provider says the tier is used up', async () => {
     const client = mockClient(mock);
     // Another consumer of the same key has used the tier: the next reply says nothing remains.
-    mock.configure({ rateLimit: { limitRequests: 1, limitTokens: TIER.limitTokens } });
+    mock.configure({ rateLimit: { ...TIER, limitRequests: 1 } });
     await client.chat.completions.create(chatParams);
     mock.configure({ rateLimit: TIER });
     const outcome = await client.chat.completions.create(chatParams).then(

@@ -50,14 +50,15 @@ export class ProviderBackoff {
       const until = Date.now() + pause;
       if (until > (this.until.get(key) ?? 0)) this.until.set(key, until);
     }
-    let pending: Promise<void>[] | undefined;
+    // Filled only when a shared store's cap returns a promise; a local cap leaves it empty.
+    const pending: Promise<void>[] = [];
     for (const set of sets) {
       const requests = this.shrinkTo(set.requests, feedback.remainingRequests);
-      if (requests !== undefined) (pending ??= []).push(requests);
+      if (requests !== undefined) pending.push(requests);
       const tokens = this.shrinkTo(set.tokens, feedback.remainingTokens);
-      if (tokens !== undefined) (pending ??= []).push(tokens);
+      if (tokens !== undefined) pending.push(tokens);
     }
-    return pending === undefined ? APPLIED : Promise.all(pending).then(() => undefined);
+    return pending.length === 0 ? APPLIED : Promise.all(pending).then(() => undefined);
   }
 
   /** Forgets pauses that have ended. */
