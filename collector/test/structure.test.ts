@@ -278,6 +278,7 @@ describe('alert rules', () => {
       'TollgateBudgetExhausted',
       'TollgateBudgetForecastExhaustion',
       'TollgateGateRejectionSpike',
+      'TollgateRunawayLoop',
       'TollgateProviderRateLimited',
       'TollgateCircuitOpen',
       'TollgateTelemetryAbsent',

@@ -42,6 +42,23 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('openai-compatible: two self-hosted servers named by base URL, each held by its own budget and limit', async () => {
+    const { stdout, stderr } = await runExample('openai-compatible');
+    expect(stdout).toMatch(/vllm {3}#1 {2}sent {5}gen_ai\.provider\.name=vllm .*settled \$0\.0000[1-9]/);
+    expect(stdout).toMatch(/ollama #1 {2}sent {5}gen_ai\.provider\.name=ollama .*settled \$0\.000000 /);
+    expect(stdout).toMatch(
+      /vllm {3}#4 {2}REFUSED {2}BudgetExceededError by budget "daily-usd".*requests sent for it: 0/,
+    );
+    expect(stdout).toMatch(
+      /ollama #3 {2}REFUSED {2}BudgetExceededError by budget "ollama-tokens".*requests sent for it: 0/,
+    );
+    expect(stdout).toMatch(
+      /ollama #6 {2}REFUSED {2}RateLimitedError by rate limit "ollama:llama3\.2"; requests sent for it: 0/,
+    );
+    expect(stdout).toContain('The servers received 3 (vLLM) and 4 (Ollama) requests');
+    expect(stderr).toBe('');
+  });
+
   it('anthropic-streaming: both streams settle from provider usage, the abandoned one from a local count', async () => {
     const { stdout, stderr } = await runExample('anthropic-streaming');
     expect(stdout.match(/tollgate\.usage\.source=provider/g)).toHaveLength(2);
@@ -139,6 +156,23 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stdout).toContain('half-open → closed (probe succeeded)');
     expect(stdout).toContain('closed → open (spend-rate)');
     expect(stdout).toContain('The mock provider served 8 requests in all.');
+    expect(stderr).toBe('');
+  });
+
+  it('runaway-agent: a retry loop, a stuck agent and a fan-out are refused before sending; other tenants proceed', async () => {
+    const { stdout, stderr } = await runExample('runaway-agent');
+    expect(stdout).toContain(
+      'attempt 4: REFUSED  LoopDetectedError rule=retry-storm count=3 retryAfterMs≈60s; requests sent: 0',
+    );
+    expect(stdout).toContain('step 6: REFUSED  LoopDetectedError rule=agent-steps count=5');
+    expect(stdout).toMatch(/REFUSED {2}BudgetExceededError budget=tenant-spend-rate tenant=initech/);
+    expect(stdout).toContain('tenant globex summarises a ticket: sent');
+    const tickets = stdout.match(/tickets 1–(\d+) were sent/);
+    expect(tickets, stdout).not.toBeNull();
+    // 3 retries + globex + 5 agent steps + the tickets sent + globex's ticket.
+    expect(stdout).toContain(
+      `The mock provider served ${3 + 1 + 5 + Number(tickets![1]) + 1} requests; 4 calls were refused before sending.`,
+    );
     expect(stderr).toBe('');
   });
 

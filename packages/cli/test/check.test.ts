@@ -42,6 +42,16 @@ guard:
       when: { budget: daily-spend, usedAbove: 0.8 }
       action: fallback
       models: { gpt-4o: gpt-4o-mini }
+    - id: failover
+      when: { circuitOpen: true }
+      action: fallback
+      models: { gpt-4o-mini: 'anthropic:claude-haiku-4-5' }
+    - id: cheapest
+      action: cheapest
+      models: [gpt-4o-mini, 'gcp.gemini:gemini-2.0-flash']
+  loops:
+    - { id: retry-storm, maxIdentical: 3, per: [tenant] }
+    - { id: agent-steps, maxIdentical: 20, windowMillis: 600000, repeats: same-turn }
 `,
     );
     const result = await runCli(['check', path]);
@@ -59,6 +69,17 @@ guard:
     expect(result.stdout).toContain(
       'cheaper: when daily-spend is more than 80% used, switch gpt-4o → gpt-4o-mini',
     );
+    expect(result.stdout).toContain(
+      'failover: when its circuit is open, switch gpt-4o-mini → anthropic:claude-haiku-4-5',
+    );
+    expect(result.stdout).toContain(
+      'cheapest: always, send to the cheapest available of gpt-4o-mini, gcp.gemini:gemini-2.0-flash',
+    );
+    expect(result.stdout).not.toContain('has no price');
+    expect(result.stdout).toContain(
+      'retry-storm: refuses the identical request after 3 in 1m 00s, per tenant',
+    );
+    expect(result.stdout).toContain('agent-steps: refuses the call in one agent turn after 20 in 10m 00s');
     expect(result.stdout).not.toContain('Warnings');
   });
 

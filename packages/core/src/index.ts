@@ -35,17 +35,19 @@ export { counterKey, parseCounterKey } from './budgets/counter-key';
 export type { MemoryLedgerOptions } from './budgets/memory-ledger';
 // Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
 export { MemoryLedger } from './budgets/memory-ledger';
-export type { LlmCallDescriptor, OperationName, ProviderName } from './call/llm-call';
+export type { LlmCallDescriptor, OperationName, ProviderName, SubstituteReach } from './call/llm-call';
 // Option readers shared with the store packages: each error names the option's path
 export { expectOneOf, expectRecord, optionalNumber, optionalString } from './config/config-reader';
 // Configuration
-export type { FallbackPrice, GuardConfig } from './config/guard-config';
+export type { FallbackPrice, GuardConfig, ProviderConfig } from './config/guard-config';
 export type { GuardEstimatorOptions } from './config/guard-estimator-options';
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
 export { BudgetExceededError } from './errors/budget-exceeded-error';
 export { CircuitOpenError } from './errors/circuit-open-error';
 export { TollgateConfigError } from './errors/config-error';
 export { InvalidRequestError } from './errors/invalid-request-error';
+export type { LoopDetectedDetails } from './errors/loop-detected-error';
+export { LoopDetectedError } from './errors/loop-detected-error';
 export { PolicyRejectedError } from './errors/policy-rejected-error';
 export type { RateLimitReason } from './errors/rate-limited-error';
 export { RateLimitedError } from './errors/rate-limited-error';
@@ -80,6 +82,7 @@ export type {
   InvalidRequestEvent,
   LeaseExpiredEvent,
   LimiterUpdateFailedEvent,
+  LoopDetectedEvent,
   ModelFallbackEvent,
   PolicyRejectedEvent,
   PriceTableStaleEvent,
@@ -120,7 +123,15 @@ export type { RateLimitConfig } from './limits/rate-limit-config';
 export type { CallFailure, CircuitState, CircuitStatus } from './policies/circuit-breaker';
 export type { CircuitBreakerConfig } from './policies/circuit-breaker-config';
 // Policies: degradation rules, circuit breakers, threshold webhooks
-export type { DegradationRule, FallbackTrigger, RuleTrigger } from './policies/degradation-rule';
+export type {
+  CheapestRule,
+  DegradationRule,
+  FallbackRule,
+  FallbackTrigger,
+  RoutingRule,
+  RuleTrigger,
+} from './policies/degradation-rule';
+export type { LoopRepeatKind, LoopRuleConfig, LoopScopeDimension } from './policies/loop-rule';
 export type { CostEstimate, WorstCaseRequest } from './pricing/estimate-cost';
 export { estimateCostUsd, worstCaseCostUsd } from './pricing/estimate-cost';
 export type {

@@ -8,8 +8,8 @@ import {
 } from '@tollgate/core/instrumentation';
 import { deployedModel, deploymentFor, deploymentOf, isAzureClient } from './azure-deployments';
 import type { ClientLike } from './internal-types';
+import { providerOf } from './provider-identity';
 import { type OpenAIOperation, observeResult } from './result-observers';
-import * as semconv from './semconv';
 import type { OpenAIInstrumentationConfig } from './types';
 import { asRecord, describeEndpoint } from './utils';
 
@@ -55,7 +55,13 @@ export function gatedCreate(
     describe: (client, path, params) => {
       const operation = gatedOperation(path)!;
       gated.onGatedCall?.(operation);
-      return describeCall(client, operation, params, gated.config());
+      return describeCall(
+        client,
+        operation,
+        params,
+        gated.config(),
+        providerOf(client, gated.config(), gated.gate()?.guard),
+      );
     },
   });
 }
@@ -66,6 +72,7 @@ function describeCall(
   operation: OpenAIOperation,
   params: ModelRequestBody,
   settings: OpenAIInstrumentationConfig,
+  provider: string,
 ): SdkCall {
   const endpoint = describeEndpoint(client.baseURL);
   const azure = isAzureClient(client);
@@ -86,9 +93,7 @@ function describeCall(
   return {
     request: {
       descriptor: {
-        provider:
-          settings.providerName ??
-          (azure ? semconv.GEN_AI_PROVIDER_NAME_VALUE_AZURE_AI_OPENAI : endpoint.provider),
+        provider,
         operation,
         model,
         body: params,

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, realpathSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -423,5 +423,79 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
       TOLLGATE_CONFIG: join(fixtures, 'bad.yaml'),
     }).catch((caught: unknown) => caught)) as { stderr: string };
     expect(error.stderr).toContain('Invalid Tollgate config at budgets[0].limit.usd');
+  });
+});
+
+describe('@tollgate/node with a self-hosted OpenAI-compatible server in the config file', {
+  timeout: 60_000,
+}, () => {
+  /** A config file naming the mock provider's base URL as provider "vllm", written where the test can reach it. */
+  function configFile(providers: string): string {
+    const dir = mkdtempSync(join(tmpdir(), 'tollgate-compatible-'));
+    const path = join(dir, 'tollgate.yaml');
+    writeFileSync(
+      path,
+      [
+        'guard:',
+        '  providers:',
+        providers,
+        '  budgets:',
+        '    - id: vllm-tokens',
+        '      limit: { tokens: 300 }',
+        '      window: day',
+        '      match: { provider: vllm }',
+        'metricExportIntervalMillis: 200',
+      ].join('\n'),
+    );
+    return path;
+  }
+
+  it('names its calls by base URL and holds them to a token budget for that provider', async () => {
+    mock.reset();
+    const config = configFile(
+      [
+        '    - name: vllm',
+        `      baseURL: ${mock.openaiBaseUrl}/`,
+        '      prices: { "*": { input: 0, output: 0 } }',
+      ].join('\n'),
+    );
+    try {
+      const { stdout, received } = await runApp(
+        ['--import', '@tollgate/node/register', 'compatible-app.mjs'],
+        {
+          TOLLGATE_CONFIG: config,
+        },
+      );
+      expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({
+        calls: ['allowed', 'BudgetExceededError'],
+      });
+      expect(mock.requests()).toHaveLength(1);
+      const spans = spansIn(received).filter((span) => span.attributes['tollgate.gate.decision']);
+      expect(spans.map((span) => span.attributes)).toEqual([
+        expect.objectContaining({
+          'gen_ai.provider.name': 'vllm',
+          'tollgate.gate.decision': 'allowed',
+          'tollgate.cost.reconciled_usd': 0,
+        }),
+        expect.objectContaining({
+          'gen_ai.provider.name': 'vllm',
+          'tollgate.gate.decision': 'budget_exceeded',
+        }),
+      ]);
+    } finally {
+      rmSync(dirname(config), { recursive: true, force: true });
+    }
+  });
+
+  it('refuses a provider that takes a built-in name at startup, naming the field', async () => {
+    const config = configFile(['    - name: openai', `      baseURL: ${mock.openaiBaseUrl}`].join('\n'));
+    try {
+      const error = (await runApp(['--import', '@tollgate/node/register', 'compatible-app.mjs'], {
+        TOLLGATE_CONFIG: config,
+      }).catch((caught: unknown) => caught)) as { stderr: string };
+      expect(error.stderr).toContain('Invalid Tollgate config at providers[0].name');
+    } finally {
+      rmSync(dirname(config), { recursive: true, force: true });
+    }
   });
 });

@@ -5,6 +5,7 @@ import type {
   DecisionEvent,
   DegradationRule,
   GuardConfig,
+  LoopRuleConfig,
   PriceTable,
   RateLimitConfig,
 } from '@tollgate/core';
@@ -51,6 +52,13 @@ export async function checkCommand(
     write('');
     write(colors.bold(`Rules (${policies.length})`));
     for (const rule of policies) write(`  ${describeRule(rule)}`);
+
+    const loops = config.loops ?? [];
+    if (loops.length > 0) {
+      write('');
+      write(colors.bold(`Loop rules (${loops.length})`));
+      for (const rule of loops) write(`  ${describeLoop(rule)}`);
+    }
 
     const breakers = config.circuitBreakers ?? [];
     if (breakers.length > 0) {
@@ -132,19 +140,23 @@ function describeRateLimit(rule: RateLimitConfig): string {
 }
 
 function describeRule(rule: DegradationRule): string {
-  const { budget, usedAbove } = rule.when;
+  const { budget, usedAbove } = rule.when ?? {};
   const whenBudget =
     budget !== undefined && usedAbove !== undefined
       ? `when ${budget} is more than ${formatPercent(usedAbove)} used`
       : undefined;
   const whenCircuit =
-    rule.action === 'fallback' && rule.when.circuitOpen ? 'when its circuit is open' : undefined;
+    (rule.action === 'fallback' || rule.action === 'cheapest') && rule.when?.circuitOpen
+      ? 'when its circuit is open'
+      : undefined;
   const when = [whenBudget, whenCircuit].filter(Boolean).join(' or ');
   switch (rule.action) {
     case 'fallback':
       return `${rule.id}: ${when}, switch ${Object.entries(rule.models)
         .map(([from, to]) => `${from} → ${to}`)
         .join(', ')}`;
+    case 'cheapest':
+      return `${rule.id}: ${when || 'always'}, send to the cheapest available of ${rule.models.join(', ')}`;
     case 'defer':
       return `${rule.id}: ${when}, hold background calls until the window resets`;
     case 'reject': {
@@ -156,6 +168,12 @@ function describeRule(rule: DegradationRule): string {
     default:
       return `${(rule as { id: string }).id}: ${when}`;
   }
+}
+
+function describeLoop(rule: LoopRuleConfig): string {
+  const repeat = rule.repeats === 'same-turn' ? 'call in one agent turn' : 'identical request';
+  const per = rule.per?.length ? `, per ${rule.per.join(' and ')}` : '';
+  return `${rule.id}: refuses the ${repeat} after ${rule.maxIdentical} in ${formatDuration(rule.windowMillis ?? 60_000)}${per}`;
 }
 
 function describeBreaker(breaker: CircuitBreakerConfig): string {
@@ -181,6 +199,10 @@ function unpricedModelWarnings(config: GuardConfig, prices: PriceTable): string[
         named.push({ where: `budgets[${index}].match.model`, model });
   });
   (config.policies ?? []).forEach((rule, index) => {
+    if (rule.action === 'cheapest')
+      rule.models.forEach((model, at) => {
+        named.push({ where: `policies[${index}].models[${at}]`, model });
+      });
     if (rule.action !== 'fallback') return;
     for (const [from, to] of Object.entries(rule.models)) {
       if (!from.endsWith('*')) named.push({ where: `policies[${index}].models`, model: from });
@@ -196,9 +218,16 @@ function unpricedModelWarnings(config: GuardConfig, prices: PriceTable): string[
     typeof config.unknownModel === 'object'
       ? 'calls to it are charged at the fallback price'
       : 'a USD budget refuses every call to it';
-  return named
-    .filter(({ model }) => prices.resolve(model) === undefined)
-    .map(({ where, model }) => `${where}: model "${model}" has no price; ${consequence}`);
+  return (
+    named
+      // Routing rules may name a model as `provider:model`: priced if either reading is.
+      .filter(
+        ({ model }) =>
+          prices.resolve(model) === undefined &&
+          prices.resolve(model.slice(model.indexOf(':') + 1)) === undefined,
+      )
+      .map(({ where, model }) => `${where}: model "${model}" has no price; ${consequence}`)
+  );
 }
 
 function staleWarnings(events: readonly DecisionEvent[]): string[] {

@@ -13,4 +13,15 @@ export interface LlmCallDescriptor {
   model: string;
   /** The request body as the SDK will send it; read, never modified by estimation. */
   body: Readonly<Record<string, unknown>>;
+  /**
+   * Which substitutes a routing rule (`fallback`, `cheapest`) may give this call:
+   * `'same-provider'`, models of `provider` only; `'any-provider'`, also another provider's
+   * model (`anthropic:claude-haiku-4-5`), for callers that can send one call to any provider
+   * (the AI SDK). A rule whose target needs another provider does not apply otherwise.
+   * @default 'same-provider'
+   */
+  substitutes?: SubstituteReach;
 }
+
+/** Whether a call can be sent to another provider's model than the one it names. */
+export type SubstituteReach = 'same-provider' | 'any-provider';

@@ -6,6 +6,7 @@ import type { LimiterStore } from '../limits/limiter-store';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
 import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
 import type { DegradationRule } from '../policies/degradation-rule';
+import type { LoopRuleConfig } from '../policies/loop-rule';
 import type { ModelPriceOverride } from '../pricing/model-price';
 import type { GuardEstimatorOptions } from './guard-estimator-options';
 
@@ -19,6 +20,33 @@ export interface FallbackPrice {
    * (unless `defaultMaxOutputTokens` sends a cap).
    */
   maxOutputTokens?: number;
+}
+
+/**
+ * A self-hosted OpenAI-compatible server (vLLM, Ollama, LiteLLM, …) reached through the `openai`
+ * client: calls whose client base URL falls under `baseURL` carry `name` as their provider, and
+ * are priced from `prices`.
+ */
+export interface ProviderConfig {
+  /**
+   * `gen_ai.provider.name` of its calls, and what budgets, rate limits and circuit breakers match
+   * with `provider`. Lower case (`a-z`, `0-9`, `.`, `_`, `-`), unique, and not a built-in name
+   * such as `openai`.
+   */
+  name: string;
+  /**
+   * The base URL its clients are built with, e.g. `http://localhost:11434/v1`. A client matches
+   * when its base URL is this one or sits under it (a path prefix); both are compared without
+   * trailing slash and with the default port written out. The longest matching `baseURL` wins.
+   */
+  baseURL: string;
+  /**
+   * USD per 1M tokens, keyed by model id as in `prices.overrides` (each entry needs `input` and
+   * `output`; zero is allowed), plus `'*'` for every model not listed. Only these prices apply:
+   * a model not listed, with no `'*'`, follows `unknownModel`.
+   * @default the guard's price table (for a proxy in front of hosted models, e.g. LiteLLM)
+   */
+  prices?: Readonly<Record<string, ModelPriceOverride>>;
 }
 
 /** Configuration of `createGuard()`. Every field is optional; invalid values throw `TollgateConfigError` naming the field. */
@@ -35,6 +63,8 @@ export interface GuardConfig {
    * `TOLLGATE_PRICES_FILE` environment variable is used when `file` is not set.
    */
   prices?: { overrides?: Readonly<Record<string, ModelPriceOverride>>; file?: string };
+  /** Self-hosted OpenAI-compatible servers, named by base URL and priced by their own figures. @default [] */
+  providers?: readonly ProviderConfig[];
   /**
    * Calls to a model with no price, when a USD budget applies: `'reject'` throws
    * `UnknownModelPriceError` before the request is sent; `{ fallback }` charges the given prices
@@ -66,6 +96,11 @@ export interface GuardConfig {
   estimator?: GuardEstimatorOptions;
   /** Rules that act before a budget runs out: fall back to a cheaper model, defer background work, or reject a scope. @default [] */
   policies?: readonly DegradationRule[];
+  /**
+   * Runaway-loop rules: refuse a request sent too often in a short window, per scope, before
+   * anything is reserved or sent (`LoopDetectedError`). Counted in this process. @default []
+   */
+  loops?: readonly LoopRuleConfig[];
   /** Circuit breakers per provider and model, on error rate, latency or spend rate. @default [] */
   circuitBreakers?: readonly CircuitBreakerConfig[];
   /** Threshold alerts (`alertAt`) are always decision events; `webhook` also POSTs them as JSON. */

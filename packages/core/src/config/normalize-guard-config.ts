@@ -5,16 +5,20 @@ import type { DecisionHook } from '../events/decision-events';
 import type { NormalizedRateLimit } from '../limits/rate-limit-rules';
 import type { NormalizedCircuitRule } from '../policies/circuit-breaker';
 import type { DegradationRule } from '../policies/degradation-rule';
+import type { NormalizedLoopRule } from '../policies/loop-rule';
 import type { PriceTable } from '../pricing/price-table';
 import { expectKnownKeys, expectOneOf, expectRecord, optionalNumber } from './config-reader';
+import type { ConfiguredProviders } from './configured-providers';
 import type { FallbackPrice, GuardConfig } from './guard-config';
 import type { NormalizedGuardEstimator } from './guard-estimator-options';
 import { type NormalizedWebhook, normalizeAlerts } from './normalize-alerts';
 import { normalizeBudgets } from './normalize-budgets';
 import { normalizeCircuitBreakers } from './normalize-circuit-breakers';
 import { normalizeEstimator } from './normalize-estimator';
+import { normalizeLoops } from './normalize-loops';
 import { checkFallbackTargets, normalizePolicies } from './normalize-policies';
 import { loadPrices, normalizePriceSources } from './normalize-prices';
+import { normalizeProviders } from './normalize-providers';
 import { normalizeRateLimits } from './normalize-rate-limits';
 import { normalizeUnknownModel } from './normalize-unknown-model';
 
@@ -24,6 +28,8 @@ export interface NormalizedGuardConfig {
   hooks: readonly DecisionHook[];
   /** The price table in use, overrides applied. */
   prices: PriceTable;
+  /** Self-hosted servers by base URL, with their own prices. */
+  providers: ConfiguredProviders;
   unknownModel: 'reject' | { fallback: FallbackPrice };
   /** Undefined: reserve the model's maximum output for calls that set no cap. */
   defaultMaxOutputTokens: number | undefined;
@@ -33,6 +39,7 @@ export interface NormalizedGuardConfig {
   estimator: NormalizedGuardEstimator;
   policies: readonly DegradationRule[];
   circuitBreakers: readonly NormalizedCircuitRule[];
+  loops: readonly NormalizedLoopRule[];
   webhook: NormalizedWebhook | undefined;
   /** The ledger given; undefined for the in-memory default. */
   ledger: BudgetLedger | undefined;
@@ -44,6 +51,7 @@ const TOP_LEVEL_KEYS = [
   'rateLimits',
   'onDecision',
   'prices',
+  'providers',
   'unknownModel',
   'defaultMaxOutputTokens',
   'leaseMillis',
@@ -54,6 +62,7 @@ const TOP_LEVEL_KEYS = [
   'limiter',
   'policies',
   'circuitBreakers',
+  'loops',
   'alerts',
 ];
 
@@ -68,6 +77,7 @@ export function normalizeGuardConfig(
   const rateLimits = normalizeRateLimits(root.rateLimits);
   const hooks = normalizeHooks(root.onDecision);
   const priceSources = normalizePriceSources(root.prices, env);
+  const providers = normalizeProviders(root.providers);
   checkLedger(root.ledger);
   checkLimiter(root.limiter);
 
@@ -87,6 +97,7 @@ export function normalizeGuardConfig(
         : expectOneOf(root.leaseExpiry, 'leaseExpiry', ['charge-reserved', 'release']),
     policies: normalizePolicies(root.policies, budgets),
     circuitBreakers: normalizeCircuitBreakers(root.circuitBreakers),
+    loops: normalizeLoops(root.loops),
     webhook: normalizeAlerts(root.alerts),
     priceTableMaxAgeDays:
       optionalNumber(root.priceTableMaxAgeDays, 'priceTableMaxAgeDays', { min: 0, minInclusive: false }) ??
@@ -95,9 +106,9 @@ export function normalizeGuardConfig(
   const estimator = normalizeEstimator(root.estimator);
   // Files are read only once every option is known to be well-formed.
   const prices = loadPrices(priceSources);
-  checkFallbackTargets(root.policies, budgets, shape.unknownModel, prices);
+  checkFallbackTargets(root.policies, budgets, shape.unknownModel, prices, providers);
   checkLeaseExpiry(config);
-  return { ...shape, prices, estimator, ledger: config.ledger, limiter: config.limiter };
+  return { ...shape, prices, providers, estimator, ledger: config.ledger, limiter: config.limiter };
 }
 
 function normalizeHooks(value: unknown): DecisionHook[] {

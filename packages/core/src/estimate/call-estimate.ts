@@ -1,7 +1,7 @@
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { estimateCostUsd, worstCaseCostUsd } from '../pricing/estimate-cost';
 import type { ModelPrice } from '../pricing/model-price';
-import type { PriceTable } from '../pricing/price-table';
+import type { PriceLookup } from '../pricing/provider-prices';
 import type { TokenUsage } from '../pricing/token-usage';
 import type { RequestShape } from '../request-shapes/request-shape';
 import { requestShapeOf } from '../request-shapes/request-shape-registry';
@@ -62,7 +62,8 @@ export type OutputBound = 'request' | 'sent' | 'model-max' | 'none';
 export const UNBOUNDED_OUTPUT_WEIGHT_TOKENS = 4096;
 
 export interface EstimateSettings {
-  prices: PriceTable;
+  /** The price table, or a configured provider's own prices. */
+  prices: PriceLookup;
   /** Cap sent with requests that set none; undefined: reserve the model's maximum output instead. */
   defaultMaxOutputTokens: number | undefined;
   /** The guard's `unknownModel` (its fallback is a `FallbackPrice`). */

@@ -183,14 +183,24 @@ export interface CircuitStateEvent {
   reason: string;
 }
 
-/** A degradation rule rewrote the call to another model; the event carries the new model's estimate. */
+/**
+ * A routing rule (`fallback`, `cheapest`) sent the call to another model; the event carries the
+ * new model's estimate, and `provider` is the provider the call now goes to.
+ */
 export interface ModelFallbackEvent extends CallDecisionBase {
   type: 'model-fallback';
   ruleId: string;
   fromModel: string;
   toModel: string;
-  /** What fired the rule: its budget's use, or the open circuit of `fromModel`. */
-  trigger: 'budget' | 'circuit-open';
+  /** The provider the call named. */
+  fromProvider: string;
+  /** The provider the call goes to; differs from `fromProvider` only for a cross-provider substitute. */
+  toProvider: string;
+  /**
+   * What fired the rule: its budget's use, the open circuit of `fromModel`, or a `cheapest`
+   * rule finding a cheaper (or the only available) model.
+   */
+  trigger: 'budget' | 'circuit-open' | 'cheapest';
   /** The rule's budget; absent for a rule that fires only on an open circuit. */
   budgetId: string | undefined;
   /** How much of that budget the call's instance had used, when measured. */
@@ -206,6 +216,19 @@ export interface PolicyRejectedEvent extends CallDecisionBase {
   budgetScope: ScopeValues;
   usedRatio: number;
   retryAfterMs: number;
+}
+
+/** A loop rule refused the call: the same request was sent `count` times in the rule's window. */
+export interface LoopDetectedEvent extends CallDecisionBase {
+  type: 'loop-detected';
+  ruleId: string;
+  /** The scope values the repeats were counted under; empty for a rule without `per`. */
+  loopScope: ScopeValues;
+  count: number;
+  windowMillis: number;
+  retryAfterMs: number;
+  /** Digest of the repeated request (base64url SHA-256). */
+  fingerprint: string;
 }
 
 /**
@@ -271,6 +294,7 @@ export type DecisionEvent =
   | CircuitStateEvent
   | ModelFallbackEvent
   | PolicyRejectedEvent
+  | LoopDetectedEvent
   | LimiterUpdateFailedEvent
   | InvalidRequestEvent
   | AbortedEvent;

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { CircuitOpenError } from '../errors/circuit-open-error';
 import { TollgateConfigError } from '../errors/config-error';
+import { LoopDetectedError } from '../errors/loop-detected-error';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { UnboundedOutputError } from '../errors/unbounded-output-error';
@@ -74,6 +75,28 @@ describe('refusals', () => {
     });
     const limited = reported(new RateLimitedError('openai:gpt-4o', 'max-wait-exceeded', 200, 'queue full'));
     expect(limited).toMatchObject({ type: 'rate-limited', limiterKey: 'openai:gpt-4o', retryAfterMs: 200 });
+    const loop = new LoopDetectedError({
+      ruleId: 'retry-storm',
+      scope: { tenant: 'acme' },
+      count: 3,
+      windowMillis: 60_000,
+      retryAfterMs: 41_000,
+      fingerprint: 'abc',
+    });
+    expect(reported(loop)).toEqual({
+      ...base,
+      type: 'loop-detected',
+      ruleId: 'retry-storm',
+      loopScope: { tenant: 'acme' },
+      count: 3,
+      windowMillis: 60_000,
+      retryAfterMs: 41_000,
+      fingerprint: 'abc',
+    });
+    expect(loop.message).toBe(
+      'Loop rule "retry-storm" (tenant=acme) refused the call: the same request was sent 3 times in 60000 ms; ' +
+        'retry after 41000 ms. The request was not sent.',
+    );
     // The rate-limited event says how long the call waited before it was refused.
     expect(limited.type === 'rate-limited' && limited.waitMillis).toBeGreaterThanOrEqual(0);
   });
@@ -103,6 +126,19 @@ describe('refusals', () => {
       'unbounded_output',
     );
     expect(refusalSpanFacts(new CircuitOpenError('k', 'manual', 0)).decision).toBe('circuit_open');
+    const loop = new LoopDetectedError({
+      ruleId: 'agent-steps',
+      scope: {},
+      count: 5,
+      windowMillis: 1_000,
+      retryAfterMs: 0,
+      fingerprint: 'f',
+    });
+    expect(refusalSpanFacts(loop)).toEqual({
+      decision: 'loop_detected',
+      reason: 'agent-steps',
+      ruleId: 'agent-steps',
+    });
   });
 
   it('are told apart from other errors, across package copies', () => {

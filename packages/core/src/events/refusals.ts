@@ -1,6 +1,7 @@
 import { BudgetExceededError } from '../errors/budget-exceeded-error';
 import { CircuitOpenError } from '../errors/circuit-open-error';
 import { InvalidRequestError } from '../errors/invalid-request-error';
+import { LoopDetectedError } from '../errors/loop-detected-error';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { RateLimitedError } from '../errors/rate-limited-error';
 import { TollgateError } from '../errors/tollgate-error';
@@ -16,7 +17,8 @@ export type RefusalError =
   | UnknownModelPriceError
   | UnboundedOutputError
   | CircuitOpenError
-  | PolicyRejectedError;
+  | PolicyRejectedError
+  | LoopDetectedError;
 
 /**
  * What a refused call's span records about the refusal, by meaning; the span code gives each
@@ -112,6 +114,19 @@ const REFUSALS = new Map<string, RefusalKind<RefusalError>>([
       budgetId: error.budgetId,
       ruleId: error.ruleId,
     }),
+  }),
+  kind<LoopDetectedError>(LoopDetectedError.code, {
+    event: (error, base) => ({
+      ...base,
+      type: 'loop-detected',
+      ruleId: error.ruleId,
+      loopScope: error.scope,
+      count: error.count,
+      windowMillis: error.windowMillis,
+      retryAfterMs: error.retryAfterMs,
+      fingerprint: error.fingerprint,
+    }),
+    span: (error) => ({ decision: 'loop_detected', reason: error.ruleId, ruleId: error.ruleId }),
   }),
 ]);
 

@@ -9,22 +9,25 @@ import type { CallDecisionBase } from '../events/decision-events';
 import { isRefusal, reportRefusal } from '../events/refusals';
 import { abortReason } from '../limits/bounded-wait';
 import type { LimiterPermit } from '../limits/rate-limiter';
-import { evaluateRules } from '../policies/degradation';
+import { evaluateRules, type RuleSubject } from '../policies/degradation';
 import type { CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { refuseOverBudget } from './budget-refusal';
-import { enterCircuit, passCircuit, releaseProbe } from './circuit-step';
+import { enterCircuit, releaseProbe } from './circuit-step';
 import { GuardAdmission } from './guard-admission';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CallOptions } from './guard-types';
+import { passLoopRules } from './loop-step';
 import { planCall } from './planned-call';
+import { routeCall } from './route-step';
 
 /** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
 const THROTTLE_REPORT_MILLIS = 20;
 
 /**
- * Admission, in steps: scope, estimate, circuit, degradation rules (fallback, defer, reject;
- * a fallback may also move a call off a model whose circuit is open) with a budget pre-check,
+ * Admission, in steps: scope, estimate, loop rules, circuit, degradation rules (fallback,
+ * cheapest, defer, reject; a routing rule may also move a call off a model whose circuit is
+ * open, see route-step) with a budget pre-check,
  * rate-limit wait, then the atomic reservation. A step that refuses reports its decision
  * event, hands back what earlier steps took (a probe slot, limiter capacity) and throws the
  * typed error; the request does not exist yet.
@@ -39,47 +42,42 @@ export async function admitCall(
   signal?.throwIfAborted();
   const callId = randomUUID();
   const requestedModel = call.model;
+  const requestedProvider = call.provider;
   const scope = callScope(options);
   let planned = planCall(runtime, call, callId, scope);
-  const models = [call.model.toLowerCase(), planned.subject.model];
-  const circuit = enterCircuit(runtime, planned, models);
+  passLoopRules(runtime, call, planned);
+  const ruleSubject: RuleSubject = {
+    provider: call.provider,
+    models: [call.model.toLowerCase(), planned.subject.model],
+    scope,
+    substitutes: call.substitutes ?? 'same-provider',
+    ids: runtime.routeIds,
+    canonicalModel: (model) => runtime.canonicalModel(model, call.provider),
+  };
+  const circuit = enterCircuit(runtime, planned, ruleSubject);
   let probe = circuit.probe;
 
   // Rules and budget pre-check: an exhausted budget refuses without taking rate-limit capacity.
-  // An open circuit got this far only because a fallback rule may move the call off its model.
+  // An open circuit got this far only because a routing rule may move the call off its model.
   let lines: PlannedLine[] = [];
-  if (planned.budgets.length > 0 || circuit.open) {
+  if (planned.budgets.length > 0 || circuit.open || runtime.hasCheapestRule) {
     if (planned.budgets.length > 0)
       lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now());
-    let states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
+    let states: readonly LineState[] = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
     const decision = evaluateRules(
       runtime.config.policies,
-      { provider: call.provider, models, scope, circuitOpen: circuit.open !== undefined },
+      { ...ruleSubject, circuitOpen: circuit.open !== undefined },
       lines,
       states,
     );
     if (circuit.open && decision.action === 'none') throw reportRefusal(events, planned.base, circuit.open);
-    if (decision.action === 'fallback') {
-      releaseProbe(runtime, planned, probe);
-      const fromModel = call.model;
-      call = { ...call, model: decision.toModel, body: { ...call.body, model: decision.toModel } };
-      planned = planCall(runtime, call, callId, scope);
-      probe = passCircuit(runtime, planned);
-      events.emit({
-        ...planned.base,
-        type: 'model-fallback',
-        ruleId: decision.rule.id,
-        fromModel,
-        toModel: decision.toModel,
-        trigger: decision.trigger,
-        budgetId: decision.rule.when.budget,
-        usedRatio: decision.usedRatio,
-      });
-      lines =
-        planned.budgets.length > 0
-          ? runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now())
-          : [];
-      states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
+    if (decision.action === 'fallback' || decision.action === 'cheapest') {
+      const routed = await routeCall(
+        runtime,
+        { call, planned, probe, circuitOpen: circuit.open, callId, scope },
+        decision,
+      );
+      ({ call, planned, probe, lines, states } = routed);
     } else if (decision.action === 'reject' || decision.action === 'defer') {
       releaseProbe(runtime, planned, probe);
       const error = new PolicyRejectedError({
@@ -163,6 +161,7 @@ export async function admitCall(
     callId,
     call.model,
     requestedModel,
+    requestedProvider,
     estimate,
     scope,
     base,

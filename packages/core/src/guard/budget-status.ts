@@ -26,7 +26,7 @@ export async function readBudgetStatus(
   const subject: BudgetSubject = {
     provider: scope.provider ?? '',
     // The name admission charges: the price table's, else the model lower-cased.
-    model: scope.model === undefined ? '' : runtime.canonicalModel(scope.model),
+    model: scope.model === undefined ? '' : runtime.canonicalModel(scope.model, scope.provider),
     scope,
   };
   const lines = runtime.plan.lines([budget], subject, NO_AMOUNTS, runtime.ledger.now());

@@ -1,6 +1,6 @@
 import { CircuitOpenError } from '../errors/circuit-open-error';
 import { reportRefusal } from '../events/refusals';
-import { hasCircuitFallback } from '../policies/degradation';
+import { type RuleSubject, routesAroundOpenCircuit } from '../policies/degradation';
 import type { GuardRuntime } from './guard-runtime';
 import type { PlannedCall } from './planned-call';
 
@@ -8,25 +8,26 @@ import type { PlannedCall } from './planned-call';
 export interface CircuitPass {
   /** The call is a half-open circuit's probe, whose outcome decides whether the circuit closes. */
   probe: boolean;
-  /** The circuit is open, but a fallback rule for an open circuit maps the model: the rules step must switch it. */
+  /** The circuit is open, but a routing rule can serve the call elsewhere: the rules step must switch it. */
   open: CircuitOpenError | undefined;
 }
 
 /** The circuit step: refuses the call at once when its circuit is open; returns whether it is a half-open probe. */
 export function passCircuit(runtime: GuardRuntime, planned: PlannedCall): boolean {
-  // With no models to fall back from, an open circuit is always refused and reported.
-  return enterCircuit(runtime, planned, []).probe;
+  // With no rule to route by, an open circuit is always refused and reported.
+  return enterCircuit(runtime, planned, undefined).probe;
 }
 
 /**
  * The circuit step for the requested model: as `passCircuit`, except that an open circuit
- * is handed on, unreported, when a fallback rule with `circuitOpen` can send the call elsewhere.
+ * is handed on, unreported, when a routing rule (a fallback with `circuitOpen`, or `cheapest`)
+ * can send the call elsewhere.
  * No probe slot is taken in that case, so none needs handing back.
  */
 export function enterCircuit(
   runtime: GuardRuntime,
   planned: PlannedCall,
-  models: readonly string[],
+  subject: RuleSubject | undefined,
 ): CircuitPass {
   try {
     return {
@@ -35,7 +36,8 @@ export function enterCircuit(
     };
   } catch (error) {
     if (!CircuitOpenError.isInstance(error)) throw error;
-    if (hasCircuitFallback(runtime.config.policies, models)) return { probe: false, open: error };
+    if (subject && routesAroundOpenCircuit(runtime.config.policies, { ...subject, circuitOpen: true }))
+      return { probe: false, open: error };
     throw reportRefusal(runtime.events, planned.base, error);
   }
 }

@@ -22,6 +22,7 @@ export class GuardAdmission implements Admission, AdmittedCall {
     readonly callId: string,
     readonly model: string,
     readonly requestedModel: string,
+    readonly requestedProvider: string,
     readonly estimate: CallEstimate,
     readonly scope: Readonly<CallScope>,
     readonly base: CallDecisionBase,
@@ -30,6 +31,10 @@ export class GuardAdmission implements Admission, AdmittedCall {
     readonly minHeadroomRatio: number | undefined,
     readonly probe: boolean,
   ) {}
+
+  get provider(): string {
+    return this.base.provider;
+  }
 
   get outputCapToSend(): number | undefined {
     return this.estimate.outputCapToSend;

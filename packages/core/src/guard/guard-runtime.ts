@@ -8,7 +8,10 @@ import { DecisionEmitter } from '../events/decision-emitter';
 import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import { RateLimiter } from '../limits/rate-limiter';
 import { CircuitBreakers } from '../policies/circuit-breaker';
+import { LoopDetector } from '../policies/loop-detector';
+import { RouteIds } from '../policies/route-target';
 import type { PriceTable } from '../pricing/price-table';
+import type { PriceLookup } from '../pricing/provider-prices';
 import { countTextTokens } from '../tokens/count-text-tokens';
 import type { AdmittedCall } from './open-call';
 
@@ -27,6 +30,11 @@ export class GuardRuntime {
   readonly plan: BudgetPlan;
   readonly events: DecisionEmitter;
   readonly breakers: CircuitBreakers;
+  /** Reads routing rules' `provider:model` ids against the providers this guard knows. */
+  readonly routeIds: RouteIds;
+  /** A `cheapest` rule weighs every call it lists, budgets or not. */
+  readonly hasCheapestRule: boolean;
+  readonly loops: LoopDetector;
   readonly instances = new BudgetInstances();
   /** Admitted calls whose reservation has not ended, by call id. */
   /** Admitted calls whose reservation has not ended yet, by call id. */
@@ -36,20 +44,35 @@ export class GuardRuntime {
 
   constructor(readonly config: NormalizedGuardConfig) {
     this.prices = config.prices;
+    this.routeIds = new RouteIds(
+      config.prices,
+      config.providers.entries.map((entry) => entry.name),
+    );
+    this.hasCheapestRule = config.policies.some((rule) => rule.action === 'cheapest');
     this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: config.leaseExpiry });
     this.limiter = new RateLimiter(config.rateLimits, config.limiter, (failure) =>
       this.reportLimiterUpdateFailure(failure),
     );
     this.plan = new BudgetPlan(config.budgets);
     this.events = new DecisionEmitter(config.hooks);
+    this.loops = new LoopDetector(config.loops);
     this.breakers = new CircuitBreakers(config.circuitBreakers, (transition) =>
       this.events.emit({ type: 'circuit-state', timestampMs: Date.now(), ...transition }),
     );
   }
 
-  /** The price table's name for a model, or the model lower-cased when it has no price. */
-  canonicalModel(model: string): string {
-    return this.prices.resolve(model)?.model ?? model.toLowerCase();
+  /**
+   * The priced name of a model, as admission keys it: from the provider's own prices when it is
+   * a configured server, else the price table; the model lower-cased when it has no price.
+   */
+  canonicalModel(model: string, provider?: string): string {
+    const prices = provider === undefined ? this.prices : this.pricesFor(provider);
+    return prices.resolve(model)?.model ?? model.toLowerCase();
+  }
+
+  /** The prices a provider's calls are charged: a configured server's own, else the price table. */
+  pricesFor(provider: string): PriceLookup {
+    return this.config.providers.pricesOf(provider) ?? this.prices;
   }
 
   /** Counts text with the guard's estimator options. */

@@ -41,10 +41,20 @@ export interface Settlement {
 /** An admitted call. End it exactly once with `settle()` or `release()`; repeats are harmless no-ops. */
 export interface Admission {
   readonly callId: string;
-  /** The model to send: the requested one, or its cheaper replacement when a fallback rule applied. */
+  /**
+   * The model to send: the requested one, or the substitute a routing rule (`fallback`,
+   * `cheapest`) chose. Never carries a provider prefix; the provider is `provider`.
+   */
   readonly model: string;
   /** The model the caller asked for. */
   readonly requestedModel: string;
+  /**
+   * The provider to send to: the call's own, unless a routing rule chose another provider's
+   * model, which happens only for calls that declare `substitutes: 'any-provider'`.
+   */
+  readonly provider: string;
+  /** The provider the call named. */
+  readonly requestedProvider: string;
   readonly estimate: Readonly<CallEstimate>;
   /**
    * The output cap the request must carry for the reservation to bound it: the guard's
@@ -119,7 +129,7 @@ export interface Guard {
   /** Latest known state of every budget instance this process has used (for gauges). */
   budgetInstances(): BudgetInstanceState[];
   /**
-   * Scope dimensions that budgets or rate limits are split by. Metrics label calls with these
+   * Scope dimensions that budgets, rate limits or loop rules are split by. Metrics label calls with these
    * only, so cardinality stays what the configuration already implies.
    */
   readonly splitDimensions: readonly ScopeDimension[];
@@ -132,6 +142,11 @@ export interface Guard {
   };
   /** The price table in use, overrides applied. */
   readonly prices: PriceTable;
+  /**
+   * The name of the configured provider (`providers`) whose base URL `baseURL` equals or sits
+   * under, for instrumentations to name a self-hosted server's calls; undefined when none matches.
+   */
+  providerAt(baseURL: string | undefined): string | undefined;
   /** Stops timers and closes the limiter and ledger. */
   close(): Promise<void>;
 }

@@ -57,12 +57,15 @@ class GuardImpl implements Guard {
     this.splitDimensions = [
       ...new Set<ScopeDimension>([
         ...normalized.budgets.flatMap((budget) => budget.per),
+        ...normalized.loops.flatMap((rule) => rule.per),
         ...(normalized.rateLimits.some((rule) => rule.perTenant) ? (['tenant'] as const) : []),
       ]),
     ].filter((dimension) => dimension === 'tenant' || dimension === 'user' || dimension === 'feature');
     this.circuits = {
-      open: (provider, model) => breakers.forceOpen(provider.toLowerCase(), runtime.canonicalModel(model)),
-      close: (provider, model) => breakers.forceClose(provider.toLowerCase(), runtime.canonicalModel(model)),
+      open: (provider, model) =>
+        breakers.forceOpen(provider.toLowerCase(), runtime.canonicalModel(model, provider.toLowerCase())),
+      close: (provider, model) =>
+        breakers.forceClose(provider.toLowerCase(), runtime.canonicalModel(model, provider.toLowerCase())),
       states: () => breakers.states(),
     };
     const webhookConfig = normalized.webhook;
@@ -79,6 +82,10 @@ class GuardImpl implements Guard {
     this.leaseTimer = startLeaseExpiryTimer(runtime);
     warmUpGuardTokenizers(normalized);
     this.reportPriceTableAge();
+  }
+
+  providerAt(baseURL: string | undefined): string | undefined {
+    return this.runtime.config.providers.nameAt(baseURL);
   }
 
   onDecision(hook: DecisionHook, types?: readonly DecisionType[]): () => void {
@@ -110,7 +117,7 @@ class GuardImpl implements Guard {
   }
 
   applyProviderFeedback(feedback: ProviderFeedback): void {
-    const canonical = this.runtime.canonicalModel(feedback.model);
+    const canonical = this.runtime.canonicalModel(feedback.model, feedback.provider);
     // The limiter reports its own store failures; anything else is a bug to surface, never to swallow.
     void this.runtime.limiter.applyFeedback({ ...feedback, model: canonical }).catch((error: unknown) => {
       diag.error(`tollgate: applying provider feedback for ${feedback.provider}:${canonical} failed`, error);

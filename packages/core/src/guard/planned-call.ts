@@ -8,7 +8,7 @@ import { UnknownModelPriceError } from '../errors/unknown-model-price-error';
 import { type CallEstimate, estimateCall } from '../estimate/call-estimate';
 import { outputCapField } from '../estimate/request-output-limits';
 import type { CallDecisionBase } from '../events/decision-events';
-import { reportRefusal } from '../events/refusals';
+import { type RefusalError, reportRefusal } from '../events/refusals';
 import type { CallScope } from '../scope/scope';
 import type { GuardRuntime } from './guard-runtime';
 
@@ -33,7 +33,11 @@ export function planCall(
   call: LlmCallDescriptor,
   callId: string,
   scope: Readonly<CallScope>,
+  /** Throw a refusal without reporting it (a `cheapest` rule weighing a candidate it may not pick). */
+  quiet = false,
 ): PlannedCall {
+  const refuse = <E extends RefusalError>(base: CallDecisionBase, error: E): E =>
+    quiet ? error : reportRefusal(runtime.events, base, error);
   const estimate = estimateOrReport(runtime, call, callId, scope);
   const base: CallDecisionBase = {
     callId,
@@ -57,15 +61,13 @@ export function planCall(
   const budgets = runtime.plan.applicable(subject);
   if (estimate.price === undefined) {
     const ids = budgetsLimiting(budgets, 'needsPrice');
-    if (ids.length > 0)
-      throw reportRefusal(runtime.events, base, new UnknownModelPriceError(call.model, ids));
+    if (ids.length > 0) throw refuse(base, new UnknownModelPriceError(call.model, ids));
   }
   const capField = outputCapField(call);
   if (estimate.outputBound === 'none') {
     // Nothing bounds the output: a token or USD reservation would be a guess, not a limit.
     const ids = budgetsLimiting(budgets, 'needsOutputBound');
-    if (ids.length > 0)
-      throw reportRefusal(runtime.events, base, new UnboundedOutputError(call.model, ids, capField));
+    if (ids.length > 0) throw refuse(base, new UnboundedOutputError(call.model, ids, capField));
   }
   return { estimate, capField, base, subject, budgets, amounts: reservationAmounts(estimate) };
 }
@@ -90,7 +92,7 @@ function estimateOrReport(
   const { config } = runtime;
   try {
     return estimateCall(call, {
-      prices: runtime.prices,
+      prices: runtime.pricesFor(call.provider),
       defaultMaxOutputTokens: config.defaultMaxOutputTokens,
       unknownModel: config.unknownModel,
       estimator: config.estimator,

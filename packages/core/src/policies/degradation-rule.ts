@@ -18,7 +18,12 @@ export type FallbackTrigger =
     })
   | { circuitOpen: true; budget?: undefined; usedAbove?: undefined };
 
-/** Rewrite the request's model to a cheaper one (`'claude-opus-*'` matches by prefix); the call is reserved at the new price. */
+/**
+ * Rewrite the request's model to a substitute (`'claude-opus-*'` matches by prefix); the call
+ * is reserved at the substitute's price. A key or target may name its provider
+ * (`'openai:gpt-4o'`, `'anthropic:claude-haiku-4-5'`); a target on another provider applies
+ * only to calls that declare `substitutes: 'any-provider'`.
+ */
 export interface FallbackRule {
   id: string;
   when: FallbackTrigger;
@@ -27,11 +32,29 @@ export interface FallbackRule {
 }
 
 /**
+ * Among equivalent models, send the call to the one with the lowest estimated worst-case
+ * cost whose circuit is not open and whose budgets have room; ties go to the earlier entry.
+ * Applies to calls whose model is in the list (and, with `when`, only while it holds).
+ * Entries may name their provider (`'anthropic:claude-haiku-4-5'`); another provider's
+ * entries are candidates only for calls that declare `substitutes: 'any-provider'`.
+ */
+export interface CheapestRule {
+  id: string;
+  action: 'cheapest';
+  models: readonly string[];
+  /** Apply only while this holds. @default always */
+  when?: FallbackTrigger;
+}
+
+/** The rules that choose which model serves a call. */
+export type RoutingRule = FallbackRule | CheapestRule;
+
+/**
  * Acts before a budget runs out. Rules are checked in order at admission; the first that
  * applies decides.
  */
 export type DegradationRule =
-  | FallbackRule
+  | RoutingRule
   /** Hold back background calls (priority `'background'`) until the window resets; interactive calls proceed. */
   | { id: string; when: RuleTrigger; action: 'defer' }
   /** Refuse matching calls (e.g. one feature or tenant) so they cannot eat the rest of the budget. */

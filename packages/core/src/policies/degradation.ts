@@ -1,8 +1,10 @@
 import type { BudgetMatch } from '../budgets/budget-config';
 import type { LineState } from '../budgets/budget-ledger';
 import type { PlannedLine } from '../budgets/budget-plan';
+import type { SubstituteReach } from '../call/llm-call';
 import type { CallScope, ScopeValues } from '../scope/scope';
-import type { DegradationRule, FallbackRule } from './degradation-rule';
+import type { CheapestRule, DegradationRule, FallbackRule, RoutingRule } from './degradation-rule';
+import type { RouteIds } from './route-target';
 
 /** What the rules decided for one call. */
 export type DegradationDecision =
@@ -11,6 +13,8 @@ export type DegradationDecision =
       action: 'fallback';
       rule: FallbackRule;
       toModel: string;
+      /** The substitute's provider: the call's own unless the rule named another. */
+      toProvider: string;
       /** What fired the rule: the budget's use, or the requested model's open circuit. */
       trigger: 'budget' | 'circuit-open';
       /** The budget's use, when the rule has a budget trigger and the call has a line in it. */
@@ -18,8 +22,14 @@ export type DegradationDecision =
       budgetScope: ScopeValues;
     }
   | {
+      action: 'cheapest';
+      rule: CheapestRule;
+      /** The listed models the call may go to, in list order, each with its provider. */
+      candidates: readonly { provider: string; model: string }[];
+    }
+  | {
       action: 'reject' | 'defer';
-      rule: Exclude<DegradationRule, FallbackRule>;
+      rule: Exclude<DegradationRule, RoutingRule>;
       usedRatio: number;
       budgetScope: ScopeValues;
       resetAtMs: number;
@@ -30,8 +40,14 @@ export interface RuleSubject {
   /** Requested model and the price table's canonical name for it. */
   models: readonly string[];
   scope: Readonly<CallScope>;
-  /** The requested model's circuit refused the call; only a fallback rule with `circuitOpen` can still serve it. */
+  /** The requested model's circuit refused the call; only a routing rule that handles an open circuit can still serve it. */
   circuitOpen?: boolean;
+  /** Whether the call may go to another provider's model. */
+  substitutes: SubstituteReach;
+  /** Reads the rules' `provider:model` ids. */
+  ids: RouteIds;
+  /** The price table's name for a model (lower-cased when unpriced). */
+  canonicalModel(model: string): string;
 }
 
 /** Finds the first rule whose trigger holds for this call, given the budget states the pre-check read. */
@@ -47,7 +63,7 @@ export function evaluateRules(
     let resetAtMs = 0;
     lines.forEach((planned, index) => {
       const state = states[index];
-      if (rule.when.budget === undefined || planned.budgetId !== rule.when.budget) return;
+      if (rule.when?.budget === undefined || planned.budgetId !== rule.when.budget) return;
       if (!state || state.limit <= 0) return;
       const ratio = (state.spent + state.reserved) / state.limit;
       if (ratio > usedRatio) {
@@ -56,23 +72,31 @@ export function evaluateRules(
         resetAtMs = state.resetAtMs;
       }
     });
-    const overBudget = rule.when.usedAbove !== undefined && usedRatio > rule.when.usedAbove;
+    const overBudget = rule.when?.usedAbove !== undefined && usedRatio > rule.when.usedAbove;
+    if (rule.action === 'cheapest') {
+      const byCircuit = subject.circuitOpen === true && rule.when?.circuitOpen === true;
+      if (rule.when && !overBudget && !byCircuit) continue;
+      const candidates = cheapestCandidates(rule, subject);
+      if (candidates) return { action: 'cheapest', rule, candidates };
+      continue;
+    }
     if (rule.action === 'fallback') {
       const byCircuit = subject.circuitOpen === true && rule.when.circuitOpen === true;
       if (!overBudget && !byCircuit) continue;
-      const toModel = fallbackFor(rule.models, subject.models);
-      if (!toModel) continue;
+      const target = fallbackTarget(rule, subject);
+      if (!target) continue;
       return {
         action: 'fallback',
         rule,
-        toModel,
+        toModel: target.model,
+        toProvider: target.provider,
         // The open circuit is named first: the requested model could not have served the call at all.
         trigger: byCircuit ? 'circuit-open' : 'budget',
         usedRatio: usedRatio >= 0 ? usedRatio : undefined,
         budgetScope,
       };
     }
-    if (!overBudget) continue;
+    if (!overBudget || !rule.when) continue;
     switch (rule.action) {
       case 'defer':
         if (subject.scope.priority === 'background')
@@ -87,27 +111,78 @@ export function evaluateRules(
   return { action: 'none' };
 }
 
-/** Whether a fallback rule with `circuitOpen` maps one of these models, so an open circuit need not refuse the call. */
-export function hasCircuitFallback(rules: readonly DegradationRule[], models: readonly string[]): boolean {
-  return rules.some(
-    (rule) =>
-      rule.action === 'fallback' &&
-      rule.when.circuitOpen === true &&
-      fallbackFor(rule.models, models) !== undefined,
-  );
+/**
+ * Whether a routing rule can serve this call while the requested model's circuit is open, so
+ * the circuit need not refuse it: a fallback with `circuitOpen` that maps the model, or a
+ * `cheapest` rule that lists it and has no trigger or a `circuitOpen` one.
+ */
+export function routesAroundOpenCircuit(rules: readonly DegradationRule[], subject: RuleSubject): boolean {
+  return rules.some((rule) => {
+    if (rule.action === 'fallback')
+      return rule.when.circuitOpen === true && fallbackTarget(rule, subject) !== undefined;
+    if (rule.action === 'cheapest')
+      return (
+        (!rule.when || rule.when.circuitOpen === true) && cheapestCandidates(rule, subject) !== undefined
+      );
+    return false;
+  });
+}
+
+/** A fallback rule's substitute for this call, or undefined when the rule maps none it may use. */
+function fallbackTarget(
+  rule: FallbackRule,
+  subject: RuleSubject,
+): { provider: string; model: string } | undefined {
+  const to = fallbackFor(rule.models, subject.models, subject.provider, subject.ids);
+  if (to === undefined) return undefined;
+  const target = subject.ids.parse(to);
+  const provider = target.provider ?? subject.provider;
+  // A caller that can only talk to its own provider never gets another provider's model.
+  if (provider !== subject.provider && subject.substitutes !== 'any-provider') return undefined;
+  return { provider, model: target.model };
+}
+
+/** The listed models this call may go to, or undefined when its own model is not in the list. */
+function cheapestCandidates(
+  rule: CheapestRule,
+  subject: RuleSubject,
+): { provider: string; model: string }[] | undefined {
+  let listed = false;
+  const candidates: { provider: string; model: string }[] = [];
+  for (const id of rule.models) {
+    const target = subject.ids.parse(id);
+    const provider = target.provider ?? subject.provider;
+    if (provider === subject.provider && isSameModel(target.model, subject)) listed = true;
+    if (provider === subject.provider || subject.substitutes === 'any-provider')
+      candidates.push({ provider, model: target.model });
+  }
+  return listed ? candidates : undefined;
+}
+
+function isSameModel(model: string, subject: RuleSubject): boolean {
+  const lower = model.toLowerCase();
+  return subject.models.includes(lower) || subject.models.includes(subject.canonicalModel(model));
 }
 
 /** The replacement model: an exact key wins, then the longest `prefix*` key. */
 export function fallbackFor(
   models: Readonly<Record<string, string>>,
   candidates: readonly string[],
+  provider?: string,
+  ids?: RouteIds,
 ): string | undefined {
+  // Keys naming a provider (`openai:gpt-4o`) apply only to that provider's calls.
+  const keys = Object.entries(models).flatMap(([key, to]): [string, string][] => {
+    const target = ids?.parse(key);
+    if (!target || target.provider === undefined) return [[key, to]];
+    return target.provider === provider ? [[target.model.toLowerCase(), to]] : [];
+  });
   for (const candidate of candidates) {
-    const exact = models[candidate];
-    if (exact !== undefined) return exact;
+    const exact = keys.find(([key]) => key === candidate);
+    if (exact) return exact[1];
   }
   let best: { prefix: string; to: string } | undefined;
-  for (const [pattern, to] of Object.entries(models)) {
+  for (const [pattern, to] of keys) {
     if (!pattern.endsWith('*')) continue;
     const prefix = pattern.slice(0, -1);
     if (

@@ -87,6 +87,11 @@ const PROFILES: ReadonlyMap<string, ProviderProfile> = new Map<string, ProviderP
   ],
 ]);
 
+/** The names of the providers Tollgate knows natively (`openai`, `anthropic`, `aws.bedrock`, …). */
+export function providerNames(): string[] {
+  return [...PROFILES.keys()];
+}
+
 /**
  * The profile of a provider Tollgate knows natively.
  *

@@ -98,10 +98,15 @@ export class CallGate {
       setRefusalAttributes(span, refusal);
       markFailed(span, error);
       span.end();
+      // A refusal by a named rule (a policy, a loop rule) is counted per rule: alerts say which one fired.
+      const refusalAttributes =
+        refusal.ruleId === undefined
+          ? gateAttributes
+          : { ...gateAttributes, [semconv.ATTR_TOLLGATE_POLICY_RULE]: refusal.ruleId };
       this.metrics.decisions.add(
         1,
-        attributesKey(gateAttributes),
-        gateAttributes,
+        attributesKey(refusalAttributes),
+        refusalAttributes,
         semconv.ATTR_TOLLGATE_GATE_DECISION,
         decision,
       );
@@ -109,13 +114,19 @@ export class CallGate {
     }
 
     const { estimate } = admission;
-    if (admission.model !== descriptor.model) {
-      // A fallback rule chose a cheaper model: the span describes what is actually sent.
+    if (admission.model !== descriptor.model || admission.provider !== descriptor.provider) {
+      // A routing rule chose another model: the span describes what is actually sent.
       span.updateName(`${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${admission.model}`);
       span.setAttribute(semconv.ATTR_GEN_AI_REQUEST_MODEL, admission.model);
       span.setAttribute(semconv.ATTR_TOLLGATE_FALLBACK_FROM_MODEL, descriptor.model);
       metricAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
       gateAttributes[semconv.ATTR_GEN_AI_REQUEST_MODEL] = admission.model;
+      if (admission.provider !== descriptor.provider) {
+        span.setAttribute(semconv.ATTR_GEN_AI_PROVIDER_NAME, admission.provider);
+        span.setAttribute(semconv.ATTR_TOLLGATE_FALLBACK_FROM_PROVIDER, descriptor.provider);
+        metricAttributes[semconv.ATTR_GEN_AI_PROVIDER_NAME] = admission.provider;
+        gateAttributes[semconv.ATTR_GEN_AI_PROVIDER_NAME] = admission.provider;
+      }
     }
     const gateKey = attributesKey(gateAttributes);
     span.setAttributes({

@@ -57,8 +57,10 @@ export const ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO = 'tollgate.budget.min_head
 export const ATTR_TOLLGATE_POLICY_RULE = 'tollgate.policy.rule';
 /** The budget that refused the call. */
 export const ATTR_TOLLGATE_BUDGET_ID = 'tollgate.budget.id';
-/** The model the caller asked for, when a fallback rule sent a cheaper one. */
+/** The model the caller asked for, when a routing rule sent another one (`gen_ai.request.model` is the one sent). */
 export const ATTR_TOLLGATE_FALLBACK_FROM_MODEL = 'tollgate.fallback.from_model';
+/** The provider the caller asked for, when a routing rule sent the call to another provider's model (`gen_ai.provider.name` is the one used). */
+export const ATTR_TOLLGATE_FALLBACK_FROM_PROVIDER = 'tollgate.fallback.from_provider';
 /** `tollgate.circuit.state`: `closed`, `open` or `half-open`. */
 export const ATTR_TOLLGATE_CIRCUIT_STATE = 'tollgate.circuit.state';
 /** `tollgate.budget.threshold`: the fraction of the limit crossed. */
