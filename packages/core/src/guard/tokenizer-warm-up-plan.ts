@@ -1,11 +1,13 @@
 import { diag } from '@opentelemetry/api';
 import type { NormalizedGuardConfig } from '../config/normalize-guard-config';
+import { RouteIds } from '../policies/route-target';
 import { modelFamily } from '../tokens/encoding-for-model';
 import { startTokenizerWarmUp, type WarmUpTarget } from '../tokens/tokenizer-warm-up';
 
 /**
  * The models whose tokenizers a guard builds after start-up: those its configuration names
- * (rate limits, budget matches, fallback targets), or the ones listed in `estimator.warmUp`.
+ * (rate limits, budget matches, fallback and cheapest-rule models), or the ones listed in
+ * `estimator.warmUp`.
  * A provider named without a model stands for its own family (Anthropic: Claude). With no
  * model named anywhere, the default encoding, o200k_base (current OpenAI models and any model
  * no family claims), is built. One target per encoding.
@@ -38,9 +40,25 @@ function configuredTargets(config: NormalizedGuardConfig): WarmUpTarget[] {
   };
   for (const rule of config.rateLimits) add([rule.provider], rule.models);
   for (const budget of config.budgets) add(budget.match.provider, budget.match.model);
+  // Routing ids may name their provider (`anthropic:claude-haiku-4-5`): its family decides.
+  const ids = new RouteIds(
+    config.prices,
+    config.providers.entries.map((entry) => entry.name),
+  );
+  const addRouted = (id: string): void => {
+    const target = ids.parse(id.replace(/\*$/, ''));
+    targets.push(
+      target.provider === undefined
+        ? { model: target.model }
+        : { model: target.model, provider: target.provider },
+    );
+  };
   for (const policy of config.policies) {
-    if (policy.action !== 'fallback') continue;
-    add(undefined, [...Object.keys(policy.models), ...Object.values(policy.models)]);
+    if (policy.action === 'fallback') {
+      for (const id of [...Object.keys(policy.models), ...Object.values(policy.models)]) addRouted(id);
+    } else if (policy.action === 'cheapest') {
+      for (const id of policy.models) addRouted(id);
+    }
   }
   return targets;
 }

@@ -25,6 +25,22 @@ describe('tokenizerWarmUpTargets', () => {
     ).toEqual(['gpt-4']);
   });
 
+  it('reads provider:model ids in routing rules by their provider', () => {
+    expect(
+      targets({
+        budgets: [{ id: 'daily', limit: { usd: 10 }, window: 'day' }],
+        policies: [
+          {
+            id: 'cheaper',
+            when: { budget: 'daily', usedAbove: 0.8 },
+            action: 'fallback',
+            models: { 'gpt-4o': 'anthropic:claude-haiku-4-5' },
+          },
+        ],
+      }),
+    ).toEqual(['gpt-4o', 'claude-haiku-4-5']);
+  });
+
   it('builds the default encoding when nothing is named, and nothing when told not to or never counting', () => {
     expect(targets({})).toEqual(['gpt-4o']);
     expect(targets({ estimator: { warmUp: false } })).toEqual([]);
