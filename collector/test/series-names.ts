@@ -96,6 +96,13 @@ export const INSTRUMENTS: readonly Instrument[] = [
     kind: 'gauge',
     unit: '{circuit}',
   },
+  {
+    name: 'tollgate.cache.requests',
+    constant: 'METRIC_TOLLGATE_CACHE_REQUESTS',
+    kind: 'counter',
+    unit: '{request}',
+  },
+  { name: 'tollgate.cost.saved', constant: 'METRIC_TOLLGATE_COST_SAVED', kind: 'counter', unit: '{USD}' },
 ];
 
 /** UCUM units the Collector spells out; only the ones Tollgate could plausibly use. */

@@ -85,6 +85,8 @@ describe('series names', () => {
       'tollgate.budget.exhausted': 'tollgate_budget_exhausted',
       'tollgate.budget.threshold_crossings': 'tollgate_budget_threshold_crossings_total',
       'tollgate.circuit.open': 'tollgate_circuit_open',
+      'tollgate.cache.requests': 'tollgate_cache_requests_total',
+      'tollgate.cost.saved': 'tollgate_cost_saved_total',
     });
   });
 

@@ -84,6 +84,18 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('response-cache: repeated FAQ calls and a replayed stream send nothing and cost nothing', async () => {
+    const { stdout, stderr } = await runExample('response-cache');
+    expect(stdout.match(/requests sent: 0, same result as call 1: true/g)).toHaveLength(2);
+    expect(stdout).toContain('stream 2: 42 chunks, requests sent: 0');
+    expect(stdout).toContain('identical chunks: true');
+    expect(stdout).toMatch(
+      /tollgate\.cache\.hit=true {2}tollgate\.cost\.reconciled_usd=\$0\.000000 {2}tollgate\.cost\.saved_usd=\$0\.0000\d\d/,
+    );
+    expect(stdout).toContain('The mock provider served 3 requests for 6 calls');
+    expect(stderr).toBe('');
+  });
+
   it('google-genai: the Gemini stream settles from usageMetadata; the refused call never reaches the provider', async () => {
     const { stdout, stderr } = await runExample('google-genai');
     expect(stdout).toContain('requests the mock provider received for this call: 0');
@@ -92,6 +104,46 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(billed, stdout).not.toBeNull();
     expect(stdout).toContain(
       `gen_ai.usage.input_tokens=${billed![1]}  gen_ai.usage.output_tokens=${billed![2]}  tollgate.usage.source=provider`,
+    );
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
+  it('ai-sdk: the stream settles from its finish part, each tool-loop step is gated under its AI SDK span, the refused call never reaches the provider', async () => {
+    const { stdout, stderr } = await runExample('ai-sdk');
+    expect(stdout).toContain('requests the mock provider received for this call: 0');
+    expect(stdout).toMatch(/chat gpt-4o {2}tollgate\.gate\.decision=budget_exceeded/);
+    expect(stdout).toMatch(
+      /ai\.generateText\n\s+ai\.generateText\.doGenerate\n\s+chat claude-haiku-4-5\n\s+ai\.toolCall\n\s+ai\.generateText\.doGenerate\n\s+chat claude-haiku-4-5/,
+    );
+    expect(stdout.match(/tollgate\.usage\.source=provider/g)).toHaveLength(3);
+    const billed = stdout.match(/the mock provider billed (\d+) \/ (\d+) tokens in 3 requests/);
+    const settled = [
+      ...stdout.matchAll(/gen_ai\.usage\.input_tokens=(\d+) {2}gen_ai\.usage\.output_tokens=(\d+)/g),
+    ];
+    expect(billed, stdout).not.toBeNull();
+    expect(settled.reduce((sum, match) => sum + Number(match[1]), 0)).toBe(Number(billed![1]));
+    expect(settled.reduce((sum, match) => sum + Number(match[2]), 0)).toBe(Number(billed![2]));
+    expect(stdout).toContain('$0.000000 still reserved');
+    expect(stderr).toBe('');
+  });
+
+  it("ai-sdk failover: once the circuit opens, the same calls are answered by the other provider's model", async () => {
+    const { stdout, stderr } = await run(process.execPath, ['failover.mjs'], {
+      cwd: join(examplesDir, 'ai-sdk'),
+      timeout: 55_000,
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+    });
+    expect(stdout).toContain('call 3: failed: AI_APICallError (503)');
+    expect(stdout).toContain('call 4: answered by claude-haiku-4-5');
+    expect(stdout).toContain(
+      'model-fallback (circuit-open): openai:gpt-4o-mini -> anthropic:claude-haiku-4-5',
+    );
+    expect(stdout).toContain(
+      'The mock provider served: openai:503, openai:503, openai:503, anthropic:200, anthropic:200, anthropic:200',
+    );
+    expect(stdout).toMatch(
+      /chat claude-haiku-4-5 {2}gen_ai\.provider\.name=anthropic {2}\(asked for openai:gpt-4o-mini\)/,
     );
     expect(stdout).toContain('$0.000000 still reserved');
     expect(stderr).toBe('');

@@ -4,6 +4,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
+import { Redis } from 'ioredis';
 import { fixed, median, table, thousands } from './stats.mjs';
 import { Worker } from './worker.mjs';
 
@@ -32,8 +33,17 @@ function machineTicks() {
   return { busy: total - ticks[3] - ticks[4], total };
 }
 
+/** Scripts redis-server has run so far (EVALSHA and EVAL calls, from `INFO commandstats`): one round trip each. */
+async function scriptsRun(client) {
+  const stats = await client.info('commandstats');
+  let calls = 0;
+  for (const match of stats.matchAll(/^cmdstat_(?:evalsha|eval):calls=(\d+)/gm)) calls += Number(match[1]);
+  return calls;
+}
+
 /** One level: `processes` workers, all admitting for `durationMs` at the same time. */
 async function level(redis, processes, { durationMs, warmupMs, concurrency }) {
+  const stats = new Redis(redis.url);
   const workers = Array.from(
     { length: processes },
     () =>
@@ -49,6 +59,7 @@ async function level(redis, processes, { durationMs, warmupMs, concurrency }) {
     await Promise.all(
       workers.map((worker) => worker.run('gateTimed', { durationMs: warmupMs, concurrency })),
     );
+    const scriptsBefore = await scriptsRun(stats);
     const redisBefore = processCpuMs(redis.pid);
     const machineBefore = machineTicks();
     const started = performance.now();
@@ -58,6 +69,7 @@ async function level(redis, processes, { durationMs, warmupMs, concurrency }) {
     const wallMs = performance.now() - started;
     const redisCpuMs = processCpuMs(redis.pid) - redisBefore;
     const machineAfter = machineTicks();
+    const scripts = (await scriptsRun(stats)) - scriptsBefore;
     const perProcess = results.map((result) => (result.count / result.wallMs) * 1000);
     const aggregate = perProcess.reduce((sum, rate) => sum + rate, 0);
     const admissions = results.reduce((sum, result) => sum + result.count, 0);
@@ -73,8 +85,10 @@ async function level(redis, processes, { durationMs, warmupMs, concurrency }) {
       machineBusy: (machineAfter.busy - machineBefore.busy) / (machineAfter.total - machineBefore.total),
       redisMicrosPerAdmission: (redisCpuMs * 1000) / admissions,
       workersMicrosPerAdmission: (workersCpuMs * 1000) / admissions,
+      scriptsPerAdmission: scripts / admissions,
     };
   } finally {
+    stats.disconnect();
     await Promise.all(workers.map((worker) => worker.close().catch(() => {})));
   }
 }
@@ -145,6 +159,7 @@ export async function scaleSection(redis, { processCounts, durationMs, warmupMs,
         'machine busy',
         'redis CPU µs/admission',
         'workers CPU µs/admission',
+        'Redis scripts/admission',
       ],
       rows.map((row) => [
         String(row.processes),
@@ -156,12 +171,14 @@ export async function scaleSection(redis, { processCounts, durationMs, warmupMs,
         percent(row.machineBusy),
         fixed(row.redisMicrosPerAdmission, 1),
         fixed(row.workersMicrosPerAdmission, 1),
+        fixed(row.scriptsPerAdmission, 2),
       ]),
     ),
     note:
       `Each process: the full gate on Redis (\`createRedisGuardStore\`, one key prefix for all processes of a level: one daily USD budget, one per-tenant token budget, one RPM/TPM limit, none binding), ` +
       `\`guard.run()\` around a no-op, ${concurrency} callers, all processes admitting at once for ${fixed(durationMs / 1000, 1)} s after a ${fixed(warmupMs / 1000, 1)} s warm-up. ` +
-      "CPU is the share of one core over the run: redis-server from `/proc/<pid>/stat` (utime + stime) before and after, the workers from `process.cpuUsage()` (summed); machine busy is the share of all cores from `/proc/stat`, whoever used it. The bench's parent process idles meanwhile.\n\n" +
+      "CPU is the share of one core over the run: redis-server from `/proc/<pid>/stat` (utime + stime) before and after, the workers from `process.cpuUsage()` (summed); machine busy is the share of all cores from `/proc/stat`, whoever used it. The bench's parent process idles meanwhile. " +
+      "Redis scripts per admission: EVALSHA and EVAL calls (`INFO commandstats`, before and after) over admissions, each one round trip: the ledger's reservation, the settlement's `finish`, and the rate limiter's bottleneck jobs, which lease permits for many calls at a time.\n\n" +
       interpretation(rows, cores),
   };
 }

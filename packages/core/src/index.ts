@@ -35,6 +35,13 @@ export { counterKey, parseCounterKey } from './budgets/counter-key';
 export type { MemoryLedgerOptions } from './budgets/memory-ledger';
 // Budget ledger (implement `BudgetLedger` to keep budgets elsewhere)
 export { MemoryLedger } from './budgets/memory-ledger';
+// Response cache (implement `ResponseCacheStore` to keep replies elsewhere)
+export type { CacheConfig, CacheRule, CacheRuleMatch } from './cache/cache-config';
+export { cacheKey } from './cache/cache-key';
+export type { CachedReply } from './cache/cached-reply';
+export type { MemoryResponseCacheOptions } from './cache/memory-response-cache';
+export { MemoryResponseCache } from './cache/memory-response-cache';
+export type { ResponseCacheStore } from './cache/response-cache-store';
 export type { LlmCallDescriptor, OperationName, ProviderName, SubstituteReach } from './call/llm-call';
 // Option readers shared with the store packages: each error names the option's path
 export { expectOneOf, expectRecord, optionalNumber, optionalString } from './config/config-reader';
@@ -100,6 +107,7 @@ export { createGuard } from './guard/guard';
 export type {
   Admission,
   BudgetStatus,
+  CacheLookup,
   CallOptions,
   Guard,
   RunOptions,
@@ -146,7 +154,7 @@ export type {
 export { PriceTable } from './pricing/price-table';
 export type { TokenUsage } from './pricing/token-usage';
 export type { OutputCapField } from './request-shapes/request-shape';
-export type { CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
+export type { CacheChoice, CallPriority, CallScope, ScopeDimension, ScopeValues } from './scope/scope';
 // Attribution
 export { currentScope, withScope } from './scope/with-scope';
 export type { TokenEstimateMethod } from './tokens/count-text-tokens';

@@ -59,7 +59,12 @@ export function describeCommand(
   const model = bedrockModelName(modelId);
   const streaming = operation === 'ConverseStream' || operation === 'InvokeModelWithResponseStream';
   // server.address / server.port are filled in once the client's endpoint is resolved.
-  const request = (descriptor: GatedRequest['descriptor']): GatedRequest => ({ descriptor, streaming });
+  // Streams are not cached: their event-stream bytes are read by the caller, past the attempt middleware.
+  const request = (descriptor: GatedRequest['descriptor']): GatedRequest => ({
+    descriptor,
+    streaming,
+    cacheable: !streaming,
+  });
   /** The admitted model goes out in `modelId` only when a fallback rule chose another one. */
   const modelIdFor = (call: GuardedCall) => (call.admission.model === model ? modelId : call.admission.model);
 
@@ -83,7 +88,8 @@ export function describeCommand(
   const descriptor = { provider, operation: bodyOperation, model, body };
   return {
     operation,
-    request: request(descriptor),
+    // The command's other fields (accept, guardrails, trace, …) change the reply too.
+    request: { ...request(descriptor), cacheKeyBody: { ...input, body } },
     sentInput(call) {
       const capped = withOutputCap(descriptor, body, call.admission.outputCapToSend);
       const sent: Record<string, unknown> = { ...input, modelId: modelIdFor(call) };

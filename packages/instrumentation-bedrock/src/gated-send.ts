@@ -1,5 +1,6 @@
+import { Readable } from 'node:stream';
 import { context, diag } from '@opentelemetry/api';
-import type { TokenUsage } from '@tollgate/core';
+import type { CachedReply, TokenUsage } from '@tollgate/core';
 import {
   type CallGate,
   claimAdmittedRequest,
@@ -154,7 +155,9 @@ function commandToSend(command: CommandLike, input: Record<string, unknown>): Co
 
 interface HttpResponseLike {
   statusCode?: number;
+  reason?: string;
   headers?: Record<string, string>;
+  body?: unknown;
 }
 
 /**
@@ -167,6 +170,14 @@ const attemptMiddleware: Middleware = (next) => async (args) => {
   const attempting = ATTEMPTING.get(args.input as object);
   if (!attempting) return next(args);
   const { call, described } = attempting;
+  // A response cache hit: the stored reply goes to the deserializer, nothing is sent.
+  const replayed = call.replayedReply;
+  if (replayed) {
+    const response = replayedHttpResponse(replayed);
+    if (described.operation === 'InvokeModel')
+      described.headerUsage = bedrockUsage(response.headers, TOKEN_COUNT_HEADERS);
+    return { response, output: undefined };
+  }
   let result: MiddlewareResult;
   try {
     result = await next(args);
@@ -174,6 +185,7 @@ const attemptMiddleware: Middleware = (next) => async (args) => {
     call.recordAttempt(undefined);
     throw error;
   }
+  if (call.storesReply) await keepReply(call, result);
   try {
     const response = asRecord(result.response) as HttpResponseLike | undefined;
     const headers = asRecord(response?.headers) as Record<string, string> | undefined;
@@ -187,6 +199,41 @@ const attemptMiddleware: Middleware = (next) => async (args) => {
   }
   return result;
 };
+
+/** A stored reply as the raw HTTP response the SDK's deserializer reads. */
+function replayedHttpResponse(reply: CachedReply): HttpResponseLike & { headers: Record<string, string> } {
+  return {
+    statusCode: reply.status,
+    reason: reply.statusText,
+    headers: Object.fromEntries(reply.headers),
+    body: Readable.from([Buffer.from(reply.body)]),
+  };
+}
+
+/**
+ * Reads a successful non-stream reply whole, for the response cache, and hands the deserializer
+ * the same bytes (it reads the whole body anyway). The call stores it once it completes.
+ */
+async function keepReply(call: GuardedCall, result: MiddlewareResult): Promise<void> {
+  const response = asRecord(result.response) as (HttpResponseLike & { body?: unknown }) | undefined;
+  const body = response?.body as AsyncIterable<Uint8Array> | undefined;
+  if (response?.statusCode !== 200 || typeof body?.[Symbol.asyncIterator] !== 'function') return;
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of body) chunks.push(chunk);
+  const bytes = Buffer.concat(chunks);
+  response.body = Readable.from([bytes]);
+  const headers = Object.entries(response.headers ?? {}).filter(
+    ([name, value]) => !name.startsWith(':') && typeof value === 'string',
+  );
+  call.keepReply({
+    status: 200,
+    statusText: response.reason ?? '',
+    url: '',
+    headers,
+    body: new Uint8Array(bytes),
+    storedAtMs: Date.now(),
+  });
+}
 
 /** Response headers as `Headers`, without HTTP/2 pseudo-headers (`:status`), which it refuses. */
 function fetchHeaders(raw: Record<string, string>): Headers {

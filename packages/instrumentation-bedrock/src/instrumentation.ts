@@ -54,6 +54,11 @@ export class BedrockInstrumentation extends TollgateInstrumentation<
     super(BEDROCK_SDK, config);
   }
 
+  /** Converse and InvokeModel replies are replayed from the response cache in the attempt middleware. */
+  protected override patched(): void {
+    this.replaysCachedReplies();
+  }
+
   protected override targets({ client }: LoadedSdk<BedrockClientClass>): SdkTarget[] {
     return [
       {

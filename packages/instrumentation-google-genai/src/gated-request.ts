@@ -8,7 +8,7 @@ import {
   type GuardedCall,
   sendAdmitted,
 } from '@tollgate/core/instrumentation';
-import type { ModelParams, ModelsLike, RequestMethod } from './internal-types';
+import type { ApiClientLike, ModelParams, ModelsLike, RequestMethod } from './internal-types';
 import { observeGenerateContentStream, settleEmbedContent, settleGenerateContent } from './result-observers';
 import { GEN_AI_PROVIDER_NAME_VALUE_GCP_GEMINI, GEN_AI_PROVIDER_NAME_VALUE_GCP_VERTEX_AI } from './semconv';
 import type { GoogleGenAIInstrumentationConfig } from './types';
@@ -18,6 +18,8 @@ import { asRecord, bareModelId, embeddedTexts, retryDelayMillis } from './utils'
 export interface GateAccess {
   gate(): CallGate | undefined;
   config(): GoogleGenAIInstrumentationConfig;
+  /** Hooks the client's request function, where the response cache replays a hit (once per class). */
+  hookRequests(apiClient: ApiClientLike | undefined): void;
 }
 
 /** Parameters the gate can describe; anything else goes to the SDK untouched, to reject in its own words. */
@@ -73,7 +75,8 @@ function admit(gate: CallGate, request: GatedRequest, signal: AbortSignal | unde
 async function send<T>(call: GuardedCall, request: () => Promise<T>): Promise<T> {
   try {
     const result = await context.with(call.context, () => sendAdmitted(call, request));
-    call.recordAttempt(undefined, 200);
+    // A reply from the response cache was no attempt at the provider.
+    if (!call.answeredFromCache) call.recordAttempt(undefined, 200);
     return result;
   } catch (error) {
     const status = (error as { status?: unknown } | null)?.status;
@@ -108,6 +111,7 @@ export function gatedGenerateContent(original: RequestMethod, access: GateAccess
     const body = modelParams(params);
     if (!gate || !body || claimAdmittedRequest()) return original.call(this, params);
     const request = describeRequest(this, 'generate_content', body, false, access.config());
+    access.hookRequests(this.apiClient);
     const call = await admit(gate, request, abortSignalOf(body));
     const response = await send(call, () => original.call(this, admittedParams(body, request, call)));
     settleGenerateContent(response, call);
@@ -126,6 +130,7 @@ export function gatedGenerateContentStream(original: RequestMethod, access: Gate
     const body = modelParams(params);
     if (!gate || !body || claimAdmittedRequest()) return original.call(this, params);
     const request = describeRequest(this, 'generate_content', body, true, access.config());
+    access.hookRequests(this.apiClient);
     const call = await admit(gate, request, abortSignalOf(body));
     const stream = await send(call, () => original.call(this, admittedParams(body, request, call)));
     if (typeof (stream as AsyncIterable<unknown> | undefined)?.[Symbol.asyncIterator] !== 'function') {
@@ -147,7 +152,12 @@ export function gatedEmbedContent(original: RequestMethod, access: GateAccess): 
     const body = modelParams(params);
     if (!gate || !body || claimAdmittedRequest()) return original.call(this, params);
     const described = { model: body.model, input: embeddedTexts(body) };
-    const request = describeRequest(this, 'embeddings', described, false, access.config());
+    // The described body is a summary (the texts): the whole parameters key the response cache.
+    const request = {
+      ...describeRequest(this, 'embeddings', described, false, access.config()),
+      cacheKeyBody: body,
+    };
+    access.hookRequests(this.apiClient);
     const call = await admit(gate, request, abortSignalOf(body));
     const { model } = call.admission;
     const sent = model === request.descriptor.model ? body : { ...body, model };

@@ -63,7 +63,11 @@ export class GoogleGenAIInstrumentation extends TollgateInstrumentation<
   }
 
   protected override targets({ client: Models }: LoadedSdk<ModelsClass>): SdkTarget[] {
-    const access: GateAccess = { gate: () => this.gate(), config: () => this.getConfig() };
+    const access: GateAccess = {
+      gate: () => this.gate(),
+      config: () => this.getConfig(),
+      hookRequests: (apiClient) => this.hookRequests(apiClient, 'apiCall'),
+    };
     return [
       {
         name: 'Models.generateContentInternal',

@@ -5,7 +5,7 @@ import { parse as parseYaml } from 'yaml';
 import type { RegisterOptions } from './register-options';
 
 /** Sections that hold an object: the guard's configuration and one per instrumented SDK. */
-const OBJECT_SECTIONS = ['guard', 'openai', 'anthropic', 'googleGenAI', 'bedrock'];
+const OBJECT_SECTIONS = ['guard', 'openai', 'anthropic', 'googleGenAI', 'bedrock', 'aiSdk'];
 const FILE_KEYS = ['serviceName', ...OBJECT_SECTIONS, 'metricExportIntervalMillis', 'shutdownOnExit'];
 
 /**

@@ -1,5 +1,10 @@
 import type { Instrumentation } from '@opentelemetry/instrumentation';
 import type { Guard } from '@tollgate/core';
+import {
+  AI_SDK_PROVIDER_PACKAGES,
+  AiSdkInstrumentation,
+  SUPPORTED_AI_SDK_PROVIDER_RANGE,
+} from '@tollgate/instrumentation-ai-sdk';
 import { AnthropicInstrumentation, SUPPORTED_ANTHROPIC_RANGE } from '@tollgate/instrumentation-anthropic';
 import { BedrockInstrumentation, SUPPORTED_BEDROCK_RANGE } from '@tollgate/instrumentation-bedrock';
 import {
@@ -25,7 +30,7 @@ import { watchForUngatedCalls } from './ungated-call-watch';
  */
 export function tollgateInstrumentations(
   guard: Guard,
-  options: Pick<RegisterOptions, 'openai' | 'anthropic' | 'googleGenAI' | 'bedrock'> = {},
+  options: Pick<RegisterOptions, 'openai' | 'anthropic' | 'googleGenAI' | 'bedrock' | 'aiSdk'> = {},
 ): Instrumentation[] {
   const instrumentations: Instrumentation[] = [];
   const patchers: SdkPatcher[] = [];
@@ -36,18 +41,21 @@ export function tollgateInstrumentations(
     create: (
       config: Omit<Section, 'enabled'>,
     ) => Instrumentation & { instrument(moduleExports: unknown): void },
-    packageName: string,
+    packageNames: string | readonly string[],
     supportedRange: string,
   ): void => {
     const { enabled = true, ...config } = section ?? ({} as Section);
     if (!enabled) return;
     const instrumentation = create(config);
     instrumentations.push(instrumentation);
-    patchers.push({
-      packageName,
-      supportedRange,
-      instrument: (moduleExports) => instrumentation.instrument(moduleExports),
-    });
+    // One instrumentation may gate several packages (the AI SDK's providers).
+    for (const packageName of typeof packageNames === 'string' ? [packageNames] : packageNames) {
+      patchers.push({
+        packageName,
+        supportedRange,
+        instrument: (moduleExports) => instrumentation.instrument(moduleExports),
+      });
+    }
   };
   add(
     options.openai,
@@ -72,6 +80,12 @@ export function tollgateInstrumentations(
     (config) => new BedrockInstrumentation({ ...config, guard }),
     '@aws-sdk/client-bedrock-runtime',
     SUPPORTED_BEDROCK_RANGE,
+  );
+  add(
+    options.aiSdk,
+    (config) => new AiSdkInstrumentation({ ...config, guard }),
+    AI_SDK_PROVIDER_PACKAGES,
+    SUPPORTED_AI_SDK_PROVIDER_RANGE,
   );
   patchLoadedSdks(patchers);
   watchForUngatedCalls();

@@ -3,6 +3,7 @@ import type { IMetricReader } from '@opentelemetry/sdk-metrics';
 // sdk-trace, not sdk-trace-base: sdk-trace-base has no 3.x release; sdk-node depends on sdk-trace on both lines.
 import type { SpanProcessor } from '@opentelemetry/sdk-trace';
 import type { GuardConfig } from '@tollgate/core';
+import type { AiSdkInstrumentationConfig } from '@tollgate/instrumentation-ai-sdk';
 
 /** Options of `register()`. Every field is optional; the same shape (minus functions) is accepted from `TOLLGATE_CONFIG`. */
 export interface RegisterOptions {
@@ -18,6 +19,13 @@ export interface RegisterOptions {
   googleGenAI?: { enabled?: boolean; providerName?: string };
   /** Options for the Amazon Bedrock Runtime instrumentation (the guard is added for you). */
   bedrock?: { enabled?: boolean; providerName?: string };
+  /** Options for the Vercel AI SDK instrumentation (`@ai-sdk/openai`, `@ai-sdk/anthropic`, `@ai-sdk/google` models; the guard is added for you). */
+  aiSdk?: {
+    enabled?: boolean;
+    providerName?: string;
+    /** Model objects by `provider:model` id, for the substitutes routing rules pick (code only, not the config file). */
+    models?: AiSdkInstrumentationConfig['models'];
+  };
   /**
    * How often metrics are exported over OTLP.
    * @default `OTEL_METRIC_EXPORT_INTERVAL`, else 60_000

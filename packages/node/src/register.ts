@@ -24,7 +24,7 @@ export interface TollgateHandle {
  * `http/json` unless `OTEL_EXPORTER_OTLP_PROTOCOL` or its per-signal variant says
  * `http/protobuf` or `grpc` — and endpoints from the standard `OTEL_EXPORTER_OTLP_*`
  * variables; no logs unless `OTEL_LOGS_EXPORTER` asks for them), creates the guard and registers the
- * openai, Anthropic and Google Gen AI instrumentations with it. SDKs loaded later are patched as they load
+ * openai, Anthropic, Google Gen AI, Bedrock and Vercel AI SDK instrumentations with it. SDKs loaded later are patched as they load
  * (CommonJS `require`, and ES modules through a loader hook limited to the instrumented
  * modules); copies already loaded are patched in place at once — for an ES module app, the copy
  * its entry's `import` resolves to, so `register()` in a module imported before `openai`, or

@@ -170,6 +170,30 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     });
   });
 
+  it('node --import @tollgate/node/register gates an unchanged Vercel AI SDK app', async () => {
+    mock.reset();
+    const { stdout, stderr, received } = await runApp(
+      ['--import', '@tollgate/node/register', 'ai-sdk-app.mjs'],
+      {
+        TOLLGATE_CONFIG: join(fixtures, 'tollgate.yaml'),
+      },
+    );
+    expect(stdout).toContain('stream: Hello');
+    expect(stdout).toContain('uncapped call: BudgetExceededError');
+    expect(stderr).not.toContain('TOLLGATE_UNGATED_CALL');
+    const spans = spansIn(received).filter((span) => span.attributes['tollgate.gate.decision']);
+    expect(spans.map((span) => `${span.name}:${span.attributes['tollgate.gate.decision']}`)).toEqual([
+      'chat gpt-4o-mini:allowed',
+      'chat claude-haiku-4-5:allowed',
+      'chat claude-haiku-4-5:budget_exceeded',
+    ]);
+    expect(spans[1]!.attributes).toMatchObject({
+      'gen_ai.provider.name': 'anthropic',
+      'tollgate.usage.source': 'provider',
+    });
+    expect(mock.requests()).toHaveLength(2);
+  });
+
   it('node --import @tollgate/node/register gates Amazon Bedrock Runtime calls with no code change', async () => {
     mock.reset();
     const { stdout, received } = await runApp(['--import', '@tollgate/node/register', 'bedrock-app.mjs'], {

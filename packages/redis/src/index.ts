@@ -1,5 +1,8 @@
 // One config change: budgets and rate limits in Redis
 
+// Shared response cache
+export type { RedisResponseCacheOptions } from './cache/redis-response-cache';
+export { createRedisResponseCache } from './cache/redis-response-cache';
 export type {
   RedisGuardStore,
   RedisGuardStoreOptions,

@@ -18,7 +18,8 @@ export interface BudgetLedger {
 
   /**
    * Reserves every line's amount, or nothing: fails when any line's
-   * `spent + reserved + amount` would pass its limit.
+   * `spent + reserved + amount` would pass its limit, or when a line is already used past its
+   * `unlessUsedAbove` ratio (then it returns every line's state, as `peek` would read it).
    */
   reserve(request: ReserveRequest): Promise<ReserveResult>;
 
@@ -74,6 +75,14 @@ export interface ReserveRequest {
   lines: readonly LedgerLine[];
   /** How long the reservation may stay open before `collectExpired` ends it. */
   leaseMillis: number;
+  /**
+   * Per line (same order as `lines`), a use ratio: when a line's `(spent + reserved) / limit`
+   * is already above it (and its limit is positive), nothing is reserved and the result carries
+   * every line's state instead. The guard passes the ratios at which a degradation rule would act
+   * on the call, so one operation both reads what the rules need and reserves when none acts.
+   * Checked before room. Missing or `undefined` entries never stop a reservation.
+   */
+  unlessUsedAbove?: readonly (number | undefined)[];
 }
 
 /** A counter as seen by one operation. */
@@ -88,8 +97,10 @@ export interface LineState {
 
 export type ReserveResult =
   | { ok: true; lines: LineState[] }
-  /** `failedLine` is the index of the first line that could not hold its amount. */
-  | { ok: false; failedLine: number; state: LineState };
+  /** No room: `failedLine` is the index of the first line that could not hold its amount. */
+  | { ok: false; reason: 'no-room'; failedLine: number; state: LineState }
+  /** A line was used past its `unlessUsedAbove` ratio: nothing was reserved; every line's state. */
+  | { ok: false; reason: 'used-above'; lines: LineState[] };
 
 export type ReservationStatus = 'settled' | 'released' | 'expired' | 'unknown';
 

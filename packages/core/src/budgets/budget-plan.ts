@@ -95,15 +95,6 @@ export class BudgetPlan {
   }
 }
 
-/** Whether lines planned earlier still name the current windows at `nowMs` (rolling lines always do). */
-export function windowsStillOpen(lines: readonly PlannedLine[], nowMs: number): boolean {
-  for (const { line } of lines) {
-    if (line.window.kind === 'calendar' && (nowMs < line.window.startMs || nowMs >= line.window.endMs))
-      return false;
-  }
-  return true;
-}
-
 function scopeValues(per: readonly ScopeDimension[], subject: BudgetSubject): ScopeValues {
   const values: ScopeValues = {};
   for (const dimension of per) values[dimension] = dimensionValue(dimension, subject) ?? UNSET_SCOPE_VALUE;

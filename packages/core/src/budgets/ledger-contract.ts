@@ -44,10 +44,61 @@ export function describeLedgerContract(name: string, contract: LedgerContractOpt
         lines: [roomy, tight],
         leaseMillis: 60_000,
       });
-      expect(result).toMatchObject({ ok: false, failedLine: 1, state: { key: 'b', limit: 10 } });
+      expect(result).toMatchObject({
+        ok: false,
+        reason: 'no-room',
+        failedLine: 1,
+        state: { key: 'b', limit: 10 },
+      });
       const [a, b] = await ledger.peek([roomy, tight]);
       expect(a).toMatchObject({ spent: 0, reserved: 0 });
       expect(b).toMatchObject({ spent: 0, reserved: 0 });
+    });
+
+    it('stops a reservation at a line used past its ratio and returns every line as it read it', async () => {
+      const { ledger, openReservations } = await contract.create({});
+      const a = calendarLine('a', 100, 10);
+      const b = calendarLine('b', 200, 10);
+      await ledger.reserve({ reservationId: 'r1', lines: [a], leaseMillis: 60_000 });
+      await ledger.settle('r1', [40]);
+      await ledger.reserve({ reservationId: 'r2', lines: [a], leaseMillis: 60_000 });
+      // `a` is 50 % used (40 spent, 10 reserved): 0.49 stops the reservation, 0.5 does not.
+      const reserve = (unlessUsedAbove: (number | undefined)[]) =>
+        ledger.reserve({ reservationId: 'r3', lines: [b, a], leaseMillis: 60_000, unlessUsedAbove });
+      expect(await reserve([undefined, 0.49])).toMatchObject({
+        ok: false,
+        reason: 'used-above',
+        lines: [
+          { key: 'b', spent: 0, reserved: 0, limit: 200 },
+          { key: 'a', spent: 40, reserved: 10, limit: 100 },
+        ],
+      });
+      expect(await openReservations()).toBe(1);
+      // Nothing was made under the id, so it reserves once no ratio stops it.
+      expect(await reserve([0.99, 0.5])).toMatchObject({
+        ok: true,
+        lines: [{ reserved: 10 }, { reserved: 20 }],
+      });
+      expect(await openReservations()).toBe(2);
+    });
+
+    it('checks use ratios before room, and never stops at a line without a positive limit', async () => {
+      const { ledger } = await contract.create({});
+      const full = calendarLine('a', 10, 10);
+      await ledger.reserve({ reservationId: 'r1', lines: [full], leaseMillis: 60_000 });
+      const again = (id: string, unlessUsedAbove?: number[]) =>
+        ledger.reserve({ reservationId: id, lines: [full], leaseMillis: 60_000, unlessUsedAbove });
+      expect(await again('r2', [0.9])).toMatchObject({ ok: false, reason: 'used-above' });
+      expect(await again('r3')).toMatchObject({ ok: false, reason: 'no-room', failedLine: 0 });
+      const unlimited = calendarLine('z', 0, 0);
+      expect(
+        await ledger.reserve({
+          reservationId: 'r4',
+          lines: [unlimited],
+          leaseMillis: 60_000,
+          unlessUsedAbove: [-1],
+        }),
+      ).toMatchObject({ ok: true });
     });
 
     it('settle replaces the reservation with the actual amount and frees the difference', async () => {

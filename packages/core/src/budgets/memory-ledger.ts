@@ -110,11 +110,15 @@ export class MemoryLedger implements BudgetLedger {
       checkAmount(`reserve(${request.reservationId}) limit`, line.limit, line.key);
     }
     const counters = request.lines.map((line) => this.counterFor(line, nowMs));
+    const ceilings = request.unlessUsedAbove;
+    if (ceilings && counters.some((counter, index) => usedAbove(counter, ceilings[index]))) {
+      return { ok: false, reason: 'used-above', lines: counters.map((counter) => stateOf(counter, nowMs)) };
+    }
     for (let index = 0; index < counters.length; index++) {
       const counter = counters[index]!;
       const amount = request.lines[index]!.amount;
       if (counter.spent + counter.reserved + amount > counter.limit) {
-        return { ok: false, failedLine: index, state: stateOf(counter, nowMs) };
+        return { ok: false, reason: 'no-room', failedLine: index, state: stateOf(counter, nowMs) };
       }
     }
     const amounts = request.lines.map((line) => line.amount);
@@ -331,6 +335,13 @@ function checkAmount(what: string, value: number, key: string): void {
   if (!Number.isSafeInteger(value) || value < 0) {
     throw new RangeError(`${what} ${value} for ${key} is not a non-negative safe integer`);
   }
+}
+
+/** Whether the counter's use is past `ratio` (the same division the degradation rules make). */
+function usedAbove(counter: Counter, ratio: number | undefined): boolean {
+  return (
+    ratio !== undefined && counter.limit > 0 && (counter.spent + counter.reserved) / counter.limit > ratio
+  );
 }
 
 function sliceLength(lengthMs: number): number {

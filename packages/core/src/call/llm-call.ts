@@ -17,11 +17,15 @@ export interface LlmCallDescriptor {
    * Which substitutes a routing rule (`fallback`, `cheapest`) may give this call:
    * `'same-provider'`, models of `provider` only; `'any-provider'`, also another provider's
    * model (`anthropic:claude-haiku-4-5`), for callers that can send one call to any provider
-   * (the AI SDK). A rule whose target needs another provider does not apply otherwise.
+   * (the AI SDK); a function, only the other providers' models it returns true for (the ones
+   * the caller has a model object for). A rule whose target the call cannot reach does not apply.
    * @default 'same-provider'
    */
   substitutes?: SubstituteReach;
 }
 
 /** Whether a call can be sent to another provider's model than the one it names. */
-export type SubstituteReach = 'same-provider' | 'any-provider';
+export type SubstituteReach =
+  | 'same-provider'
+  | 'any-provider'
+  | ((provider: string, model: string) => boolean);

@@ -1,6 +1,7 @@
 import type { WebhookConfig } from '../alerts/webhook-config';
 import type { BudgetConfig } from '../budgets/budget-config';
 import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
+import type { CacheConfig } from '../cache/cache-config';
 import type { DecisionHook } from '../events/decision-events';
 import type { LimiterStore } from '../limits/limiter-store';
 import type { RateLimitConfig } from '../limits/rate-limit-config';
@@ -112,4 +113,10 @@ export interface GuardConfig {
    * @default local buckets (one process)
    */
   limiter?: { datastore?: LimiterStore };
+  /**
+   * An exact-match response cache in front of the gate: a hit sends nothing, reserves nothing
+   * and costs nothing. Nothing is cached unless a rule here or the call (`withScope({ cache })`)
+   * asks. See docs/cache.md. @default no rules; an in-process store made on first use
+   */
+  cache?: CacheConfig;
 }

@@ -1,5 +1,6 @@
 import type { BudgetLedger, LeaseExpiryPolicy } from '../budgets/budget-ledger';
 import type { NormalizedBudget } from '../budgets/normalized-budget';
+import type { NormalizedCacheConfig } from '../cache/cache-config';
 import { TollgateConfigError } from '../errors/config-error';
 import type { DecisionHook } from '../events/decision-events';
 import type { NormalizedRateLimit } from '../limits/rate-limit-rules';
@@ -13,6 +14,7 @@ import type { FallbackPrice, GuardConfig } from './guard-config';
 import type { NormalizedGuardEstimator } from './guard-estimator-options';
 import { type NormalizedWebhook, normalizeAlerts } from './normalize-alerts';
 import { normalizeBudgets } from './normalize-budgets';
+import { normalizeCache } from './normalize-cache';
 import { normalizeCircuitBreakers } from './normalize-circuit-breakers';
 import { normalizeEstimator } from './normalize-estimator';
 import { normalizeLoops } from './normalize-loops';
@@ -44,6 +46,8 @@ export interface NormalizedGuardConfig {
   /** The ledger given; undefined for the in-memory default. */
   ledger: BudgetLedger | undefined;
   limiter: GuardConfig['limiter'];
+  /** The response cache's rules and store. */
+  cache: NormalizedCacheConfig;
 }
 
 const TOP_LEVEL_KEYS = [
@@ -64,6 +68,7 @@ const TOP_LEVEL_KEYS = [
   'circuitBreakers',
   'loops',
   'alerts',
+  'cache',
 ];
 
 /** Validates a guard config and fills in defaults. Throws `TollgateConfigError` naming the first bad field. */
@@ -99,6 +104,7 @@ export function normalizeGuardConfig(
     circuitBreakers: normalizeCircuitBreakers(root.circuitBreakers),
     loops: normalizeLoops(root.loops),
     webhook: normalizeAlerts(root.alerts),
+    cache: normalizeCache(root.cache),
     priceTableMaxAgeDays:
       optionalNumber(root.priceTableMaxAgeDays, 'priceTableMaxAgeDays', { min: 0, minInclusive: false }) ??
       90,

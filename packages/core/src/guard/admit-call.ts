@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { minHeadroomRatio } from '../budgets/budget-instances';
 import type { LedgerLine, LineState, ReserveResult } from '../budgets/budget-ledger';
-import { type PlannedLine, windowsStillOpen } from '../budgets/budget-plan';
+import type { PlannedLine } from '../budgets/budget-plan';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
 import { budgetsTouched } from '../events/budgets-touched';
@@ -9,7 +9,7 @@ import type { CallDecisionBase } from '../events/decision-events';
 import { isRefusal, reportRefusal } from '../events/refusals';
 import { abortReason } from '../limits/bounded-wait';
 import type { LimiterPermit } from '../limits/rate-limiter';
-import { evaluateRules, type RuleSubject } from '../policies/degradation';
+import { budgetTriggers, evaluateRules, type RuleSubject } from '../policies/degradation';
 import type { CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { refuseOverBudget } from './budget-refusal';
@@ -25,12 +25,11 @@ import { routeCall } from './route-step';
 const THROTTLE_REPORT_MILLIS = 20;
 
 /**
- * Admission, in steps: scope, estimate, loop rules, circuit, degradation rules (fallback,
- * cheapest, defer, reject; a routing rule may also move a call off a model whose circuit is
- * open, see route-step) with a budget pre-check,
- * rate-limit wait, then the atomic reservation. A step that refuses reports its decision
- * event, hands back what earlier steps took (a probe slot, limiter capacity) and throws the
- * typed error; the request does not exist yet.
+ * Admission, in steps: scope, estimate, loop rules, circuit, the atomic reservation together
+ * with the degradation rules (fallback, cheapest, defer, reject; a routing rule may also move a
+ * call off a model whose circuit is open, see route-step), then the rate-limit wait. A step
+ * that refuses reports its decision event, hands back what earlier steps took (a probe slot,
+ * the reservation) and throws the typed error; the request does not exist yet.
  */
 export async function admitCall(
   runtime: GuardRuntime,
@@ -57,48 +56,76 @@ export async function admitCall(
   const circuit = enterCircuit(runtime, planned, ruleSubject);
   let probe = circuit.probe;
 
-  // Rules and budget pre-check: an exhausted budget refuses without taking rate-limit capacity.
-  // An open circuit got this far only because a routing rule may move the call off its model.
+  // Budgets, in one ledger operation: the reservation, which stops short when a line is used past
+  // a degradation rule's trigger so the rules decide on the states it read (fallback, cheapest,
+  // defer, reject). It comes before the rate-limit wait: a call the budgets refuse never waits
+  // for or takes limiter capacity. When a rule acts whatever the budgets' use (an open circuit
+  // that only a routing rule can get around, a `cheapest` rule without a trigger), the rules
+  // decide on a plain read first and the call is reserved where they send it.
   let lines: PlannedLine[] = [];
+  let reserved: ReserveResult | undefined;
   if (planned.budgets.length > 0 || circuit.open || runtime.hasCheapestRule) {
     if (planned.budgets.length > 0)
       lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now());
-    let states: readonly LineState[] = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
-    const decision = evaluateRules(
-      runtime.config.policies,
-      { ...ruleSubject, circuitOpen: circuit.open !== undefined },
-      lines,
-      states,
-    );
-    if (circuit.open && decision.action === 'none') throw reportRefusal(events, planned.base, circuit.open);
-    if (decision.action === 'fallback' || decision.action === 'cheapest') {
-      const routed = await routeCall(
-        runtime,
-        { call, planned, probe, circuitOpen: circuit.open, callId, scope },
-        decision,
-      );
-      ({ call, planned, probe, lines, states } = routed);
-    } else if (decision.action === 'reject' || decision.action === 'defer') {
+    const triggers = circuit.open ? 'always' : budgetTriggers(runtime.config.policies, ruleSubject);
+    let states: readonly LineState[] | undefined;
+    try {
+      if (triggers === 'always') states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
+      else {
+        reserved = await reserveLines(runtime, callId, lines, triggers);
+        if (reserved && !reserved.ok && reserved.reason === 'used-above') states = reserved.lines;
+      }
+    } catch (error) {
       releaseProbe(runtime, planned, probe);
-      const error = new PolicyRejectedError({
-        ruleId: decision.rule.id,
-        action: decision.action,
-        budgetId: decision.rule.when.budget,
-        budgetScope: decision.budgetScope,
-        usedRatio: decision.usedRatio,
-        retryAfterMs: Math.max(0, decision.resetAtMs - ledger.now()),
-      });
-      throw reportRefusal(events, planned.base, error);
+      throw error;
     }
-    const failed = firstWithoutRoom(lines, states);
-    if (failed >= 0) {
+    if (states) {
+      const decision = evaluateRules(
+        runtime.config.policies,
+        { ...ruleSubject, circuitOpen: circuit.open !== undefined },
+        lines,
+        states,
+      );
+      if (circuit.open && decision.action === 'none') throw reportRefusal(events, planned.base, circuit.open);
+      if (decision.action === 'fallback' || decision.action === 'cheapest') {
+        const routed = await routeCall(
+          runtime,
+          { call, planned, probe, circuitOpen: circuit.open, callId, scope },
+          decision,
+        );
+        ({ call, planned, probe, lines } = routed);
+      } else if (decision.action === 'reject' || decision.action === 'defer') {
+        releaseProbe(runtime, planned, probe);
+        const error = new PolicyRejectedError({
+          ruleId: decision.rule.id,
+          action: decision.action,
+          budgetId: decision.rule.when.budget,
+          budgetScope: decision.budgetScope,
+          usedRatio: decision.usedRatio,
+          retryAfterMs: Math.max(0, decision.resetAtMs - ledger.now()),
+        });
+        throw reportRefusal(events, planned.base, error);
+      }
+      // Where the rules left the call, it is reserved as planned, without stopping again.
+      try {
+        reserved = await reserveLines(runtime, callId, lines, undefined);
+      } catch (error) {
+        releaseProbe(runtime, planned, probe);
+        throw error;
+      }
+    }
+    if (reserved && !reserved.ok) {
       releaseProbe(runtime, planned, probe);
-      throw refuseOverBudget(runtime, planned, lines[failed]!, states[failed]!);
+      // A reservation without trigger ratios never stops 'used-above'; only lack of room is left.
+      const [failed, state] =
+        reserved.reason === 'no-room' ? [reserved.failedLine, reserved.state] : [0, reserved.lines[0]!];
+      throw refuseOverBudget(runtime, planned, lines[failed]!, state);
     }
   }
-  const { estimate, base, subject, budgets, amounts } = planned;
+  const { estimate, base } = planned;
 
-  // Rate-limit wait: no budget is held while the call queues.
+  // Rate-limit wait. The budgets are held meanwhile, and handed back if the wait ends without
+  // capacity: a caller's abort, a limit that refuses the call, or a timeout in the queue.
   let permit: LimiterPermit;
   try {
     permit = await runtime.limiter.acquire(
@@ -118,6 +145,7 @@ export async function admitCall(
       throw abortReason(signal);
     }
   } catch (error) {
+    if (reserved?.ok) await releaseUnsent(runtime, callId, lines);
     reportRefusedWait(runtime, base, signal, error);
     releaseProbe(runtime, planned, probe);
     throw error;
@@ -127,33 +155,10 @@ export async function admitCall(
     events.emit({ ...base, type: 'throttled', limiterKeys: permit.limiterKeys });
   }
 
-  // Reservation across every applicable budget, all or nothing. The window may have rolled
-  // while the call queued: the lines are planned again at reservation time.
-  const reserveAtMs = ledger.now();
-  if (budgets.length === 0) lines = [];
-  else if (lines.length === 0 || !windowsStillOpen(lines, reserveAtMs))
-    lines = runtime.plan.lines(budgets, subject, amounts, reserveAtMs);
   let headroom: number | undefined;
-  if (lines.length > 0) {
-    let result: ReserveResult;
-    try {
-      result = await ledger.reserve({
-        reservationId: callId,
-        lines: lines.map(ledgerLine),
-        leaseMillis: runtime.config.leaseMillis,
-      });
-    } catch (error) {
-      permit.refund();
-      releaseProbe(runtime, planned, probe);
-      throw error;
-    }
-    if (!result.ok) {
-      permit.refund();
-      releaseProbe(runtime, planned, probe);
-      throw refuseOverBudget(runtime, planned, lines[result.failedLine]!, result.state);
-    }
-    runtime.instances.record(lines, result.lines);
-    headroom = minHeadroomRatio(result.lines);
+  if (reserved?.ok) {
+    runtime.instances.record(lines, reserved.lines);
+    headroom = minHeadroomRatio(reserved.lines);
   }
 
   const admission = new GuardAdmission(
@@ -195,11 +200,39 @@ function ledgerLine(planned: PlannedLine): LedgerLine {
   return planned.line;
 }
 
-/** Index of the first line whose budget has no room left for the call's amount, or -1. */
-function firstWithoutRoom(lines: readonly PlannedLine[], states: readonly LineState[]): number {
-  return states.findIndex(
-    (state, index) => state.spent + state.reserved + lines[index]!.line.amount > state.limit,
-  );
+/**
+ * Reserves the call's lines (none: nothing to do), stopping where a rule would act on the call.
+ * The lines are planned at admission, so a calendar window's charge lands in the window the
+ * call was admitted in, the one its limit was checked against.
+ */
+async function reserveLines(
+  runtime: GuardRuntime,
+  callId: string,
+  lines: readonly PlannedLine[],
+  triggers: ReadonlyMap<string, number> | undefined,
+): Promise<ReserveResult | undefined> {
+  if (lines.length === 0) return undefined;
+  return runtime.ledger.reserve({
+    reservationId: callId,
+    lines: lines.map(ledgerLine),
+    leaseMillis: runtime.config.leaseMillis,
+    unlessUsedAbove: triggers && lines.map((planned) => triggers.get(planned.budgetId)),
+  });
+}
+
+/** The call never went out after its reservation: the budgets get it back. */
+async function releaseUnsent(
+  runtime: GuardRuntime,
+  callId: string,
+  lines: readonly PlannedLine[],
+): Promise<void> {
+  try {
+    const result = await runtime.ledger.release(callId);
+    if (result.applied) runtime.instances.record(lines, result.lines);
+  } catch {
+    // The caller hears the limiter's refusal; a store that could not take the release retries
+    // it or ends the reservation with its lease.
+  }
 }
 
 /** The wait for rate-limit capacity ended without a permit: the caller aborted, or a limit refused the call. */

@@ -1,5 +1,7 @@
 import type { BudgetInstanceState } from '../budgets/budget-instances';
 import type { BudgetUnit } from '../budgets/budget-units';
+import type { CachedReply } from '../cache/cached-reply';
+import type { CacheableRequest, CachePlan } from '../cache/response-cache';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { CallEstimate } from '../estimate/call-estimate';
 import type { BudgetTouched, DecisionHook, DecisionType, UsageSource } from '../events/decision-events';
@@ -36,6 +38,8 @@ export interface Settlement {
   applied: boolean;
   /** Least headroom left over the budgets the call touched, as a fraction of the limit; undefined without budgets. */
   minHeadroomRatio: number | undefined;
+  /** For a call answered from the response cache: what it would have cost at list price. */
+  savedCostUsd?: number | undefined;
 }
 
 /** An admitted call. End it exactly once with `settle()` or `release()`; repeats are harmless no-ops. */
@@ -143,6 +147,12 @@ export interface Guard {
   /** The price table in use, overrides applied. */
   readonly prices: PriceTable;
   /**
+   * Looks a call up in the response cache (`cache` in the config, or `withScope({ cache })`).
+   * Undefined, synchronously, when the cache does not apply to the call. Instrumentations call
+   * it before `admit()`: a hit is answered without admission.
+   */
+  lookupCache?(request: CacheableRequest, options?: CallOptions): Promise<CacheLookup> | undefined;
+  /**
    * The name of the configured provider (`providers`) whose base URL `baseURL` equals or sits
    * under, for instrumentations to name a self-hosted server's calls; undefined when none matches.
    */
@@ -158,4 +168,15 @@ export interface BudgetStatus {
   spent: number;
   reserved: number;
   resetAtMs: number;
+}
+
+/** What the response cache says about one call it applies to. */
+export interface CacheLookup {
+  readonly plan: CachePlan;
+  /** The stored reply, on a hit; undefined on a miss. */
+  readonly reply: CachedReply | undefined;
+  /** The admission of a hit: reserves nothing; settling it reports the cost saved. */
+  hitAdmission(): Admission;
+  /** Stores the whole reply a miss received (fire-and-forget). */
+  store(reply: CachedReply): void;
 }

@@ -1,6 +1,7 @@
 import { diag } from '@opentelemetry/api';
 import { WebhookNotifier } from '../alerts/webhook-notifier';
 import type { BudgetInstanceState } from '../budgets/budget-instances';
+import { type CacheableRequest, ResponseCache } from '../cache/response-cache';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { GuardConfig } from '../config/guard-config';
 import { normalizeGuardConfig } from '../config/normalize-guard-config';
@@ -11,12 +12,21 @@ import type { PriceTable } from '../pricing/price-table';
 import type { CallScope, ScopeDimension } from '../scope/scope';
 import { admitCall } from './admit-call';
 import { readBudgetStatus } from './budget-status';
+import { lookupCache } from './cache-lookup';
 import { GuardRuntime } from './guard-runtime';
-import type { Admission, BudgetStatus, CallOptions, Guard, RunOptions } from './guard-types';
+import type { Admission, BudgetStatus, CacheLookup, CallOptions, Guard, RunOptions } from './guard-types';
 import { startLeaseExpiryTimer } from './lease-expiry';
 import { warmUpGuardTokenizers } from './tokenizer-warm-up-plan';
 
-export type { Admission, BudgetStatus, CallOptions, Guard, RunOptions, Settlement } from './guard-types';
+export type {
+  Admission,
+  BudgetStatus,
+  CacheLookup,
+  CallOptions,
+  Guard,
+  RunOptions,
+  Settlement,
+} from './guard-types';
 
 /**
  * Creates the gate. Validates `config` first and throws `TollgateConfigError` naming the
@@ -48,6 +58,7 @@ class GuardImpl implements Guard {
   private readonly runtime: GuardRuntime;
   private readonly leaseTimer: NodeJS.Timeout;
   private readonly webhook: WebhookNotifier | undefined;
+  private readonly responseCache: ResponseCache;
 
   constructor(config: GuardConfig) {
     const runtime = new GuardRuntime(normalizeGuardConfig(config));
@@ -79,6 +90,7 @@ class GuardImpl implements Guard {
         ['threshold-crossed'],
       );
     }
+    this.responseCache = new ResponseCache(normalized.cache);
     this.leaseTimer = startLeaseExpiryTimer(runtime);
     warmUpGuardTokenizers(normalized);
     this.reportPriceTableAge();
@@ -94,6 +106,10 @@ class GuardImpl implements Guard {
 
   admit(call: LlmCallDescriptor, options: CallOptions = {}): Promise<Admission> {
     return admitCall(this.runtime, call, options);
+  }
+
+  lookupCache(request: CacheableRequest, options: CallOptions = {}): Promise<CacheLookup> | undefined {
+    return lookupCache(this.runtime, this.responseCache, request, options);
   }
 
   async run<T>(
@@ -140,6 +156,7 @@ class GuardImpl implements Guard {
     await this.runtime.limiter.close();
     await this.runtime.ledger.close();
     await this.webhook?.close();
+    await this.responseCache.close();
   }
 
   /** A `price-table-stale` event when the price table was checked longer ago than `priceTableMaxAgeDays`. */

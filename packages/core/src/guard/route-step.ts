@@ -10,14 +10,13 @@ import { passCircuit, releaseProbe } from './circuit-step';
 import type { GuardRuntime } from './guard-runtime';
 import { type PlannedCall, planCall } from './planned-call';
 
-/** Where a routing rule sent a call: the call as it now goes out, planned, with its budget states read. */
+/** Where a routing rule sent a call: the call as it now goes out, planned, with the budget lines it reserves. */
 export interface RoutedCall {
   call: LlmCallDescriptor;
   planned: PlannedCall;
   /** The call is a half-open probe of its (new) model's circuit. */
   probe: boolean;
   lines: PlannedLine[];
-  states: readonly LineState[];
 }
 
 /** The requested call as the rules step found it: planned, its circuit entered (or found open). */
@@ -35,8 +34,9 @@ type RoutingDecision = Extract<DegradationDecision, { action: 'fallback' | 'chea
 /**
  * The routing step: moves the call to the model a `fallback` or `cheapest` rule chose,
  * re-estimated at that model's price (its provider's price entry and tokenizer), its circuit
- * entered and its budgets read for the pre-check. The requested model's probe slot, if any,
- * goes back when the call leaves it.
+ * entered and its budget lines planned for the reservation (a `cheapest` rule also reads its
+ * candidates' budgets to choose). The requested model's probe slot, if any, goes back when the
+ * call leaves it.
  */
 export async function routeCall(
   runtime: GuardRuntime,
@@ -53,8 +53,8 @@ export async function routeCall(
       budgetId: decision.rule.when.budget,
       usedRatio: decision.usedRatio,
     });
-    const { lines, states } = await readBudgets(runtime, planned);
-    return { call, planned, probe, lines, states };
+    // No read here: the reservation that follows decides whether the new model's budgets have room.
+    return { call, planned, probe, lines: budgetLines(runtime, planned) };
   }
   return chooseCheapest(runtime, requested, decision);
 }
@@ -168,7 +168,6 @@ async function chooseCheapest(
       planned,
       probe: circuit.probe,
       lines: candidate.lines,
-      states: candidate.states,
     };
   }
 
@@ -206,13 +205,9 @@ function substituteCall(call: LlmCallDescriptor, provider: string, model: string
   return { ...call, provider, model, body: { ...call.body, model } };
 }
 
-async function readBudgets(
-  runtime: GuardRuntime,
-  planned: PlannedCall,
-): Promise<{ lines: PlannedLine[]; states: readonly LineState[] }> {
-  if (planned.budgets.length === 0) return { lines: [], states: [] };
-  const lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, runtime.ledger.now());
-  return { lines, states: await runtime.ledger.peek(lines.map((line) => line.line)) };
+function budgetLines(runtime: GuardRuntime, planned: PlannedCall): PlannedLine[] {
+  if (planned.budgets.length === 0) return [];
+  return runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, runtime.ledger.now());
 }
 
 /** The `model-fallback` event: which rule moved the call, from where to where, at the new model's estimate. */

@@ -3,7 +3,7 @@
 
 // The call gate (one per instrumentation), the guarded call (one per provider call), and the call each HTTP attempt belongs to
 export type { ActiveCall } from '../telemetry/active-call';
-export { activeGuardedCall } from '../telemetry/active-call';
+export { activeGuardedCall, replayAttempts } from '../telemetry/active-call';
 export { claimAdmittedRequest, sendAdmitted } from '../telemetry/admitted-request';
 export { CallGate } from '../telemetry/call-gate';
 // The SDK's own promise and stream, gated and observed; the endpoint a call's span records

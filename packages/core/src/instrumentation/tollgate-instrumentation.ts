@@ -1,9 +1,9 @@
 import type { MeterProvider, TracerProvider } from '@opentelemetry/api';
 import { InstrumentationBase, InstrumentationNodeModuleDefinition } from '@opentelemetry/instrumentation';
-import { observeAttempts } from '../telemetry/active-call';
+import { observeAttempts, replayAttempts } from '../telemetry/active-call';
 import { CallGate } from '../telemetry/call-gate';
 import type { APIPromiseConstructor } from '../telemetry/gated-api-promise';
-import { methodHost, unwrapMethod, wrapMethod } from '../telemetry/method-wrapper';
+import { type MethodHost, methodHost, unwrapMethod, wrapMethod } from '../telemetry/method-wrapper';
 import { emitTollgateWarning } from '../telemetry/process-warning';
 import { readInstrumentationConfig } from './read-instrumentation-config';
 import type {
@@ -47,6 +47,10 @@ export abstract class TollgateInstrumentation<
   Client extends SdkClass = SdkClass,
 > extends InstrumentationBase<Config> {
   private callGate: CallGate | undefined;
+  /** Whether the SDK's requests pass a hook where a response cache hit is replayed. */
+  private fetchHooked = false;
+  /** Request functions hooked late (`hookRequests`), unhooked with the SDK. */
+  private readonly lateHooks = new Map<MethodHost, string>();
 
   constructor(sdk: SdkDescription, config: Config) {
     SDKS.set(new.target, sdk);
@@ -122,8 +126,26 @@ export abstract class TollgateInstrumentation<
     if (!this.isEnabled()) return undefined;
     const { guard } = this.getConfig();
     if (!guard) return undefined;
-    this.callGate ??= new CallGate(guard, this.tracer, this.meter);
+    this.callGate ??= new CallGate(guard, this.tracer, this.meter, () => this.fetchHooked);
     return this.callGate;
+  }
+
+  /** Declares that this SDK's requests replay response cache hits themselves (in an SDK middleware, say). */
+  protected replaysCachedReplies(): void {
+    this.fetchHooked = true;
+  }
+
+  /**
+   * Hooks an SDK request function that resolves to the HTTP response and is only reachable from
+   * a client instance (`@google/genai`'s `ApiClient.prototype.apiCall`), so the response cache
+   * can replay hits and record misses there. Once per host; undone with the SDK's unpatch.
+   */
+  protected hookRequests(prototype: object | undefined, method: string): void {
+    const host = methodHost(prototype, method);
+    if (!host || this.lateHooks.has(host)) return;
+    wrapMethod(host, method, this.sdk.packageName, replayAttempts as never);
+    this.lateHooks.set(host, method);
+    this.fetchHooked = true;
   }
 
   private patch(moduleExports: ModuleExports, moduleVersion: string | undefined): ModuleExports {
@@ -156,6 +178,7 @@ export abstract class TollgateInstrumentation<
     // Each HTTP attempt (the SDKs retry inside one call) is counted, its rate-limit headers fed back.
     const fetchHost = methodHost(loaded.client.prototype, 'fetchWithTimeout');
     if (fetchHost) wrapMethod(fetchHost, 'fetchWithTimeout', sdk.packageName, observeAttempts as never);
+    if (fetchHost) this.fetchHooked = true;
     this.patched(loaded);
     return moduleExports;
   }
@@ -170,6 +193,8 @@ export abstract class TollgateInstrumentation<
     }
     const fetchHost = methodHost(loaded.client.prototype, 'fetchWithTimeout');
     if (fetchHost) unwrapMethod(fetchHost, 'fetchWithTimeout', owner);
+    for (const [host, method] of this.lateHooks) unwrapMethod(host, method, owner);
+    this.lateHooks.clear();
   }
 
   /** The client class and `APIPromise`, as named exports or on the ESM `default` (the class itself, or an object holding it). */

@@ -17,5 +17,8 @@ describe('classifyFailure', () => {
     expect(classifyFailure(Object.assign(new Error('slow down'), { status: 429 }))).toBe('rate_limited');
     expect(classifyFailure(Object.assign(new Error('bad'), { status: 400 }))).toBe('client_error');
     expect(classifyFailure(Object.assign(new Error('down'), { status: 503 }))).toBe('server_error');
+    // The Vercel AI SDK's APICallError names it statusCode.
+    expect(classifyFailure(Object.assign(new Error('bad'), { statusCode: 400 }))).toBe('client_error');
+    expect(classifyFailure(Object.assign(new Error('slow down'), { statusCode: 429 }))).toBe('rate_limited');
   });
 });

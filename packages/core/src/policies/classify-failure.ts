@@ -5,7 +5,9 @@ import type { CallFailure } from './circuit-breaker';
  * and 429s are the provider's trouble; 4xx and cancellations are not.
  */
 export function classifyFailure(error: unknown): CallFailure {
-  const status = (error as { status?: unknown } | undefined)?.status;
+  // `statusCode` is the Vercel AI SDK's APICallError's name for it.
+  const carrier = error as { status?: unknown; statusCode?: unknown } | undefined;
+  const status = carrier?.status ?? carrier?.statusCode;
   // The class name (openai's APIUserAbortError) or the `name` an SDK sets on a plain Error or a
   // DOMException (fetch's AbortError, AbortSignal.timeout()'s TimeoutError, AWS's AbortError).
   const name = error instanceof Error ? `${error.constructor.name} ${error.name}` : '';

@@ -112,6 +112,46 @@ export function evaluateRules(
 }
 
 /**
+ * What the reservation must stop for so the rules can decide first: per budget id, the lowest
+ * use ratio above which some rule would act on this call (every other condition of the rule
+ * holds for it), or `always` when a rule acts whatever the budgets' use (a `cheapest` rule
+ * without a trigger): the guard then reads the states before reserving. A reservation that
+ * stops at these ratios reads exactly the states `evaluateRules` needs, and reserves whenever
+ * no rule could act.
+ */
+export function budgetTriggers(
+  rules: readonly DegradationRule[],
+  subject: RuleSubject,
+): ReadonlyMap<string, number> | 'always' | undefined {
+  let triggers: Map<string, number> | undefined;
+  for (const rule of rules) {
+    let acts: boolean;
+    switch (rule.action) {
+      case 'cheapest':
+        acts = cheapestCandidates(rule, subject) !== undefined;
+        if (acts && !rule.when) return 'always';
+        break;
+      case 'fallback':
+        acts = fallbackTarget(rule, subject) !== undefined;
+        break;
+      case 'defer':
+        acts = subject.scope.priority === 'background';
+        break;
+      case 'reject':
+        acts = !rule.match || matches(rule.match, subject);
+        break;
+    }
+    const budget = rule.when?.budget;
+    const usedAbove = rule.when?.usedAbove;
+    if (!acts || budget === undefined || usedAbove === undefined) continue;
+    triggers ??= new Map();
+    const known = triggers.get(budget);
+    if (known === undefined || usedAbove < known) triggers.set(budget, usedAbove);
+  }
+  return triggers;
+}
+
+/**
  * Whether a routing rule can serve this call while the requested model's circuit is open, so
  * the circuit need not refuse it: a fallback with `circuitOpen` that maps the model, or a
  * `cheapest` rule that lists it and has no trigger or a `circuitOpen` one.
@@ -138,7 +178,7 @@ function fallbackTarget(
   const target = subject.ids.parse(to);
   const provider = target.provider ?? subject.provider;
   // A caller that can only talk to its own provider never gets another provider's model.
-  if (provider !== subject.provider && subject.substitutes !== 'any-provider') return undefined;
+  if (!mayReach(subject, provider, target.model)) return undefined;
   return { provider, model: target.model };
 }
 
@@ -153,10 +193,16 @@ function cheapestCandidates(
     const target = subject.ids.parse(id);
     const provider = target.provider ?? subject.provider;
     if (provider === subject.provider && isSameModel(target.model, subject)) listed = true;
-    if (provider === subject.provider || subject.substitutes === 'any-provider')
-      candidates.push({ provider, model: target.model });
+    if (mayReach(subject, provider, target.model)) candidates.push({ provider, model: target.model });
   }
   return listed ? candidates : undefined;
+}
+
+/** Whether the caller can send this call to `provider`'s `model` (its own provider always). */
+function mayReach(subject: RuleSubject, provider: string, model: string): boolean {
+  if (provider === subject.provider) return true;
+  const reach = subject.substitutes;
+  return reach === 'any-provider' || (typeof reach === 'function' && reach(provider, model));
 }
 
 function isSameModel(model: string, subject: RuleSubject): boolean {

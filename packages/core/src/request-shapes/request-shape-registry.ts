@@ -1,3 +1,4 @@
+import { aiSdkPromptShape } from './ai-sdk-prompt-request';
 import { anthropicMessagesShape } from './anthropic-messages-request';
 import { bedrockConverseShape } from './bedrock-converse-request';
 import { bedrockLlamaShape } from './bedrock-llama-request';
@@ -26,6 +27,7 @@ const REQUEST_SHAPES = {
   invoke_nova: bedrockNovaShape,
   invoke_llama: bedrockLlamaShape,
   invoke_mistral: bedrockMistralShape,
+  ai_sdk: aiSdkPromptShape,
 } as const satisfies Readonly<Record<string, RequestShape>>;
 
 /**

@@ -10,7 +10,9 @@ export type OutputCapField =
   // Amazon Bedrock: Converse, and the Nova and Llama InvokeModel bodies
   | 'inferenceConfig.maxTokens'
   | 'inferenceConfig.max_new_tokens'
-  | 'max_gen_len';
+  | 'max_gen_len'
+  // The Vercel AI SDK's call options, which each provider package sends as its own cap field.
+  | 'maxOutputTokens';
 
 /** A request body as the SDK will send it; read, never modified. */
 export type RequestBody = Readonly<Record<string, unknown>>;

@@ -42,7 +42,7 @@ export function mergeScopes(
 ): Readonly<CallScope> {
   if (!inner) return outer ?? EMPTY_SCOPE;
   const merged: CallScope = { ...outer };
-  for (const key of ['tenant', 'user', 'feature', 'priority'] as const) {
+  for (const key of ['tenant', 'user', 'feature', 'priority', 'cache'] as const) {
     const value = inner[key];
     if (value !== undefined) (merged as Record<string, unknown>)[key] = value;
   }

@@ -2,14 +2,16 @@ import {
   type Attributes,
   type Context,
   context,
+  createContextKey,
   diag,
   type Meter,
+  type Span,
   SpanKind,
   type Tracer,
   trace,
 } from '@opentelemetry/api';
 import { refusalSpanFacts } from '../events/refusals';
-import type { Admission, CallOptions, Guard } from '../guard/guard';
+import type { Admission, CacheLookup, CallOptions, Guard } from '../guard/guard';
 import { genAiOperationName } from '../request-shapes/request-shape-registry';
 import { currentScope } from '../scope/with-scope';
 import { attributesKey } from './accumulated-counter';
@@ -19,18 +21,35 @@ import { GuardedCall } from './guarded-call';
 import * as semconv from './semconv';
 import { markFailed, setRefusalAttributes } from './span-outcome';
 
+/** A call's span, just started, and the attributes its metrics carry. */
+interface OpenedSpan {
+  span: Span;
+  spanContext: Context;
+  attributes: Attributes;
+  metricAttributes: Attributes;
+  gateAttributes: Attributes;
+}
+
+const CONTEXT_PROBE = createContextKey('tollgate.context-probe');
+
 /**
  * The gate/span/metric lifecycle shared by every provider instrumentation: one
  * `CallGate` per instrumentation, one `GuardedCall` per provider call.
  */
 export class CallGate {
   readonly metrics: GateMetrics;
-  private contextChecked = false;
+  private contextWorks: boolean | undefined;
 
+  /**
+   * @param replaysFetch Whether the SDK's HTTP requests pass a Tollgate hook where a response
+   *   cache hit is replayed (`observeAttempts`, `replayAttempts`); asked at each call, since an
+   *   SDK's hook may be installed late. Without it the cache is not consulted.
+   */
   constructor(
     readonly guard: Guard,
     private readonly tracer: Tracer,
     meter: Meter,
+    private readonly replaysFetch: () => boolean = () => false,
   ) {
     this.metrics = new GateMetrics(meter, guard);
   }
@@ -45,49 +64,23 @@ export class CallGate {
     parent: Context = context.active(),
     options?: CallOptions,
   ): Promise<GuardedCall> {
+    const pending = this.lookUp(request, options);
+    const lookup = pending === undefined ? undefined : await pending;
+    const opened = this.openSpan(request, parent, options, lookup);
+    const { span, spanContext, attributes, metricAttributes, gateAttributes } = opened;
+    if (lookup) {
+      const hit = lookup.reply ? this.answerFromCache(lookup, opened, request) : undefined;
+      this.metrics.cacheRequests.add(
+        1,
+        attributesKey(gateAttributes),
+        gateAttributes,
+        semconv.ATTR_TOLLGATE_CACHE_RESULT,
+        hit ? 'hit' : 'miss',
+      );
+      if (hit) return hit;
+      span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, false);
+    }
     const { descriptor } = request;
-    const attributes: Attributes = {
-      [semconv.ATTR_GEN_AI_PROVIDER_NAME]: descriptor.provider,
-      [semconv.ATTR_GEN_AI_OPERATION_NAME]: genAiOperationName(descriptor),
-      [semconv.ATTR_GEN_AI_REQUEST_MODEL]: descriptor.model,
-    };
-    if (request.serverAddress) attributes[semconv.ATTR_SERVER_ADDRESS] = request.serverAddress;
-    if (request.serverPort) attributes[semconv.ATTR_SERVER_PORT] = request.serverPort;
-    // The GenAI histograms carry the endpoint, as the conventions ask. Tollgate's own counters
-    // carry what budgets and alerts group by instead: provider, operation, model and the
-    // scope dimensions budgets are split by (e.g. spend per tenant). Fewer attributes per
-    // record is less hashing in the metrics SDK, which is a real share of a call's cost.
-    const metricAttributes = { ...attributes };
-    const gateAttributes: Attributes = {
-      [semconv.ATTR_GEN_AI_PROVIDER_NAME]: attributes[semconv.ATTR_GEN_AI_PROVIDER_NAME],
-      [semconv.ATTR_GEN_AI_OPERATION_NAME]: attributes[semconv.ATTR_GEN_AI_OPERATION_NAME],
-      [semconv.ATTR_GEN_AI_REQUEST_MODEL]: descriptor.model,
-    };
-    const scope = options?.scope ? { ...currentScope(), ...options.scope } : currentScope();
-    for (const dimension of this.guard.splitDimensions) {
-      const value = scope[dimension as 'tenant' | 'user' | 'feature'];
-      if (value === undefined) continue;
-      gateAttributes[`tollgate.${dimension}`] = value;
-      // The span starts with every attribute known now: one pass in the SDK instead of a second call.
-      attributes[`tollgate.${dimension}`] = value;
-    }
-    const span = this.tracer.startSpan(
-      `${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${descriptor.model}`,
-      { kind: SpanKind.CLIENT, attributes },
-      parent,
-    );
-    const spanContext = trace.setSpan(parent, span);
-    if (!this.contextChecked) {
-      this.contextChecked = true;
-      if (context.with(spanContext, () => context.active()) !== spanContext) {
-        const message =
-          'tollgate: no OpenTelemetry context manager is registered, so each HTTP attempt cannot be tied to its call: ' +
-          'provider 429 retry-after and rate-limit headers do not reach the limiter, and tollgate.attempts / tollgate.provider.* stay empty. ' +
-          'Register one (the NodeSDK and @tollgate/node do it for you).';
-        diag.warn(message);
-        process.emitWarning(message, { code: 'TOLLGATE_NO_CONTEXT_MANAGER' });
-      }
-    }
     let admission: Admission;
     try {
       admission = await context.with(spanContext, () => this.guard.admit(descriptor, options));
@@ -160,7 +153,7 @@ export class CallGate {
       span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO, admission.minHeadroomRatio);
     this.metrics.decisions.add(1, gateKey, gateAttributes, semconv.ATTR_TOLLGATE_GATE_DECISION, 'allowed');
     this.metrics.waitDuration.record(admission.waitMillis / 1000, gateAttributes);
-    return new GuardedCall(
+    const call = new GuardedCall(
       this,
       admission,
       span,
@@ -172,5 +165,114 @@ export class CallGate {
       // The operation starts once admitted: time queued at the gate is tollgate.gate.wait.duration.
       performance.now(),
     );
+    if (lookup) call.recordForCache(lookup);
+    return call;
+  }
+
+  /** Starts the call's CLIENT span with every attribute known before admission. */
+  private openSpan(
+    request: GatedRequest,
+    parent: Context,
+    options: CallOptions | undefined,
+    lookup: CacheLookup | undefined,
+  ): OpenedSpan {
+    const { descriptor } = request;
+    const attributes: Attributes = {
+      [semconv.ATTR_GEN_AI_PROVIDER_NAME]: descriptor.provider,
+      [semconv.ATTR_GEN_AI_OPERATION_NAME]: genAiOperationName(descriptor),
+      [semconv.ATTR_GEN_AI_REQUEST_MODEL]: descriptor.model,
+    };
+    if (request.serverAddress) attributes[semconv.ATTR_SERVER_ADDRESS] = request.serverAddress;
+    if (request.serverPort) attributes[semconv.ATTR_SERVER_PORT] = request.serverPort;
+    // The GenAI histograms carry the endpoint, as the conventions ask. Tollgate's own counters
+    // carry what budgets and alerts group by instead: provider, operation, model and the
+    // scope dimensions budgets are split by (e.g. spend per tenant). Fewer attributes per
+    // record is less hashing in the metrics SDK, which is a real share of a call's cost.
+    const metricAttributes = { ...attributes };
+    const gateAttributes: Attributes = {
+      [semconv.ATTR_GEN_AI_PROVIDER_NAME]: attributes[semconv.ATTR_GEN_AI_PROVIDER_NAME],
+      [semconv.ATTR_GEN_AI_OPERATION_NAME]: attributes[semconv.ATTR_GEN_AI_OPERATION_NAME],
+      [semconv.ATTR_GEN_AI_REQUEST_MODEL]: descriptor.model,
+    };
+    const scope = options?.scope ? { ...currentScope(), ...options.scope } : currentScope();
+    for (const dimension of this.guard.splitDimensions) {
+      const value = scope[dimension as 'tenant' | 'user' | 'feature'];
+      if (value === undefined) continue;
+      gateAttributes[`tollgate.${dimension}`] = value;
+      // The span starts with every attribute known now: one pass in the SDK instead of a second call.
+      attributes[`tollgate.${dimension}`] = value;
+    }
+    if (lookup) attributes[semconv.ATTR_TOLLGATE_CACHE_HIT] = lookup.reply !== undefined;
+    const span = this.tracer.startSpan(
+      `${attributes[semconv.ATTR_GEN_AI_OPERATION_NAME]} ${descriptor.model}`,
+      { kind: SpanKind.CLIENT, attributes },
+      parent,
+    );
+    const spanContext = trace.setSpan(parent, span);
+    this.hasContextManager();
+    return { span, spanContext, attributes, metricAttributes, gateAttributes };
+  }
+
+  /**
+   * The response cache's answer for a call, when the cache applies to it and a hit can be replayed:
+   * only through the SDK's per-attempt fetch hook, reached through the active context.
+   */
+  private lookUp(request: GatedRequest, options: CallOptions | undefined): Promise<CacheLookup> | undefined {
+    if (request.cacheable === false || !this.guard.lookupCache || !this.replaysFetch()) return undefined;
+    if (!this.hasContextManager()) return undefined;
+    const { descriptor } = request;
+    return this.guard.lookupCache(
+      {
+        call: descriptor,
+        keyBody: request.cacheKeyBody,
+        serverAddress: request.serverAddress,
+        serverPort: request.serverPort,
+      },
+      options,
+    );
+  }
+
+  /** The call for a hit: nothing reserved, the stored reply replayed to the SDK. Undefined when the body cannot be estimated (the gate then refuses it in its own words). */
+  private answerFromCache(
+    lookup: CacheLookup,
+    opened: OpenedSpan,
+    request: GatedRequest,
+  ): GuardedCall | undefined {
+    let admission: Admission;
+    try {
+      admission = lookup.hitAdmission();
+    } catch {
+      return undefined;
+    }
+    const { span, spanContext, metricAttributes, gateAttributes } = opened;
+    const call = new GuardedCall(
+      this,
+      admission,
+      span,
+      spanContext,
+      request,
+      metricAttributes,
+      gateAttributes,
+      attributesKey(gateAttributes),
+      performance.now(),
+    );
+    call.replay(lookup.reply!);
+    return call;
+  }
+
+  /** Whether a context manager carries the call to the SDK's HTTP attempts; warns once when none does. */
+  private hasContextManager(): boolean {
+    if (this.contextWorks !== undefined) return this.contextWorks;
+    const probe = context.active().setValue(CONTEXT_PROBE, true);
+    this.contextWorks = context.with(probe, () => context.active()) === probe;
+    if (!this.contextWorks) {
+      const message =
+        'tollgate: no OpenTelemetry context manager is registered, so each HTTP attempt cannot be tied to its call: ' +
+        'provider 429 retry-after and rate-limit headers do not reach the limiter, tollgate.attempts / tollgate.provider.* stay empty, ' +
+        'and the response cache is off. Register one (the NodeSDK and @tollgate/node do it for you).';
+      diag.warn(message);
+      process.emitWarning(message, { code: 'TOLLGATE_NO_CONTEXT_MANAGER' });
+    }
+    return this.contextWorks;
   }
 }

@@ -16,8 +16,10 @@ import {
   METRIC_TOLLGATE_BUDGET_RESERVED,
   METRIC_TOLLGATE_BUDGET_SPENT,
   METRIC_TOLLGATE_BUDGET_THRESHOLD_CROSSINGS,
+  METRIC_TOLLGATE_CACHE_REQUESTS,
   METRIC_TOLLGATE_CIRCUIT_OPEN,
   METRIC_TOLLGATE_COST,
+  METRIC_TOLLGATE_COST_SAVED,
   METRIC_TOLLGATE_GATE_DECISIONS,
   METRIC_TOLLGATE_GATE_WAIT,
   METRIC_TOLLGATE_PROVIDER_ATTEMPTS,
@@ -47,6 +49,8 @@ export class GateMetrics {
   readonly decisions: AccumulatedCounter;
   readonly waitDuration: Histogram;
   readonly providerAttempts: AccumulatedCounter;
+  readonly cacheRequests: AccumulatedCounter;
+  readonly costSaved: AccumulatedCounter;
   private readonly remaining = new Map<string, RemainingCapacity>();
 
   constructor(meter: Meter, guard: Guard) {
@@ -86,6 +90,17 @@ export class GateMetrics {
       description:
         'HTTP attempts made to providers, SDK retries included, by status code (0 when no response arrived)',
       unit: '{attempt}',
+    });
+
+    this.cacheRequests = AccumulatedCounter.on(meter, METRIC_TOLLGATE_CACHE_REQUESTS, {
+      description:
+        'Calls the response cache applied to: result=hit (answered from the cache), miss (sent), store (reply stored)',
+      unit: '{request}',
+    });
+    this.costSaved = AccumulatedCounter.on(meter, METRIC_TOLLGATE_COST_SAVED, {
+      description:
+        'Estimated cost in USD at list price of the calls the response cache answered: what they would have cost',
+      unit: '{USD}',
     });
 
     // Budget and circuit instruments describe the guard, not one SDK: only the first instrumentation sharing a guard reports them.

@@ -1,6 +1,8 @@
 import type { Attributes, Context, Span } from '@opentelemetry/api';
+import type { CachedReply } from '../cache/cached-reply';
+import { ReplyRecorder, replayResponse } from '../cache/replayed-response';
 import type { UsageSource } from '../events/decision-events';
-import type { Admission, Guard } from '../guard/guard';
+import type { Admission, CacheLookup, Guard } from '../guard/guard';
 import { parseRateLimitHeaders } from '../limits/provider-feedback';
 import type { CallFailure } from '../policies/circuit-breaker';
 import { classifyFailure } from '../policies/classify-failure';
@@ -26,6 +28,12 @@ export class GuardedCall implements ActiveCall {
   private attempts = 0;
   private firstChunkSeen = false;
   private responseModel: string | undefined;
+  /** On a cache hit: the reply the SDK's fetch gets instead of a request. */
+  private cachedReply: CachedReply | undefined;
+  /** On a cache miss: where the reply is stored once the call completes whole. */
+  private cacheLookup: CacheLookup | undefined;
+  private recorder: ReplyRecorder | undefined;
+  private keptReply: CachedReply | undefined;
 
   constructor(
     private readonly gate: CallGateParts,
@@ -46,6 +54,49 @@ export class GuardedCall implements ActiveCall {
 
   /** Context with this call's span active and the call itself attached: run the SDK's request in it. */
   readonly context: Context;
+
+  /** Answers the call from the cache: its HTTP attempt gets `reply` instead of going out. */
+  replay(reply: CachedReply): void {
+    this.cachedReply = reply;
+    this.span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, true);
+  }
+
+  /** Whether the call is answered from the response cache (nothing is sent). */
+  get answeredFromCache(): boolean {
+    return this.cachedReply !== undefined;
+  }
+
+  /** Stores the call's reply in the cache once the call completes with its whole body read. */
+  recordForCache(lookup: CacheLookup): void {
+    this.cacheLookup = lookup;
+  }
+
+  /** The stored reply, for a call answered from the cache (SDKs without fetch replay it themselves). */
+  get replayedReply(): CachedReply | undefined {
+    return this.cachedReply;
+  }
+
+  /** Whether a whole reply received for this call goes to the cache (see `keepReply`). */
+  get storesReply(): boolean {
+    return this.cacheLookup !== undefined;
+  }
+
+  /** A reply an SDK without fetch read whole itself, stored once the call completes (see `responseReceived`). */
+  keepReply(reply: CachedReply): void {
+    if (this.cacheLookup && reply.status === 200) this.keptReply = reply;
+  }
+
+  /** The stored reply as a fresh response, for a call answered from the cache. */
+  cachedResponse(): Response | undefined {
+    return this.cachedReply ? replayResponse(this.cachedReply) : undefined;
+  }
+
+  /** A successful attempt's response, recorded for the cache when the call is to be stored. */
+  responseReceived(response: Response): Response {
+    if (!this.cacheLookup || this.recorder || response.status !== 200) return response;
+    this.recorder = new ReplyRecorder(this.cacheLookup.plan.maxReplyBytes);
+    return this.recorder.record(response);
+  }
 
   /** One HTTP attempt finished (the SDK may retry): counts it by status and feeds rate-limit headers back to the limiter. */
   recordAttempt(headers: Headers | undefined, statusCode?: number): void {
@@ -84,7 +135,8 @@ export class GuardedCall implements ActiveCall {
 
   /** The first streamed chunk arrived. */
   recordFirstChunk(): void {
-    if (this.firstChunkSeen) return;
+    // A replayed stream says nothing about the provider's latency.
+    if (this.firstChunkSeen || this.cachedReply) return;
     this.firstChunkSeen = true;
     this.gate.metrics.timeToFirstChunk.record(
       (performance.now() - this.startedAt) / 1000,
@@ -112,6 +164,7 @@ export class GuardedCall implements ActiveCall {
     if (this.ended) return;
     this.ended = true;
     if (options.interrupted) this.span.setAttribute(semconv.ATTR_TOLLGATE_STREAM_INTERRUPTED, true);
+    else this.storeReply();
     this.settle(usage, source, undefined);
   }
 
@@ -158,6 +211,16 @@ export class GuardedCall implements ActiveCall {
             'reconciled',
           );
         }
+        if (settlement.savedCostUsd !== undefined) {
+          this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_SAVED_USD, settlement.savedCostUsd);
+          this.gate.metrics.costSaved.add(
+            settlement.savedCostUsd,
+            this.gateKey,
+            this.gateAttributes,
+            semconv.ATTR_TOLLGATE_CACHE_RESULT,
+            'hit',
+          );
+        }
         if (settlement.costDeltaUsd !== undefined)
           this.span.setAttribute(semconv.ATTR_TOLLGATE_COST_DELTA_USD, settlement.costDeltaUsd);
         if (settlement.minHeadroomRatio !== undefined) {
@@ -173,7 +236,31 @@ export class GuardedCall implements ActiveCall {
     );
   }
 
+  /**
+   * Stores a whole reply: read to its end, within the size limit, and from the model asked for
+   * (a reply a routing rule got from another model or provider is not the answer to this request).
+   */
+  private storeReply(): void {
+    const lookup = this.cacheLookup;
+    const { descriptor } = this.request;
+    const rerouted =
+      this.admission.model !== descriptor.model || this.admission.provider !== descriptor.provider;
+    if (!lookup || rerouted) return;
+    const reply = this.recorder ? this.recorder.reply() : this.keptReply;
+    if (!reply) return;
+    lookup.store(reply);
+    this.gate.metrics.cacheRequests.add(
+      1,
+      this.gateKey,
+      this.gateAttributes,
+      semconv.ATTR_TOLLGATE_CACHE_RESULT,
+      'store',
+    );
+  }
+
   private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {
+    // A hit used no tokens and made no provider operation: the GenAI histograms describe the provider.
+    if (this.cachedReply) return;
     const attributes: Attributes = { ...this.metricAttributes };
     if (this.responseModel) attributes[semconv.ATTR_GEN_AI_RESPONSE_MODEL] = this.responseModel;
     if (error !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = errorType(error);

@@ -77,6 +77,12 @@ export const ATTR_TOLLGATE_COST_ESTIMATED_USD = 'tollgate.cost.estimated_usd';
 export const ATTR_TOLLGATE_COST_RECONCILED_USD = 'tollgate.cost.reconciled_usd';
 /** `reconciled − estimated`, USD. */
 export const ATTR_TOLLGATE_COST_DELTA_USD = 'tollgate.cost.delta_usd';
+/** What a call answered from the response cache would have cost at list price. */
+export const ATTR_TOLLGATE_COST_SAVED_USD = 'tollgate.cost.saved_usd';
+/** Whether the response cache answered the call (set on calls the cache applies to). */
+export const ATTR_TOLLGATE_CACHE_HIT = 'tollgate.cache.hit';
+/** `hit`, `miss` or `store`, on `tollgate.cache.requests`. */
+export const ATTR_TOLLGATE_CACHE_RESULT = 'tollgate.cache.result';
 /** Where the reconciled usage came from: `provider`, `local_count` or `reservation`. */
 export const ATTR_TOLLGATE_USAGE_SOURCE = 'tollgate.usage.source';
 /** The model the price table priced the call as. */
@@ -95,6 +101,10 @@ export const ATTR_TOLLGATE_FEATURE = 'tollgate.feature';
 // Collector and through the JS Prometheus exporter; the wait histogram's unit `s` adds
 // `_seconds` on the Collector path only, as the GenAI duration histograms do.
 export const METRIC_TOLLGATE_COST = 'tollgate.cost';
+/** Calls the response cache applied to, by `tollgate.cache.result` (hit, miss, store). */
+export const METRIC_TOLLGATE_CACHE_REQUESTS = 'tollgate.cache.requests';
+/** What calls answered from the response cache would have cost at list price, in USD. */
+export const METRIC_TOLLGATE_COST_SAVED = 'tollgate.cost.saved';
 export const METRIC_TOLLGATE_GATE_DECISIONS = 'tollgate.gate.decisions';
 export const METRIC_TOLLGATE_GATE_WAIT = 'tollgate.gate.wait.duration';
 export const METRIC_TOLLGATE_BUDGET_LIMIT = 'tollgate.budget.limit';

@@ -57,7 +57,7 @@ local function load(key)
     len = tonumber(v[2]) or 0, endms = tonumber(v[3]) or 0, limit = tonumber(v[4]) or 0,
     spent = tonumber(v[5]) or 0, reserved = tonumber(v[6]) or 0,
     o = tonumber(v[7]), n = tonumber(v[8]), fired = {}, drop = {}, add = {},
-    dirty = false, created = false,
+    dirty = false, created = false, had_slices = v[7] ~= false,
   }
   if v[9] then for t in string.gmatch(v[9], '[^,]+') do c.fired[#c.fired + 1] = t end end
   counters[key] = c
@@ -168,14 +168,19 @@ local function save(c)
   if c.o ~= nil then
     fields[#fields + 1] = 'o'; fields[#fields + 1] = fmt(c.o)
     fields[#fields + 1] = 'n'; fields[#fields + 1] = fmt(c.n)
-  else
+    c.had_slices = true
+  elseif c.had_slices then
     redis.call('HDEL', c.ck, 'o', 'n')
+    c.had_slices = false
   end
   redis.call('HSET', c.ck, unpack(fields))
+  -- A counter held by a reservation (hold_ms) outlives its lease, so the reservation can
+  -- always be ended against it.
+  local ttl = c.hold_ms or 0
   if c.kind == 'r' then
-    ensure_ttl(c.ck, c.len + slice_len(c.len) + GRACE)
+    ensure_ttl(c.ck, math.max(ttl, c.len + slice_len(c.len) + GRACE))
   else
-    ensure_ttl(c.ck, c.endms + GRACE - now)
+    ensure_ttl(c.ck, math.max(ttl, c.endms + GRACE - now))
   end
   c.dirty = false
   c.created = false
@@ -283,7 +288,10 @@ return out
 
 /**
  * Reserves every line or none. ARGV: id, lease ms, count, then per line: key, limit,
- * amount, kind, end or length, thresholds (comma-separated).
+ * amount, kind, end or length, thresholds (comma-separated), and the use ratio past which
+ * nothing is reserved and every line's state is returned instead (empty: none).
+ * Replies `ok` with the states after reserving, `full` with the first line without room,
+ * `above` with every line's state, or `used` for an id seen before.
  */
 const RESERVE = `
 local id = ARGV[A + 1]
@@ -293,10 +301,10 @@ local rk = base .. 'r:' .. id
 if redis.call('EXISTS', rk) == 1 then return { 'used' } end
 local lines = {}
 for i = 1, nl do
-  local o = A + 3 + (i - 1) * 6
+  local o = A + 3 + (i - 1) * 7
   lines[i] = {
     key = ARGV[o + 1], limit = tonumber(ARGV[o + 2]), amount = tonumber(ARGV[o + 3]),
-    kind = ARGV[o + 4], p = tonumber(ARGV[o + 5]), thr = ARGV[o + 6],
+    kind = ARGV[o + 4], p = tonumber(ARGV[o + 5]), thr = ARGV[o + 6], above = tonumber(ARGV[o + 7]),
   }
 end
 
@@ -319,12 +327,28 @@ for i = 1, nl do
   advance(c)
   c.existed = existed
 end
+-- Refused: what expiry and the window's slide changed is kept; no counter is created.
+local function save_existing()
+  for _, t in ipairs(touched) do
+    if t.existed then save(t) end
+  end
+end
+-- A line used past its ratio (where a degradation rule acts) stops the reservation before
+-- room is checked: the caller decides on these states, as it would on a peek.
+for i = 1, nl do
+  local c = counters[lines[i].key]
+  local above = lines[i].above
+  if above ~= nil and c.limit > 0 and (c.spent + c.reserved) / c.limit > above then
+    save_existing()
+    local out = { 'above', fmt(now) }
+    for j = 1, nl do out[#out + 1] = state(counters[lines[j].key]) end
+    return out
+  end
+end
 for i = 1, nl do
   local c = counters[lines[i].key]
   if c.spent + c.reserved + lines[i].amount > c.limit then
-    for _, t in ipairs(touched) do
-      if t.existed then save(t) end
-    end
+    save_existing()
     return { 'full', fmt(now), tostring(i - 1), state(c) }
   end
 end
@@ -336,6 +360,7 @@ for i = 1, nl do
   local c = counters[line.key]
   c.reserved = c.reserved + line.amount
   c.dirty = true
+  c.hold_ms = lease + GRACE
   local i_ = tostring(i)
   record[#record + 1] = 'k' .. i_; record[#record + 1] = line.key
   record[#record + 1] = 'a' .. i_; record[#record + 1] = fmt(line.amount)
@@ -343,8 +368,6 @@ for i = 1, nl do
   redis.call('ZADD', base .. 'h:' .. line.key, fmt(deadline), id)
 end
 save_all()
--- A held counter outlives the lease, so the reservation can always be ended against it.
-for i = 1, nl do ensure_ttl(base .. 'c:' .. lines[i].key, lease + GRACE) end
 redis.call('HSET', rk, unpack(record))
 redis.call('ZADD', LEASES, fmt(deadline), id)
 local out = { 'ok', fmt(now) }

@@ -107,12 +107,21 @@ export class RedisLedger implements BudgetLedger {
     const lease = Math.ceil(request.leaseMillis);
     if (!(lease > 0)) throw new RangeError(`leaseMillis must be positive, got ${request.leaseMillis}`);
     const args = [request.reservationId, String(lease), String(request.lines.length)];
-    for (const line of request.lines) {
+    const ceilings = request.unlessUsedAbove;
+    request.lines.forEach((line, index) => {
       if (!Number.isSafeInteger(line.amount) || line.amount < 0) {
         throw new RangeError(`amount ${line.amount} for ${line.key} is not a non-negative integer`);
       }
-      args.push(line.key, int(line.limit), int(line.amount), ...windowArgs(line), line.thresholds.join(','));
-    }
+      const aboveArg = ratioArg(ceilings?.[index]);
+      args.push(
+        line.key,
+        int(line.limit),
+        int(line.amount),
+        ...windowArgs(line),
+        line.thresholds.join(','),
+        aboveArg,
+      );
+    });
     const reply = await this.store.run(
       'reserve',
       () => this.eval(LEDGER_SCRIPTS.reserve, args) as Promise<Reply[]>,
@@ -138,10 +147,18 @@ export class RedisLedger implements BudgetLedger {
     const [status, serverNow] = reply as string[];
     if (status === 'used') throw new Error(`Reservation id "${request.reservationId}" was already used`);
     this.observe(serverNow!);
+    if (status === 'above') {
+      return {
+        ok: false,
+        reason: 'used-above',
+        lines: request.lines.map((line, index) => toState(line.key, reply[index + 2] as string[])),
+      };
+    }
     if (status === 'full') {
       const failedLine = Number(reply[2]);
       return {
         ok: false,
+        reason: 'no-room',
         failedLine,
         state: toState(request.lines[failedLine]!.key, reply[3] as string[]),
       };
@@ -331,6 +348,15 @@ export function createRedisLedger(options: RedisLedgerOptions = {}): RedisLedger
 function int(value: number): string {
   if (!Number.isFinite(value)) throw new RangeError(`${value} is not a finite number`);
   return Math.round(value).toString();
+}
+
+/** A use ratio for the script: empty when it can never stop a reservation. */
+function ratioArg(ratio: number | undefined): string {
+  if (ratio === undefined || Number.isNaN(ratio) || ratio === Number.POSITIVE_INFINITY) return '';
+  // Every use ratio is at least 0, so any negative ratio stops the reservation.
+  if (ratio === Number.NEGATIVE_INFINITY) return '-1';
+  // String() writes the shortest decimal that reads back as the same double, in Lua too.
+  return String(ratio);
 }
 
 function windowArgs(line: LedgerLine): [string, string] {

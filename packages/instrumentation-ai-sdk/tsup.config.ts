@@ -1,0 +1,3 @@
+import { packageBuild } from '../../.config/tsup.base';
+
+export default packageBuild(['src/index.ts']);
