@@ -11,7 +11,9 @@ import { fileURLToPath } from 'node:url';
 import { MemoryLedger } from '@tollgate/core';
 import { startMockProvider } from '@tollgate/mock-provider';
 import { createRedisLedger } from '@tollgate/redis';
+import { firstCallSection } from './first-call.mjs';
 import { runConcurrently } from './pool.mjs';
+import { providerTierSection } from './provider-tier.mjs';
 import { redisServerVersion, startRedis } from './redis-server.mjs';
 import { scaleSection } from './scale.mjs';
 import { fixed, median, p99, signed, table, thousands } from './stats.mjs';
@@ -21,7 +23,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..', '..');
 const smoke = process.argv.includes('--smoke');
 const write = !smoke && !process.argv.includes('--no-write');
-/** `--only scale`: that section alone, printed, nothing written. */
+/** `--only scale` (or `first-call`, `realistic-replies`): that section alone, printed, nothing written. */
 const only = process.argv.includes('--only') ? process.argv[process.argv.indexOf('--only') + 1] : undefined;
 
 /**
@@ -58,6 +60,9 @@ const plan = smoke
       pairedStreams: 20,
       // The scale section is left out of the smoke run: forking its workers alone costs seconds.
       scale: false,
+      firstCallProcesses: 2,
+      tierRounds: 2,
+      tierCalls: 500,
     }
   : {
       warmup: 300,
@@ -79,6 +84,10 @@ const plan = smoke
       pairedCalls: 1_500,
       pairedStreams: 100,
       scale: true,
+      firstCallProcesses: 7,
+      // Short rounds, many of them: each per-round ratio compares variants run seconds apart.
+      tierRounds: 15,
+      tierCalls: 1_000,
     };
 const CONCURRENCY = 32;
 /** Processes per level of the scale section, and how long each level admits (after a warm-up). */
@@ -355,9 +364,45 @@ async function runScaleOnly() {
   }
 }
 
+/** The first-call and realistic-replies sections, each with the mock it needs; `--only` runs one. */
+async function startUpAndRepliesSections(which = ['first-call', 'realistic-replies']) {
+  const parts = [];
+  if (which.includes('first-call')) {
+    log('8. first call after process start …');
+    const mock = await startMockProvider({ recordRequests: false, rateLimit: false });
+    try {
+      parts.push(await firstCallSection(mock.openaiBaseUrl, { processes: plan.firstCallProcesses, log }));
+    } finally {
+      await mock.close();
+    }
+  }
+  if (which.includes('realistic-replies')) {
+    log('9. realistic replies …');
+    parts.push(
+      await providerTierSection({
+        rounds: plan.tierRounds,
+        callsPerRound: plan.tierCalls,
+        concurrency: CONCURRENCY,
+        outputTokens: 16,
+        log,
+      }),
+    );
+  }
+  return parts;
+}
+
 async function run() {
   if (only === 'scale') return runScaleOnly();
-  if (only !== undefined) throw new Error(`--only knows one section: scale (got ${only})`);
+  if (only === 'first-call' || only === 'realistic-replies') {
+    for (const { section, check } of await startUpAndRepliesSections([only])) {
+      log(
+        `\n## ${section.title}\n\n${section.body}\n\n${section.note}\n\n${check.target}: ${check.measured} — ${verdict(check.met)}`,
+      );
+    }
+    return;
+  }
+  if (only !== undefined)
+    throw new Error(`--only knows these sections: scale, first-call, realistic-replies (got ${only})`);
   const wallStarted = performance.now();
   const env = machine();
   log(
@@ -717,6 +762,12 @@ async function run() {
     if (redis && plan.scale) {
       log('7. scale …');
       sections.push(await scaleSection(redis, scaleOptions()));
+    }
+
+    // 8 and 9. First call after start-up; realistic replies at the provider's advertised tier.
+    for (const { section, check } of await startUpAndRepliesSections()) {
+      sections.push(section);
+      checks.push(check);
     }
 
     if (smoke) {

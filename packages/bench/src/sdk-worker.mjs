@@ -13,7 +13,7 @@ import { createGuard } from '@tollgate/core';
 import { CallGate } from '@tollgate/core/instrumentation';
 import { runConcurrently } from './pool.mjs';
 import { setUpTelemetry } from './telemetry-setup.mjs';
-import { gatedConfig } from './workloads.mjs';
+import { gatedConfig, tierConfig } from './workloads.mjs';
 
 const variant = process.env.BENCH_VARIANT;
 const baseURL = process.env.BENCH_OPENAI_BASE_URL;
@@ -48,7 +48,11 @@ if (variant === 'otel-only') {
     const keyPrefix = process.env.BENCH_REDIS_KEY_PREFIX || `bench-${process.pid}`;
     store = createRedisGuardStore({ url: redisUrl, keyPrefix });
   }
-  guard = createGuard(variant === 'tollgate-open' ? {} : { ...gatedConfig(), ...store });
+  // gate-tier and gate-tier-quiet: limits at the mock's advertised tier, with and without its headers.
+  const config = variant.startsWith('gate-tier') ? tierConfig() : gatedConfig();
+  guard = createGuard(variant === 'tollgate-open' ? {} : { ...config, ...store });
+  // gate-tier-deaf: the headers arrive and are read, but the limiter is never told.
+  if (variant === 'gate-tier-deaf') guard.applyProviderFeedback = () => {};
   const { OpenAIInstrumentation } = await import('@tollgate/instrumentation-openai');
   instrumentation = new OpenAIInstrumentation({ guard });
   registerInstrumentations({ instrumentations: [instrumentation] });
@@ -269,7 +273,17 @@ async function memory({ blocks, gatedPerBlock, sdkCallsPerBlock, streamsPerBlock
   return { samples };
 }
 
-const handlers = { calls, streams, replay, paired, gateNoop, gateTimed, memory };
+/** Calls the limiter held back or refused, by decision type: provider feedback shows up here first. */
+const limiterDecisions = {};
+guard?.onDecision(
+  (event) => {
+    limiterDecisions[event.type] = (limiterDecisions[event.type] ?? 0) + 1;
+  },
+  ['throttled', 'rate-limited'],
+);
+const decisions = () => ({ ...limiterDecisions });
+
+const handlers = { calls, streams, replay, paired, gateNoop, gateTimed, memory, decisions };
 
 process.on('message', async (message) => {
   if (message.type === 'close') {

@@ -11,6 +11,28 @@ export function gatedConfig() {
   };
 }
 
+/**
+ * The rate-limit tier the realistic-replies section runs at: the mock advertises it in its
+ * `x-ratelimit-*` headers and Tollgate's limits are set to the same figures. Tier-5-sized
+ * for a small model, so the benchmark's calls stay well inside it.
+ */
+export const PROVIDER_TIER = { requestsPerMinute: 30_000, tokensPerMinute: 150_000_000 };
+
+/** `gatedConfig()` with the rate limit at the provider's advertised tier instead of out of reach. */
+export function tierConfig() {
+  return {
+    ...gatedConfig(),
+    rateLimits: [
+      {
+        provider: 'openai',
+        model: 'gpt-4o-mini',
+        rpm: PROVIDER_TIER.requestsPerMinute,
+        tpm: PROVIDER_TIER.tokensPerMinute,
+      },
+    ],
+  };
+}
+
 const COMMON = (
   'the of and to in is you that it he was for on are as with his they at be this have from or one had by ' +
   'word but not what all were we when your can said there use an each which she do how their if will up ' +

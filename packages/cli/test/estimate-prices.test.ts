@@ -14,9 +14,12 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-/** What the gate itself reserves for `call`: a guard admits it and reports its estimate. */
+/** What the gate itself reserves for `call` once its tokenizer is ready: a guard admits it and reports its estimate. */
 async function gateEstimate(call: LlmCallDescriptor) {
-  const guard = createGuard({ budgets: [{ id: 'b', limit: { usd: 1000 }, window: 'day' }] });
+  const guard = createGuard({
+    budgets: [{ id: 'b', limit: { usd: 1000 }, window: 'day' }],
+    estimator: { waitForTokenizer: true },
+  });
   try {
     const admission = await guard.admit(call);
     await admission.settle(undefined);

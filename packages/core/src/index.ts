@@ -47,6 +47,7 @@ export type { LlmCallDescriptor, OperationName, ProviderName, SubstituteReach } 
 export { expectOneOf, expectRecord, optionalNumber, optionalString } from './config/config-reader';
 // Configuration
 export type { FallbackPrice, GuardConfig, ProviderConfig } from './config/guard-config';
+export type { GuardEstimatorOptions } from './config/guard-estimator-options';
 export type { BudgetExceededDetails } from './errors/budget-exceeded-error';
 export { BudgetExceededError } from './errors/budget-exceeded-error';
 export { CircuitOpenError } from './errors/circuit-open-error';
@@ -160,3 +161,4 @@ export type { TokenEstimateMethod } from './tokens/count-text-tokens';
 export { countTextTokens } from './tokens/count-text-tokens';
 export type { TokenEstimatorOptions } from './tokens/token-estimator-options';
 export { preloadTokenizer } from './tokens/tokenizer';
+export { isTokenizerReady, warmUpTokenizer } from './tokens/tokenizer-warm-up';

@@ -239,6 +239,28 @@ describe('rate-limit headers', () => {
     expect(header(first.response, 'x-request-id')).toBe(mock.requests()[0]?.id);
   });
 
+  it('sends them on every kind of reply, from one window per model', async () => {
+    // One request a second refills: less than one in the time these four calls take.
+    mock.configure({ rateLimit: { limitRequests: 60, limitTokens: 1_000_000, enforce: false } });
+    const client = openaiClient();
+    const replies = [
+      (await client.chat.completions.create(chat).withResponse()).response,
+      (await client.chat.completions.create({ ...chat, stream: true }).withResponse()).response,
+      (await client.responses.create({ model: chat.model, input: 'hi' }).withResponse()).response,
+      (await client.embeddings.create({ model: 'text-embedding-3-small', input: 'hi' }).withResponse())
+        .response,
+    ];
+    const remainingRequests = replies.map((response) =>
+      response.headers.get('x-ratelimit-remaining-requests'),
+    );
+    // Chat, streamed chat and responses share gpt's window; the embedding model has its own.
+    expect(remainingRequests).toEqual(['59', '58', '57', '59']);
+    for (const response of replies) {
+      expect(response.headers.get('x-ratelimit-limit-tokens')).toBe('1000000');
+      expect(response.headers.get('x-ratelimit-reset-tokens')).toMatch(/^\d+(\.\d+)?m?s$/);
+    }
+  });
+
   it('sends Anthropic anthropic-ratelimit headers with RFC 3339 resets', async () => {
     mock.configure({ rateLimit: { limitRequests: 50, limitTokens: 1_000, enforce: false } });
     const client = anthropicClient();

@@ -229,6 +229,12 @@ describe('@tollgate/node', { timeout: 60_000 }, () => {
     expect(spans[0]!.resource['service.name']).toBe('in-code-app');
   });
 
+  it('register() builds the tokenizers its configuration needs after start-up, with no call made', async () => {
+    const { stdout } = await runApp(['warm-up.mjs'], {});
+    expect(stdout).toContain('at start-up: claude=false');
+    expect(stdout).toContain('later: claude=true gpt=false');
+  });
+
   it('a CommonJS app run with --import charges withScope() tenants to their own budgets', async () => {
     const { stdout } = await runApp(['--import', '@tollgate/node/register', 'tenant-app.cjs'], {
       TOLLGATE_CONFIG: join(fixtures, 'tenant.yaml'),

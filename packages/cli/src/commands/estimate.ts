@@ -32,14 +32,16 @@ export async function estimateCommand(
     const config = loaded.guardConfig;
     const detected = detectCall(body, options, loaded.guard.prices);
     const { call } = detected;
+    // A one-off command: count with the tokenizer now, as a guard does once its warm-up is done.
+    const estimator = { ...config.estimator, waitForTokenizer: true };
     const settings = {
       prices: loaded.guard.prices,
       defaultMaxOutputTokens: config.defaultMaxOutputTokens,
       unknownModel: config.unknownModel ?? 'reject',
-      estimator: config.estimator,
+      estimator,
     } as const;
     const estimate = estimateCall(call, settings);
-    const input = estimateInputTokens(call, config.estimator);
+    const input = estimateInputTokens(call, estimator);
     const outputWhy = outputReason(call, estimate);
     const unpricedRefused = estimate.price === undefined;
 

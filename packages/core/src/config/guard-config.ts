@@ -9,7 +9,7 @@ import type { CircuitBreakerConfig } from '../policies/circuit-breaker-config';
 import type { DegradationRule } from '../policies/degradation-rule';
 import type { LoopRuleConfig } from '../policies/loop-rule';
 import type { ModelPriceOverride } from '../pricing/model-price';
-import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
+import type { GuardEstimatorOptions } from './guard-estimator-options';
 
 /** Per-million-token prices charged for a model the price table does not know. */
 export interface FallbackPrice {
@@ -93,8 +93,8 @@ export interface GuardConfig {
   leaseExpiry?: LeaseExpiryPolicy;
   /** Emit a `price-table-stale` event at startup when the price table was checked longer ago than this. @default 90 */
   priceTableMaxAgeDays?: number;
-  /** Token estimation knobs. */
-  estimator?: TokenEstimatorOptions;
+  /** Token estimation knobs, and which tokenizers to build after start-up (docs/token-estimation.md). */
+  estimator?: GuardEstimatorOptions;
   /** Rules that act before a budget runs out: fall back to a cheaper model, defer background work, or reject a scope. @default [] */
   policies?: readonly DegradationRule[];
   /**

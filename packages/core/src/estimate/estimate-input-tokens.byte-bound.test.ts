@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isEncoderLoaded } from '../tokens/tokenizer';
+import { isEncoderLoaded } from '../tokens/encoder-loading';
 import { estimateInputTokens } from './estimate-input-tokens';
 
 // Vitest gives each test file its own module registry, so no encoder is loaded here yet.

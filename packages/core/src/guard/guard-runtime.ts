@@ -13,6 +13,7 @@ import { RouteIds } from '../policies/route-target';
 import type { PriceTable } from '../pricing/price-table';
 import type { PriceLookup } from '../pricing/provider-prices';
 import { countTextTokens } from '../tokens/count-text-tokens';
+import type { TokenEstimatorOptions } from '../tokens/token-estimator-options';
 import type { AdmittedCall } from './open-call';
 
 /** How long after its lease a call whose settlement failed stays known, for the `lease-expired` event to name it. */
@@ -75,10 +76,17 @@ export class GuardRuntime {
     return this.config.providers.pricesOf(provider) ?? this.prices;
   }
 
-  /** Counts text with the guard's estimator options. */
+  /**
+   * Counts output text whose usage the provider never reported, with the guard's estimator
+   * options. The count is charged, not reserved, so it waits for the tokenizer rather than
+   * charge the byte bound; by the time a stream has ended the warm-up has usually finished.
+   */
   countText(model: string, text: string): number {
-    return countTextTokens(model, text, this.config.estimator);
+    this.outputCountOptions ??= { ...this.config.estimator, waitForTokenizer: true };
+    return countTextTokens(model, text, this.outputCountOptions);
   }
+
+  private outputCountOptions: TokenEstimatorOptions | undefined;
 
   /** Ends a call's stay in `openCalls` and frees its limiter slot; returns whether it was still open. */
   closeOpenCall(admission: AdmittedCall): boolean {

@@ -16,6 +16,7 @@ import { lookupCache } from './cache-lookup';
 import { GuardRuntime } from './guard-runtime';
 import type { Admission, BudgetStatus, CacheLookup, CallOptions, Guard, RunOptions } from './guard-types';
 import { startLeaseExpiryTimer } from './lease-expiry';
+import { warmUpGuardTokenizers } from './tokenizer-warm-up-plan';
 
 export type {
   Admission,
@@ -91,6 +92,7 @@ class GuardImpl implements Guard {
     }
     this.responseCache = new ResponseCache(normalized.cache);
     this.leaseTimer = startLeaseExpiryTimer(runtime);
+    warmUpGuardTokenizers(normalized);
     this.reportPriceTableAge();
   }
 

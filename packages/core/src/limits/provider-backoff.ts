@@ -5,6 +5,9 @@ import type { LimiterUpdateFailureReporter } from './limiter-update-failure';
 import type { ProviderFeedback } from './provider-feedback';
 import type { RuleSubject } from './rate-limit-rules';
 
+/** What `apply` returns when everything was done synchronously: one settled promise for every reply. */
+const APPLIED: Promise<void> = Promise.resolve();
+
 /** The key a provider's back-off applies to: its provider and model. */
 export function backoffKeyOf(call: Pick<RuleSubject, 'provider' | 'model' | 'canonicalModel'>): string {
   return `${call.provider}:${call.canonicalModel ?? call.model}`;
@@ -32,26 +35,30 @@ export class ProviderBackoff {
 
   /**
    * Pauses the model for the longest wait the provider asked for, and caps the existing
-   * buckets of `sets` at what the provider says remains.
+   * buckets of `sets` at what the provider says remains. Runs on every reply that carries
+   * rate-limit headers, so it does its work synchronously and allocates a promise only when
+   * a shared store's cap has to be awaited.
    */
-  async apply(feedback: ProviderFeedback, sets: readonly LimiterSet[]): Promise<void> {
-    const nowMs = Date.now();
+  apply(feedback: ProviderFeedback, sets: readonly LimiterSet[]): Promise<void> {
     const key = backoffKeyOf(feedback);
-    const pauses = [
-      feedback.retryAfterMillis,
-      feedback.remainingRequests === 0 ? feedback.requestsResetMillis : undefined,
-      feedback.remainingTokens === 0 ? feedback.tokensResetMillis : undefined,
-    ].filter((value): value is number => value !== undefined && value > 0);
-    if (pauses.length > 0) {
-      const until = nowMs + Math.max(...pauses);
+    const pause = Math.max(
+      feedback.retryAfterMillis ?? 0,
+      feedback.remainingRequests === 0 ? (feedback.requestsResetMillis ?? 0) : 0,
+      feedback.remainingTokens === 0 ? (feedback.tokensResetMillis ?? 0) : 0,
+    );
+    if (pause > 0) {
+      const until = Date.now() + pause;
       if (until > (this.until.get(key) ?? 0)) this.until.set(key, until);
     }
+    // Filled only when a shared store's cap returns a promise; a local cap leaves it empty.
+    const pending: Promise<void>[] = [];
     for (const set of sets) {
-      await Promise.all([
-        this.shrinkTo(set.requests, feedback.remainingRequests),
-        this.shrinkTo(set.tokens, feedback.remainingTokens),
-      ]);
+      const requests = this.shrinkTo(set.requests, feedback.remainingRequests);
+      if (requests !== undefined) pending.push(requests);
+      const tokens = this.shrinkTo(set.tokens, feedback.remainingTokens);
+      if (tokens !== undefined) pending.push(tokens);
     }
+    return pending.length === 0 ? APPLIED : Promise.all(pending).then(() => undefined);
   }
 
   /** Forgets pauses that have ended. */
@@ -65,29 +72,36 @@ export class ProviderBackoff {
    * set the same kind of ceiling, so however many arrive at once the bucket never goes below
    * the smallest (a relative decrement per reply would subtract the excess once per reply).
    */
-  private async shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> {
-    if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return;
+  private shrinkTo(bucket: Bucket | undefined, remaining: number | undefined): Promise<void> | undefined {
+    if (!bucket || bucket.ratePerMs === undefined || remaining === undefined) return undefined;
     // Nothing this process holds can be above the bucket size plus its lease: nothing to cap.
     if (bucket.capacity !== undefined && remaining >= bucket.capacity + (bucket.lease?.maxUnused ?? 0))
-      return;
+      return undefined;
     // Whole permits only: a shared store may keep reservoirs as integers.
     const whole = Math.floor(remaining);
     // Synchronous: the lease's share is settled before any other reply can interleave.
     const ceiling = bucket.lease ? bucket.lease.ceilingFor(whole) : whole;
-    const limiter = bucket.limiter;
     try {
-      // A local cap is synchronous: nothing to wait for.
-      const capped = this.store.capReservoir(limiter, ceiling);
-      if (capped !== undefined) await capped;
+      // A local cap is synchronous: nothing to wait for, and nothing allocated.
+      const capped = this.store.capReservoir(bucket.limiter, ceiling);
+      return capped?.then(
+        () => undefined,
+        (error: unknown) => this.shrinkFailed(bucket, ceiling, error),
+      );
     } catch (error) {
-      this.buckets.noteStoreError(bucket, limiter, error, false);
-      this.reportUpdateFailure({
-        limiterKey: bucket.key,
-        bucket: bucket.name,
-        operation: 'shrink',
-        weight: ceiling,
-        error,
-      });
+      this.shrinkFailed(bucket, ceiling, error);
+      return undefined;
     }
+  }
+
+  private shrinkFailed(bucket: Bucket, ceiling: number, error: unknown): void {
+    this.buckets.noteStoreError(bucket, bucket.limiter, error, false);
+    this.reportUpdateFailure({
+      limiterKey: bucket.key,
+      bucket: bucket.name,
+      operation: 'shrink',
+      weight: ceiling,
+      error,
+    });
   }
 }

@@ -20,6 +20,17 @@ describe('parseRateLimitHeaders', () => {
     });
   });
 
+  it('reads the one-unit resets most replies carry, and still the compound ones', () => {
+    const reset = (value: string) =>
+      parseRateLimitHeaders(new Headers({ 'x-ratelimit-reset-requests': value }), call).requestsResetMillis;
+    expect(reset('12ms')).toBe(12);
+    expect(reset('1.5s')).toBe(1_500);
+    expect(reset('0.0004s')).toBe(1);
+    expect(reset('0s')).toBe(0);
+    expect(reset('1m30.5s')).toBe(90_500);
+    expect(reset('12 ms')).toBeUndefined();
+  });
+
   it('reads Azure OpenAI headers: bare-second resets and a 429 retry-after-ms', () => {
     const azure = { provider: 'azure.ai.openai', model: 'gpt-4o' };
     const headers = new Headers({

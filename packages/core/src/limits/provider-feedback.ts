@@ -96,9 +96,16 @@ export function parseDuration(value: string | undefined): number | undefined {
   return consumed === text.length && consumed > 0 ? Math.ceil(total) : undefined;
 }
 
+/** A reset of one unit (`12ms`, `1.5s`): what most replies carry, read without iterating matches. */
+const ONE_UNIT_DURATION = /^(\d+(?:\.\d+)?)(ms|s)$/;
+
 /** OpenAI writes a duration (`6m0s`); Azure OpenAI and gateways in front of it may write bare seconds (`60`). */
 function resetDelay(value: string | undefined): number | undefined {
-  if (value !== undefined && /^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.ceil(Number(value) * 1000);
+  if (value === undefined) return undefined;
+  // Every reply carries two of these, so the common forms skip the general parser.
+  const oneUnit = ONE_UNIT_DURATION.exec(value);
+  if (oneUnit !== null) return Math.ceil(Number(oneUnit[1]) * (oneUnit[2] === 's' ? 1000 : 1));
+  if (/^\s*\d+(\.\d+)?\s*$/.test(value)) return Math.ceil(Number(value) * 1000);
   return parseDuration(value);
 }
 

@@ -34,6 +34,8 @@ describe('fallback to another provider', () => {
     const { guard, events } = guardWith({
       budgets: [{ id: 'daily', limit: { usd: 100 }, window: 'day' }],
       policies: [failover],
+      // Counted by each model's own tokenizer from the first call, not by the byte bound.
+      estimator: { waitForTokenizer: true },
     });
     guard.circuits.open('openai', 'gpt-4o-mini');
     const call = anyProvider(chat('gpt-4o-mini', 300, longPrompt));

@@ -2,8 +2,9 @@ import fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { countTextSegments, countTextTokens } from './count-text-tokens';
+import { loadRankFile } from './encoder-loading';
 import { resolveTokenEstimatorOptions } from './token-estimator-options';
-import { loadRankFile, preloadTokenizer } from './tokenizer';
+import { preloadTokenizer } from './tokenizer';
 import { utf8ByteLength } from './utf8-byte-length';
 
 let o200kReference: Tiktoken;

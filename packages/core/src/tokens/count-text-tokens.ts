@@ -1,19 +1,23 @@
+import { loadEncoder } from './encoder-loading';
 import { modelFamily, type TiktokenEncodingName } from './encoding-for-model';
+import type { LoadedEncoder } from './loaded-encoder';
 import {
   type ResolvedTokenEstimatorOptions,
   resolveTokenEstimatorOptions,
   safetyFactorFor,
   type TokenEstimatorOptions,
 } from './token-estimator-options';
-import { countWithEncoder, type LoadedEncoder, loadEncoder } from './tokenizer';
+import { countWithEncoder } from './tokenizer';
+import { encoderIfReady } from './tokenizer-warm-up';
 import { utf8ByteLength } from './utf8-byte-length';
 
 /**
  * How an estimate was produced.
  * - `tiktoken`: counted with the model's own encoding (exact for the text, overheads bounded).
  * - `approximation`: a Claude model; cl100k_base count times a safety factor, capped at the byte length.
- * - `byte-bound`: the text was too large to tokenize cheaply (or the tokenizer failed to
- *   load); its UTF-8 byte length stands in as the bound.
+ * - `byte-bound`: the text was too large to tokenize cheaply, or the tokenizer was not ready
+ *   (still building in the background, or failed to load); its UTF-8 byte length stands in as
+ *   the bound.
  */
 export type TokenEstimateMethod = 'tiktoken' | 'approximation' | 'byte-bound';
 
@@ -63,7 +67,9 @@ export function countTextSegments(
     // Nothing to tokenize: skip building an encoder just to count nothing.
     return { tokens: 0, method: approximate ? 'approximation' : 'tiktoken', encoding };
   }
-  const encoder = tryLoadEncoder(encoding);
+  // Not waiting: the byte length bounds what the tokenizer would count (and the Claude
+  // approximation, which is capped at it), so the estimate can only be higher, never lower.
+  const encoder = options.waitForTokenizer ? tryLoadEncoder(encoding) : encoderIfReady(encoding);
   if (encoder === undefined) return { tokens: totalBytes, method: 'byte-bound', encoding: undefined };
 
   const factor = safetyFactorFor(model, provider, options);

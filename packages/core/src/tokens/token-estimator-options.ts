@@ -21,6 +21,15 @@ export interface TokenEstimatorOptions {
    * @default 1.35 for Claude models before 4.7; 1.8 for Claude Opus 4.7 and later and for unversioned Claude ids
    */
   anthropicSafetyFactor?: number;
+  /**
+   * What to do when the tokenizer a model needs is not built yet (building takes ~0.1–0.3 s of
+   * blocked event loop, once per encoding and process). `true`: build it now and count.
+   * `false`: estimate the text by its UTF-8 byte length, which is at or above what the
+   * tokenizer would count, and build the tokenizer in the background for later calls.
+   *
+   * @default true for `estimateInputTokens` and `countTextTokens`; a guard defaults to `false`
+   */
+  waitForTokenizer?: boolean;
 }
 
 /** Options after defaults and validation. */
@@ -28,6 +37,7 @@ export interface ResolvedTokenEstimatorOptions {
   readonly exactCountMaxBytes: number;
   /** `undefined` means "use the per-model default". */
   readonly anthropicSafetyFactor: number | undefined;
+  readonly waitForTokenizer: boolean;
 }
 
 /** @see TokenEstimatorOptions.exactCountMaxBytes */
@@ -76,7 +86,11 @@ export function resolveTokenEstimatorOptions(
       `Invalid anthropicSafetyFactor: expected a finite number >= 1, got ${String(anthropicSafetyFactor)}`,
     );
   }
-  return { exactCountMaxBytes, anthropicSafetyFactor };
+  const waitForTokenizer = options?.waitForTokenizer ?? true;
+  if (typeof waitForTokenizer !== 'boolean') {
+    throw new TypeError(`Invalid waitForTokenizer: expected a boolean, got ${String(waitForTokenizer)}`);
+  }
+  return { exactCountMaxBytes, anthropicSafetyFactor, waitForTokenizer };
 }
 
 /**

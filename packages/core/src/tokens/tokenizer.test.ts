@@ -1,16 +1,10 @@
 import fc from 'fast-check';
 import { Tiktoken } from 'js-tiktoken/lite';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { isEncoderLoaded, loadEncoder, loadRankFile } from './encoder-loading';
 import type { TiktokenEncodingName } from './encoding-for-model';
-import {
-  countWithEncoder,
-  isEncoderLoaded,
-  type LoadedEncoder,
-  loadEncoder,
-  loadRankFile,
-  MAX_EXACT_PIECE_BYTES,
-  preloadTokenizer,
-} from './tokenizer';
+import type { LoadedEncoder } from './loaded-encoder';
+import { countWithEncoder, MAX_EXACT_PIECE_BYTES, preloadTokenizer } from './tokenizer';
 import { utf8ByteLength } from './utf8-byte-length';
 
 const encodings: TiktokenEncodingName[] = ['o200k_base', 'cl100k_base'];

@@ -1,7 +1,7 @@
 import { Buffer } from 'node:buffer';
-import { createRequire } from 'node:module';
-import type { TiktokenBPE } from 'js-tiktoken/lite';
+import { loadEncoder } from './encoder-loading';
 import { encodingForModel, type TiktokenEncodingName } from './encoding-for-model';
+import type { LoadedEncoder } from './loaded-encoder';
 
 /**
  * Pre-token pieces longer than this many UTF-8 bytes are counted as their byte length
@@ -28,100 +28,6 @@ const TEXT_MEMO_CHARS = 1_000_000;
 
 /** Texts longer than this are counted every time: rarely repeated verbatim, they would crowd the memo. */
 const TEXT_MEMO_MAX_TEXT_CHARS = 16_384;
-
-/**
- * A counting-only BPE encoder built from a js-tiktoken rank file.
- *
- * js-tiktoken's own `Tiktoken` class takes ~1.2 s and ~70 MB of heap to build for
- * o200k_base and merges with string joins; counting only needs the ranks, which load in
- * ~0.25 s into ~20 MB and count 2–5× faster (measured, see
- * docs/token-estimation.md). The merge rule is tiktoken's: repeatedly join the adjacent
- * pair with the lowest rank, leftmost first. Tests check it against js-tiktoken's encoder.
- */
-export interface LoadedEncoder {
-  readonly encoding: TiktokenEncodingName;
-  /** Mergeable byte sequences, as binary strings (one char per byte), to rank. */
-  readonly ranks: ReadonlyMap<string, number>;
-  /** The encoding's own pre-tokenizer pattern: tiktoken merges each match on its own. */
-  readonly pieceSplitter: RegExp;
-  readonly pieceCounts: Map<string, number>;
-  /** Counts of whole texts seen recently, and the characters they hold. */
-  readonly textCounts: Map<string, number>;
-  textCountChars: number;
-}
-
-const loadedEncoders = new Map<TiktokenEncodingName, LoadedEncoder>();
-
-function requireFromHere(): NodeJS.Require {
-  // The CommonJS build has __filename; the ESM build has import.meta.url. require() is
-  // used so the rank file loads synchronously, on first use, and only for this encoding.
-  return createRequire(typeof __filename === 'string' ? __filename : import.meta.url);
-}
-
-/**
- * The js-tiktoken rank file for an encoding, loaded on demand.
- *
- * @param encoding - The encoding name.
- * @returns The rank data (`pat_str`, `special_tokens`, `bpe_ranks`).
- * @throws When js-tiktoken is not installed.
- */
-export function loadRankFile(encoding: TiktokenEncodingName): TiktokenBPE {
-  const load = requireFromHere();
-  // Literal specifiers, so tools that trace require() calls can still see both files.
-  return encoding === 'o200k_base'
-    ? (load('js-tiktoken/ranks/o200k_base') as TiktokenBPE)
-    : (load('js-tiktoken/ranks/cl100k_base') as TiktokenBPE);
-}
-
-/** Expands js-tiktoken's compact rank format: lines of `! <first rank> <base64 token> <base64 token> …`. */
-function parseRanks(bpeRanks: string): Map<string, number> {
-  const ranks = new Map<string, number>();
-  for (const line of bpeRanks.split('\n')) {
-    const fields = line.split(' ');
-    const firstRank = Number.parseInt(fields[1] ?? '', 10);
-    if (Number.isNaN(firstRank)) continue;
-    for (let index = 2; index < fields.length; index += 1) {
-      // atob yields a binary string, one char per byte: the form pieces are looked up in.
-      ranks.set(atob(fields[index] ?? ''), firstRank + index - 2);
-    }
-  }
-  return ranks;
-}
-
-/**
- * The encoder for an encoding, built on first use and kept for the life of the process.
- * Building takes ~0.12 s (cl100k_base) to ~0.25 s (o200k_base); see `preloadTokenizer` to
- * pay that at startup instead of on the first gated call.
- *
- * @param encoding - The encoding name.
- * @returns The cached encoder.
- * @throws When js-tiktoken or its rank file cannot be loaded.
- */
-export function loadEncoder(encoding: TiktokenEncodingName): LoadedEncoder {
-  const cached = loadedEncoders.get(encoding);
-  if (cached !== undefined) return cached;
-  const rankFile = loadRankFile(encoding);
-  const encoder: LoadedEncoder = {
-    encoding,
-    ranks: parseRanks(rankFile.bpe_ranks),
-    pieceSplitter: new RegExp(rankFile.pat_str, 'gu'),
-    pieceCounts: new Map(),
-    textCounts: new Map(),
-    textCountChars: 0,
-  };
-  loadedEncoders.set(encoding, encoder);
-  return encoder;
-}
-
-/**
- * Whether an encoding's encoder has been built in this process.
- *
- * @param encoding - The encoding name.
- * @returns `true` once `loadEncoder` (or `preloadTokenizer`) has built it.
- */
-export function isEncoderLoaded(encoding: TiktokenEncodingName): boolean {
-  return loadedEncoders.has(encoding);
-}
 
 /**
  * Number of tokens BPE merging leaves for one piece.
