@@ -474,15 +474,24 @@ async function run() {
         `\n\n${pairedGate.n} pairs each. Added median: the median of per-pair differences; added p99: p99(on) − p99(off). Cross-process, the gate's median was ${fixed(gate.median - peer.median, 3)} ms and its p99 ${fixed(gate.p99 - peer.p99, 3)} ms from telemetry-only's.`,
     });
     checks.push({
-      target: 'Full gate in memory adds ≤ 0.2 ms at the median over telemetry-only (paired)',
+      target: 'Full gate in memory adds ≤ 0.1 ms at the median over telemetry-only (paired)',
       measured: `${fixed(addedMedian, 3)} ms`,
-      met: addedMedian <= 0.2,
+      met: addedMedian <= 0.1,
     });
     checks.push({
-      target: 'Full gate in memory adds ≤ 1 ms at p99 over telemetry-only (paired)',
+      target: 'Full gate in memory adds ≤ 0.5 ms at p99 over telemetry-only (paired)',
       measured: `${fixed(addedP99, 3)} ms`,
-      met: addedP99 <= 1,
+      met: addedP99 <= 0.5,
     });
+    const gateOnRedis = over.get('gate-redis');
+    if (gateOnRedis) {
+      const redisOverMemory = gateOnRedis.median - gate.median;
+      checks.push({
+        target: 'Full gate on Redis adds ≤ 0.3 ms at the median over the full gate in memory',
+        measured: `${fixed(redisOverMemory, 3)} ms (cross-process medians, sequential calls)`,
+        met: redisOverMemory <= 0.3,
+      });
+    }
 
     // 2. Throughput.
     log('2. throughput …');
@@ -534,7 +543,7 @@ async function run() {
       median(tput.get('tollgate-open').rates.map((rate, round) => rate / peerRates[round])) * peerRate;
     findings.push(
       `Throughput through the SDK: the full gate did ${fixed((gateRate / peerRate) * 100, 0)} % of telemetry-only and Tollgate with no budgets or limits ${fixed((openRate / peerRate) * 100, 0)} %` +
-        (gateRate >= 0.9 * peerRate
+        (gateRate >= 0.95 * peerRate
           ? ' — within the target; the two Tollgate rows differ by noise and by what budgets and limits cost.'
           : Math.abs(openRate - gateRate) / peerRate < 0.1
             ? ' — about the same, so the gap is the instrumentation path shared by both, not the budgets or the limiter, which alone admit ' +
@@ -542,9 +551,14 @@ async function run() {
             : `; the difference between the two is what budgets and limits cost under concurrency. Next step: profile both.`),
     );
     checks.push({
-      target: 'Through the SDK, full gate ≥ 90 % of telemetry-only throughput',
+      target: 'Through the SDK, full gate ≥ 95 % of telemetry-only throughput',
       measured: `${fixed(gateRatio * 100, 1)} % (median of ${roundRatios.length} interleaved rounds; ${fixed(Math.min(...roundRatios) * 100, 0)}–${fixed(Math.max(...roundRatios) * 100, 0)} %)`,
-      met: gateRate >= 0.9 * peerRate,
+      met: gateRate >= 0.95 * peerRate,
+    });
+    checks.push({
+      target: 'Through the SDK, Tollgate with no budgets or limits ≥ 100 % of telemetry-only throughput',
+      measured: `${fixed((openRate / peerRate) * 100, 1)} % (median of per-round ratios)`,
+      met: openRate >= peerRate,
     });
 
     // 3. Streaming.
@@ -631,7 +645,7 @@ async function run() {
           ? '.'
           : '; next step: a per-function CPU profile of the replayed stream (the per-chunk observer and garbage collection).') +
         ` Time to first chunk, paired on loopback: ${signed(firstChunkGate.addedMedian, 3)} ms with the gate, ${signed(firstChunkPeer.addedMedian, 3)} ms with telemetry only` +
-        (firstChunkOverPeer <= 0.2
+        (firstChunkOverPeer <= 0.1
           ? '; the admission (estimate, ledger, limiter) runs before the request is sent and, with permits at hand or known to be in a local bucket, never waits on a bottleneck job.'
           : '; what remains is the admission run cold after a long stream: see "Reading the gaps".'),
     );
@@ -640,11 +654,12 @@ async function run() {
       measured: `${fixed(perChunkReplay, 2)} µs (paired, replayed; ${fixed(perChunkReplayPeer, 2)} µs over telemetry-only)`,
       met: perChunkReplay < 2,
     });
-    // "No measurable change": within what a non-streaming call may add (0.2 ms over telemetry-only, paired).
+    // "No measurable change": within what a non-streaming call may add (0.1 ms over telemetry-only, paired).
     checks.push({
-      target: 'Streaming: no measurable change to time to first chunk (≤ 0.2 ms over telemetry-only, paired)',
+      target:
+        'Streaming: time to first chunk ≤ 0.1 ms over telemetry-only (paired, first call after a long stream)',
       measured: `${fixed(firstChunkOverPeer, 3)} ms (paired medians: gate ${signed(firstChunkGate.addedMedian, 3)} ms, telemetry-only ${signed(firstChunkPeer.addedMedian, 3)} ms)`,
-      met: firstChunkOverPeer <= 0.2,
+      met: firstChunkOverPeer <= 0.1,
     });
 
     // 4. Token estimation.
