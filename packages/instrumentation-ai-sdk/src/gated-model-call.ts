@@ -102,10 +102,7 @@ export async function gatedGenerate(
   routing: CallRouting,
   run: ModelRun<CallOptions>,
 ): Promise<unknown> {
-  const request = describeModelCall(model, 'ai_sdk', options, false, routing);
-  const call = await admit(gate, request, options);
-  const sent = withOutputCap(request.descriptor, options, call.admission.outputCapToSend);
-  const result = await send(call, model, request, routing, sent, run);
+  const { call, result } = await admitAndSend(gate, model, options, routing, run, false);
   settleGenerate(result, call);
   return result;
 }
@@ -121,11 +118,23 @@ export async function gatedStream(
   routing: CallRouting,
   run: ModelRun<CallOptions>,
 ): Promise<unknown> {
-  const request = describeModelCall(model, 'ai_sdk', options, true, routing);
+  const { call, result } = await admitAndSend(gate, model, options, routing, run, true);
+  return observeStreamResult(result, call);
+}
+
+/** Admits a model call and sends it, with the reserved output cap when the caller set none. */
+async function admitAndSend(
+  gate: CallGate,
+  model: object & ModelIdentity,
+  options: CallOptions,
+  routing: CallRouting,
+  run: ModelRun<CallOptions>,
+  streaming: boolean,
+): Promise<{ call: GuardedCall; result: unknown }> {
+  const request = describeModelCall(model, 'ai_sdk', options, streaming, routing);
   const call = await admit(gate, request, options);
   const sent = withOutputCap(request.descriptor, options, call.admission.outputCapToSend);
-  const result = await send(call, model, request, routing, sent, run);
-  return observeStreamResult(result, call);
+  return { call, result: await send(call, model, request, routing, sent, run) };
 }
 
 /**

@@ -1,4 +1,5 @@
 import type { TokenUsage } from '@tollgate/core';
+import { asRecord, tokenCount as count, stringOf } from '@tollgate/core/instrumentation';
 import {
   GEN_AI_PROVIDER_NAME_VALUE_ANTHROPIC,
   GEN_AI_PROVIDER_NAME_VALUE_AWS_BEDROCK,
@@ -8,19 +9,7 @@ import {
   GEN_AI_PROVIDER_NAME_VALUE_OPENAI,
 } from './semconv';
 
-type Json = Record<string, unknown>;
-
-export function asRecord(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null ? (value as Json) : undefined;
-}
-
-export function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
-}
+export { asRecord, stringOf };
 
 /** The AI SDK's `provider` prefixes, most specific first, with the provider name prices and budgets use. */
 const PROVIDER_PREFIXES: ReadonlyArray<readonly [prefix: string, name: string]> = [

@@ -1,13 +1,12 @@
 import type { OperationName, TokenUsage } from '@tollgate/core';
+import { stringOf } from '@tollgate/core/instrumentation';
+
+export { stringOf };
 
 type Json = Record<string, unknown>;
 
 export function asRecord(value: unknown): Json | undefined {
   return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Json) : undefined;
-}
-
-export function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }
 
 function count(value: unknown): number | undefined {

@@ -1,18 +1,9 @@
 import type { TokenUsage } from '@tollgate/core';
+import { asRecord, tokenCount as count, stringOf } from '@tollgate/core/instrumentation';
+
+export { asRecord, stringOf };
 
 type Json = Record<string, unknown>;
-
-export function asRecord(value: unknown): Json | undefined {
-  return typeof value === 'object' && value !== null ? (value as Json) : undefined;
-}
-
-export function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
-}
 
 /**
  * The bare model id of a `model` parameter in any form the SDK takes (`gemini-2.5-flash`,

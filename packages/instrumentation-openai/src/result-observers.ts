@@ -4,6 +4,7 @@ import {
   isSdkStream,
   observeSdkStream,
   type StreamObserver,
+  stringOf,
 } from '@tollgate/core/instrumentation';
 import { asRecord, chatUsage, completionText, finishReasons, responsesText, responsesUsage } from './utils';
 
@@ -150,8 +151,4 @@ function localUsage(call: GuardedCall, pieces: readonly string[]): TokenUsage {
     inputTokens: call.admission.estimate.estimatedInputTokens,
     outputTokens: pieces.length > 0 ? call.admission.countOutputTokens(pieces.join('')) : 0,
   };
-}
-
-function stringOf(value: unknown): string | undefined {
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
 }

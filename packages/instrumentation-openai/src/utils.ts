@@ -1,5 +1,5 @@
 import type { TokenUsage } from '@tollgate/core';
-import { type Endpoint, endpointOf } from '@tollgate/core/instrumentation';
+import { tokenCount as count, type Endpoint, endpointOf } from '@tollgate/core/instrumentation';
 import * as semconv from './semconv';
 
 type Json = Record<string, unknown>;
@@ -36,10 +36,6 @@ export function describeEndpoint(baseURL: string | undefined): OpenAIEndpoint {
   if (described.size >= 64) described.clear();
   described.set(key, endpoint);
   return endpoint;
-}
-
-function count(value: unknown): number | undefined {
-  return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : undefined;
 }
 
 function record(value: unknown): Json | undefined {

@@ -38,6 +38,8 @@ export type { GatedPostOptions, PostMethod } from './gated-post';
 export { gatedPost } from './gated-post';
 export type { GatedSdkCallOptions, ModelRequestBody, SdkCall } from './gated-sdk-call';
 export { gatedSdkCall } from './gated-sdk-call';
+// Reading the loosely typed results and events SDKs hand back
+export { asRecord, stringOf, tokenCount } from './response-fields';
 // The base class: config checks, gate lifecycle, module hook, target table, fetch wrap
 export type {
   LoadedSdk,

@@ -147,7 +147,7 @@ export class CallGate {
     lookup: CacheLookup | undefined,
   ): GuardedCall {
     const { descriptor } = request;
-    const { span, spanContext, attributes, metricAttributes, gateAttributes } = opened;
+    const { span, attributes, metricAttributes, gateAttributes } = opened;
     const { estimate } = admission;
     if (admission.model !== descriptor.model || admission.provider !== descriptor.provider) {
       // A routing rule chose another model: the span describes what is actually sent.
@@ -195,7 +195,20 @@ export class CallGate {
       span.setAttribute(semconv.ATTR_TOLLGATE_BUDGET_MIN_HEADROOM_RATIO, admission.minHeadroomRatio);
     this.metrics.decisions.add(1, gateKey, gateAttributes, semconv.ATTR_TOLLGATE_GATE_DECISION, 'allowed');
     this.metrics.waitDuration.record(admission.waitMillis / 1000, gateAttributes);
-    const call = new GuardedCall(
+    const call = this.callFor(request, admission, opened, gateKey);
+    if (lookup) call.recordForCache(lookup);
+    return call;
+  }
+
+  /** The guarded call for an admission; its operation starts now, so time queued at the gate is tollgate.gate.wait.duration. */
+  private callFor(
+    request: GatedRequest,
+    admission: Admission,
+    opened: OpenedSpan,
+    gateKey: string,
+  ): GuardedCall {
+    const { span, spanContext, metricAttributes, gateAttributes } = opened;
+    return new GuardedCall(
       this,
       admission,
       span,
@@ -204,11 +217,8 @@ export class CallGate {
       metricAttributes,
       gateAttributes,
       gateKey,
-      // The operation starts once admitted: time queued at the gate is tollgate.gate.wait.duration.
       performance.now(),
     );
-    if (lookup) call.recordForCache(lookup);
-    return call;
   }
 
   /** Starts the call's CLIENT span with every attribute known before admission. */
@@ -286,18 +296,7 @@ export class CallGate {
     } catch {
       return undefined;
     }
-    const { span, spanContext, metricAttributes, gateAttributes } = opened;
-    const call = new GuardedCall(
-      this,
-      admission,
-      span,
-      spanContext,
-      request,
-      metricAttributes,
-      gateAttributes,
-      attributesKey(gateAttributes),
-      performance.now(),
-    );
+    const call = this.callFor(request, admission, opened, attributesKey(opened.gateAttributes));
     call.replay(lookup.reply!);
     return call;
   }
