@@ -128,6 +128,25 @@ describe('examples run by themselves and tell their story', { timeout: 60_000 },
     expect(stderr).toBe('');
   });
 
+  it('openai-compatible azure: deployments priced as the models they serve, under azure.ai.openai', async () => {
+    const { stdout, stderr } = await run(process.execPath, ['azure.mjs'], {
+      cwd: join(examplesDir, 'openai-compatible'),
+      timeout: 55_000,
+      env: { ...process.env, OTEL_EXPORTER_OTLP_ENDPOINT: '' },
+    });
+    expect(stdout).toMatch(
+      /#1 {2}sent {5}deployment=batch-mini {2}gen_ai\.provider\.name=azure\.ai\.openai {2}priced as gpt-4o-mini /,
+    );
+    expect(stdout).toMatch(
+      /#2 {2}sent {5}deployment=prod-gpt4o .* priced as gpt-4o {2}settled \$0\.00[0-9]*[1-9]/,
+    );
+    expect(stdout).toMatch(
+      /#3 {2}REFUSED {2}BudgetExceededError by budget "azure-daily".*requests sent for it: 0/,
+    );
+    expect(stdout).toContain('The endpoint received 2 requests');
+    expect(stderr).toBe('');
+  });
+
   it("ai-sdk failover: once the circuit opens, the same calls are answered by the other provider's model", async () => {
     const { stdout, stderr } = await run(process.execPath, ['failover.mjs'], {
       cwd: join(examplesDir, 'ai-sdk'),

@@ -12,7 +12,13 @@ export interface RegisterOptions {
   /** The guard's configuration, exactly as `createGuard()` takes it. @default {} (observe only: no budgets, no limits) */
   guard?: GuardConfig;
   /** Options for the openai instrumentation (the guard is added for you). */
-  openai?: { enabled?: boolean; includeStreamUsage?: boolean; providerName?: string };
+  openai?: {
+    enabled?: boolean;
+    includeStreamUsage?: boolean;
+    providerName?: string;
+    /** Azure OpenAI deployment name → the priced model it serves (`{ 'prod-gpt4o': 'gpt-4o' }`). */
+    deployments?: Record<string, string>;
+  };
   /** Options for the Anthropic instrumentation (the guard is added for you). */
   anthropic?: { enabled?: boolean; sdkSpans?: 'nest' | 'suppress'; providerName?: string };
   /** Options for the @google/genai instrumentation (the guard is added for you). */
