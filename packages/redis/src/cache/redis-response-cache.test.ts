@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { createGuard, type Guard } from '@tollgate/core';
 import { telemetryHarness } from '@tollgate/core/testing';
 import { OpenAIInstrumentation } from '@tollgate/instrumentation-openai';
@@ -105,6 +109,27 @@ describe.skipIf(skip)('a response cache shared through Redis', () => {
     expect(mock.requests()).toHaveLength(1);
     expect(second).toEqual(first);
   });
+
+  it('answers a call in another OS process from what the first process stored, streams too', async () => {
+    // Each worker loads the built packages, gates the real openai SDK and exits after one call.
+    const worker = join(dirname(fileURLToPath(import.meta.url)), '../../test/fixtures/cache-worker.cjs');
+    const callIn = async (keyPrefix: string, stream: boolean): Promise<unknown> => {
+      const config = { redisUrl: server.url, keyPrefix, openaiBaseUrl: mock.openaiBaseUrl, stream };
+      const { stdout } = await promisify(execFile)(process.execPath, [worker], {
+        env: { ...process.env, TOLLGATE_WORKER_CONFIG: JSON.stringify(config) },
+        timeout: 20_000,
+      });
+      return JSON.parse(stdout);
+    };
+    for (const stream of [false, true]) {
+      const prefix = `processes-${++prefixes}`;
+      mock.reset();
+      const first = await callIn(prefix, stream);
+      const second = await callIn(prefix, stream);
+      expect(mock.requests()).toHaveLength(1);
+      expect(second).toEqual(first);
+    }
+  }, 60_000);
 
   it('replays a stream stored by another guard', async () => {
     const prefix = `shared-${++prefixes}`;
