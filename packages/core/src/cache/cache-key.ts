@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../call/canonical-json';
 import type { LlmCallDescriptor } from '../call/llm-call';
 
 /** What a cache key is made of: the call, where it goes, and the partition it is cached in. */
@@ -41,40 +42,4 @@ export function cacheKey(parts: CacheKeyParts): string | undefined {
   });
   if (canonical === undefined) return undefined;
   return createHash('sha256').update(canonical).digest('hex');
-}
-
-/** JSON with object keys sorted and undefined fields left out; undefined for anything JSON cannot say exactly. */
-export function canonicalJson(value: unknown): string | undefined {
-  if (value === null) return 'null';
-  switch (typeof value) {
-    case 'string':
-    case 'boolean':
-      return JSON.stringify(value);
-    case 'number':
-      return Number.isFinite(value) ? JSON.stringify(value) : undefined;
-    case 'object':
-      break;
-    default:
-      return undefined;
-  }
-  if (Array.isArray(value)) {
-    const items: string[] = [];
-    for (const item of value) {
-      const text = item === undefined ? 'null' : canonicalJson(item);
-      if (text === undefined) return undefined;
-      items.push(text);
-    }
-    return `[${items.join(',')}]`;
-  }
-  const prototype = Object.getPrototypeOf(value);
-  if (prototype !== Object.prototype && prototype !== null) return undefined;
-  const fields: string[] = [];
-  for (const key of Object.keys(value).sort()) {
-    const field = (value as Record<string, unknown>)[key];
-    if (field === undefined) continue;
-    const text = canonicalJson(field);
-    if (text === undefined) return undefined;
-    fields.push(`${JSON.stringify(key)}:${text}`);
-  }
-  return `{${fields.join(',')}}`;
 }

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { canonicalJson } from '../call/canonical-json';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { normalizeCache } from '../config/normalize-cache';
 import { TollgateConfigError } from '../errors/config-error';
-import { cacheKey, canonicalJson } from './cache-key';
+import { cacheKey } from './cache-key';
 import { ResponseCache } from './response-cache';
 
 function chat(body: Record<string, unknown>, model = 'gpt-4o-mini'): LlmCallDescriptor {

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { canonicalJson } from '../call/canonical-json';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import type { LoopRepeatKind } from './loop-rule';
 
@@ -41,7 +42,7 @@ export function loopFingerprint(call: LlmCallDescriptor, repeats: LoopRepeatKind
   if (repeats === 'same-turn') cutToTurn(body);
   const hash = createHash('sha256');
   hash.update(`${call.provider.toLowerCase()}\n${call.operation}\n${call.model.toLowerCase()}\n`);
-  writeCanonical(hash, body);
+  hash.update(canonicalJson(body, 'describe')!);
   return hash.digest('base64url');
 }
 
@@ -87,43 +88,6 @@ function isToolResult(part: unknown): boolean {
   if (!isPlainObject(part)) return false;
   if (typeof part.type === 'string' && TOOL_RESULT_TYPES.has(part.type)) return true;
   return TOOL_RESULT_KEYS.some((key) => part[key] !== undefined);
-}
-
-/**
- * Writes `value` as JSON with object keys sorted. Bytes are written as base64; values JSON
- * leaves out (functions, `undefined`) and objects that are not data (an `AbortSignal`) are
- * left out too.
- */
-function writeCanonical(hash: ReturnType<typeof createHash>, value: unknown): void {
-  if (value === null || typeof value === 'number' || typeof value === 'boolean') {
-    hash.update(String(value));
-  } else if (typeof value === 'string') {
-    hash.update(JSON.stringify(value));
-  } else if (typeof value === 'bigint') {
-    hash.update(value.toString());
-  } else if (Array.isArray(value)) {
-    hash.update('[');
-    for (const item of value) {
-      writeCanonical(hash, item);
-      hash.update(',');
-    }
-    hash.update(']');
-  } else if (ArrayBuffer.isView(value)) {
-    hash.update(`b"${Buffer.from(value.buffer, value.byteOffset, value.byteLength).toString('base64')}"`);
-  } else if (value instanceof Date) {
-    hash.update(JSON.stringify(value.toISOString()));
-  } else if (isPlainObject(value)) {
-    hash.update('{');
-    for (const key of Object.keys(value).sort()) {
-      const item = value[key];
-      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') continue;
-      hash.update(JSON.stringify(key));
-      hash.update(':');
-      writeCanonical(hash, item);
-      hash.update(',');
-    }
-    hash.update('}');
-  }
 }
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
