@@ -3,9 +3,14 @@ import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { generateText, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type InstrumentedSdk, instrumentSdk, mockProviders, uninstrumentSdk } from './test-support';
-
-const TOLLGATE_SCOPE = '@tollgate/instrumentation-ai-sdk';
+import {
+  type InstrumentedSdk,
+  instrumentSdk,
+  mockProviders,
+  settled,
+  TOLLGATE_SCOPE,
+  uninstrumentSdk,
+} from './test-support';
 
 let mock: MockProvider;
 let sdk: InstrumentedSdk;
@@ -27,11 +32,6 @@ afterEach(async () => {
   guard = undefined;
 });
 
-async function settled(): Promise<void> {
-  await mock.whenIdle();
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
 const prompt = 'Say hello to the mock provider';
 
 describe('concurrent callers', () => {
@@ -41,7 +41,7 @@ describe('concurrent callers', () => {
     sdk.instrumentation.setConfig({ guard });
     const providers = mockProviders(mock);
     await generateText({ model: providers.anthropic('claude-haiku-4-5'), prompt, maxOutputTokens: 40 });
-    await settled();
+    await settled(mock);
     const [probe] = sdk.harness.spans
       .getFinishedSpans()
       .filter((span) => span.instrumentationScope.name === TOLLGATE_SCOPE);
@@ -68,7 +68,7 @@ describe('concurrent callers', () => {
         ),
       ),
     );
-    await settled();
+    await settled(mock);
 
     expect(outcomes.filter((outcome) => outcome === 'allowed')).toHaveLength(5);
     expect(outcomes.filter((outcome) => outcome === 'refused')).toHaveLength(15);
@@ -106,7 +106,7 @@ describe('with the AI SDK telemetry on', () => {
       experimental_telemetry: { isEnabled: true },
     });
     await stream.text;
-    await settled();
+    await settled(mock);
 
     const finished = sdk.harness.spans.getFinishedSpans();
     const byId = new Map(finished.map((span) => [span.spanContext().spanId, span]));

@@ -1,4 +1,3 @@
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { BudgetExceededError, createGuard, type Guard, type GuardConfig } from '@tollgate/core';
 import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import {
@@ -13,9 +12,14 @@ import {
 } from 'ai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { z } from 'zod';
-import { type InstrumentedSdk, instrumentSdk, mockProviders, uninstrumentSdk } from './test-support';
-
-const TOLLGATE_SCOPE = '@tollgate/instrumentation-ai-sdk';
+import {
+  type InstrumentedSdk,
+  instrumentSdk,
+  mockProviders,
+  settled,
+  tollgateSpans,
+  uninstrumentSdk,
+} from './test-support';
 
 let mock: MockProvider;
 let sdk: InstrumentedSdk;
@@ -43,17 +47,6 @@ beforeEach(() => {
 afterEach(async () => {
   await uninstrumentSdk(sdk, guard);
 });
-
-async function settled(): Promise<void> {
-  await mock.whenIdle();
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
-function spans(): ReadableSpan[] {
-  return sdk.harness.spans
-    .getFinishedSpans()
-    .filter((span) => span.instrumentationScope.name === TOLLGATE_SCOPE);
-}
 
 async function budget(id: string) {
   return (await guard.budgetStatus(id))[0]!;
@@ -104,7 +97,7 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
       prompt: 'Say hello to the mock provider',
       maxOutputTokens: 50,
     });
-    await settled();
+    await settled(mock);
 
     expect(result.text).toBe('Hello world this is a');
     const [request] = mock.requests();
@@ -114,8 +107,8 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
       reserved: 0,
       spent: billed.inputTokens + billed.outputTokens,
     });
-    const [span] = spans();
-    expect(spans()).toHaveLength(1);
+    const [span] = tollgateSpans(sdk);
+    expect(tollgateSpans(sdk)).toHaveLength(1);
     expect(span!.attributes).toMatchObject({
       'gen_ai.provider.name': provider,
       'gen_ai.operation.name': 'chat',
@@ -135,7 +128,7 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
       maxOutputTokens: 50,
     });
     expect(await result.text).toBe('Hello world this is a');
-    await settled();
+    await settled(mock);
 
     const billed = mock.billed();
     expect(billed.outputTokens).toBe(5);
@@ -143,8 +136,8 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
       reserved: 0,
       spent: billed.inputTokens + billed.outputTokens,
     });
-    expect(spans()).toHaveLength(1);
-    expect(spans()[0]!.attributes).toMatchObject({
+    expect(tollgateSpans(sdk)).toHaveLength(1);
+    expect(tollgateSpans(sdk)[0]!.attributes).toMatchObject({
       'gen_ai.usage.output_tokens': 5,
       'tollgate.usage.source': 'provider',
     });
@@ -158,7 +151,7 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
       schema: z.object({ city: z.string(), population: z.number() }),
       maxOutputTokens: 200,
     });
-    await settled();
+    await settled(mock);
 
     expect(object).toEqual({ city: 'hello', population: 0 });
     const billed = mock.billed();
@@ -189,12 +182,12 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
         }),
       },
     });
-    await settled();
+    await settled(mock);
 
     expect(calls).toEqual(['hello']);
     expect(result.steps).toHaveLength(2);
     expect(mock.requests()).toHaveLength(2);
-    expect(spans()).toHaveLength(2);
+    expect(tollgateSpans(sdk)).toHaveLength(2);
     const billed = mock.billed();
     expect(await budget('tokens')).toMatchObject({
       reserved: 0,
@@ -208,11 +201,11 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
     const refusal = await generateText({ model: modelOf(), prompt: 'Say hello' }).catch(
       (error: unknown) => error,
     );
-    await settled();
+    await settled(mock);
 
     expect(BudgetExceededError.isInstance(refusal)).toBe(true);
     expect(mock.requests()).toHaveLength(0);
-    expect(spans()[0]!.attributes['tollgate.gate.decision']).toBe('budget_exceeded');
+    expect(tollgateSpans(sdk)[0]!.attributes['tollgate.gate.decision']).toBe('budget_exceeded');
   });
 
   it('streamText reports a refusal through onError; its text rejects with NoOutputGeneratedError', async () => {
@@ -224,7 +217,7 @@ describe.each(models)('$name', ({ build, model, provider, endpoint }) => {
       onError: ({ error }) => void errors.push(error),
     });
     const text = await Promise.resolve(result.text).catch((error: unknown) => error);
-    await settled();
+    await settled(mock);
 
     expect(NoOutputGeneratedError.isInstance(text)).toBe(true);
     expect(errors).toHaveLength(1);
@@ -246,9 +239,9 @@ describe('output cap', () => {
     async (_, model, field) => {
       setup({ ...TOKEN_BUDGET, defaultMaxOutputTokens: 64 });
       await generateText({ model: model(mockProviders(mock)), prompt: 'Say hello' });
-      await settled();
+      await settled(mock);
 
-      expect(spans()[0]!.attributes).toMatchObject({ 'gen_ai.request.max_tokens': 64 });
+      expect(tollgateSpans(sdk)[0]!.attributes).toMatchObject({ 'gen_ai.request.max_tokens': 64 });
       expect(mock.requests()[0]!.body).toMatchObject({ [field]: 64 });
     },
   );
@@ -261,10 +254,10 @@ describe('output cap', () => {
       maxOutputTokens: 100,
       providerOptions: { anthropic: { thinking: { type: 'enabled', budgetTokens: 1024 } } },
     });
-    await settled();
+    await settled(mock);
 
     expect(mock.requests()[0]!.body).toMatchObject({ max_tokens: 1124 });
-    expect(spans()[0]!.attributes).toMatchObject({ 'gen_ai.request.max_tokens': 1124 });
+    expect(tollgateSpans(sdk)[0]!.attributes).toMatchObject({ 'gen_ai.request.max_tokens': 1124 });
   });
 });
 
@@ -284,10 +277,10 @@ describe('aborted streams', () => {
     for await (const _ of result.textStream) {
       if (++parts === 3) controller.abort();
     }
-    await settled();
+    await settled(mock);
 
     expect(mock.requests()[0]).toMatchObject({ clientAborted: true });
-    expect(spans()).toHaveLength(1);
+    expect(tollgateSpans(sdk)).toHaveLength(1);
     const status = await budget('tokens');
     expect(status.reserved).toBe(0);
     // The output is charged at its reserved worst case: the provider may have generated it all.
@@ -302,11 +295,11 @@ describe('embeddings', () => {
       model: mockProviders(mock).openai.embedding('text-embedding-3-small'),
       value: 'three little words',
     });
-    await settled();
+    await settled(mock);
 
     expect(embedding.length).toBe(1536);
     expect(await budget('tokens')).toMatchObject({ reserved: 0, spent: 3 });
-    expect(spans()[0]!.attributes).toMatchObject({
+    expect(tollgateSpans(sdk)[0]!.attributes).toMatchObject({
       'gen_ai.operation.name': 'embeddings',
       'gen_ai.usage.input_tokens': 3,
     });
@@ -318,10 +311,10 @@ describe('embeddings', () => {
       model: mockProviders(mock, 'cjs').google.embedding('gemini-embedding-001'),
       values: ['one two', 'three four five'],
     });
-    await settled();
+    await settled(mock);
 
     expect(embeddings).toHaveLength(2);
-    const span = spans()[0]!;
+    const span = tollgateSpans(sdk)[0]!;
     expect(span.attributes).toMatchObject({
       'gen_ai.provider.name': 'gcp.gemini',
       'gen_ai.operation.name': 'embeddings',

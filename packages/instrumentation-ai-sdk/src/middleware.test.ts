@@ -1,5 +1,4 @@
 import { OpenAIChatLanguageModel } from '@ai-sdk/openai/internal';
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   BudgetExceededError,
   createGuard,
@@ -11,9 +10,15 @@ import { type MockProvider, startMockProvider } from '@tollgate/mock-provider';
 import { generateText, streamText, wrapLanguageModel } from 'ai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { tollgateMiddleware } from './middleware';
-import { type InstrumentedSdk, instrumentSdk, mockProviders, uninstrumentSdk } from './test-support';
+import {
+  type InstrumentedSdk,
+  instrumentSdk,
+  mockProviders,
+  settled,
+  tollgateSpans,
+  uninstrumentSdk,
+} from './test-support';
 
-const TOLLGATE_SCOPE = '@tollgate/instrumentation-ai-sdk';
 const TOKEN_BUDGET: GuardConfig = {
   budgets: [{ id: 'tokens', limit: { tokens: 1_000_000 }, window: 'day' }],
 };
@@ -36,17 +41,6 @@ beforeEach(() => {
 afterEach(async () => {
   await uninstrumentSdk(sdk, guard);
 });
-
-async function settled(): Promise<void> {
-  await mock.whenIdle();
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
-function spans(): ReadableSpan[] {
-  return sdk.harness.spans
-    .getFinishedSpans()
-    .filter((span) => span.instrumentationScope.name === TOLLGATE_SCOPE);
-}
 
 async function tokenBudget() {
   return (await guard.budgetStatus('tokens'))[0]!;
@@ -77,7 +71,7 @@ describe('tollgateMiddleware', () => {
     await generateText({ model, prompt: 'Say hello to the mock provider', maxOutputTokens: 50 });
     const stream = streamText({ model, prompt: 'Say hello to the mock provider', maxOutputTokens: 50 });
     expect(await stream.text).toBe('Hello world this is a');
-    await settled();
+    await settled(mock);
 
     const billed = mock.billed();
     expect(mock.requests()).toHaveLength(2);
@@ -85,7 +79,10 @@ describe('tollgateMiddleware', () => {
       reserved: 0,
       spent: billed.inputTokens + billed.outputTokens,
     });
-    expect(spans().map((span) => span.attributes['gen_ai.provider.name'])).toEqual(['openai', 'openai']);
+    expect(tollgateSpans(sdk).map((span) => span.attributes['gen_ai.provider.name'])).toEqual([
+      'openai',
+      'openai',
+    ]);
   });
 
   it('names the provider from the model when no providerName is given', async () => {
@@ -94,8 +91,8 @@ describe('tollgateMiddleware', () => {
       middleware: tollgateMiddleware({ guard: createGuard(), tracerProvider: sdk.harness.tracerProvider }),
     });
     await generateText({ model, prompt: 'Say hello', maxOutputTokens: 20 });
-    await settled();
-    expect(spans()[0]!.attributes).toMatchObject({
+    await settled(mock);
+    expect(tollgateSpans(sdk)[0]!.attributes).toMatchObject({
       'gen_ai.provider.name': 'compatible',
       'gen_ai.request.model': 'gpt-4o-mini',
     });
@@ -118,10 +115,10 @@ describe('tollgateMiddleware', () => {
     const patched = mockProviders(mock).anthropic('claude-haiku-4-5');
     const model = wrapLanguageModel({ model: patched, middleware: tollgateMiddleware({ guard }) });
     await generateText({ model, prompt: 'Say hello to the mock provider', maxOutputTokens: 50 });
-    await settled();
+    await settled(mock);
 
     const billed = mock.billed();
-    expect(spans()).toHaveLength(1);
+    expect(tollgateSpans(sdk)).toHaveLength(1);
     expect(await tokenBudget()).toMatchObject({
       reserved: 0,
       spent: billed.inputTokens + billed.outputTokens,
@@ -141,11 +138,11 @@ describe('tollgateMiddleware', () => {
     const stream = streamText({ model, prompt: 'Say hello to the mock provider', maxOutputTokens: 50 });
     await stream.text;
     await generateText({ model, prompt: 'Say hello to the mock provider', maxOutputTokens: 50 });
-    await settled();
+    await settled(mock);
 
     const billed = mock.billed();
     expect(mock.requests()).toHaveLength(2);
-    expect(spans()).toHaveLength(2);
+    expect(tollgateSpans(sdk)).toHaveLength(2);
     expect(await tokenBudget()).toMatchObject({
       reserved: 0,
       spent: billed.inputTokens + billed.outputTokens,

@@ -1,4 +1,3 @@
-import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import {
   CircuitOpenError,
   createGuard,
@@ -11,9 +10,14 @@ import { generateText, streamText, wrapLanguageModel } from 'ai';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { AiSdkInstrumentation } from './instrumentation';
 import { tollgateMiddleware } from './middleware';
-import { type InstrumentedSdk, instrumentSdk, mockProviders, uninstrumentSdk } from './test-support';
-
-const TOLLGATE_SCOPE = '@tollgate/instrumentation-ai-sdk';
+import {
+  type InstrumentedSdk,
+  instrumentSdk,
+  mockProviders,
+  settled,
+  tollgateSpans,
+  uninstrumentSdk,
+} from './test-support';
 
 let mock: MockProvider;
 let sdk: InstrumentedSdk;
@@ -33,17 +37,6 @@ beforeEach(() => {
 afterEach(async () => {
   await uninstrumentSdk(sdk, guard);
 });
-
-async function settled(): Promise<void> {
-  await mock.whenIdle();
-  await new Promise((resolve) => setTimeout(resolve, 20));
-}
-
-function spans(): ReadableSpan[] {
-  return sdk.harness.spans
-    .getFinishedSpans()
-    .filter((span) => span.instrumentationScope.name === TOLLGATE_SCOPE);
-}
 
 const FAILOVER: GuardConfig = {
   budgets: [{ id: 'tokens', limit: { tokens: 1_000_000 }, window: 'day' }],
@@ -94,14 +87,14 @@ describe('substitutes on another provider', () => {
       maxOutputTokens: 50,
     });
     expect(await stream.text).toBe('Hello world this is a');
-    await settled();
+    await settled(mock);
 
     expect(result.text).toBe('Hello world this is a');
     expect(mock.requests().map((request) => `${request.provider} ${request.model}`)).toEqual([
       'anthropic claude-haiku-4-5',
       'anthropic claude-haiku-4-5',
     ]);
-    const failedOver = spans().slice(-2);
+    const failedOver = tollgateSpans(sdk).slice(-2);
     for (const span of failedOver) {
       expect(span.attributes).toMatchObject({
         'gen_ai.provider.name': 'anthropic',
@@ -164,11 +157,11 @@ describe('substitutes on another provider', () => {
       middleware: tollgateMiddleware({ guard, models }),
     });
     await generateText({ model: viaMiddleware, prompt: 'hi', maxOutputTokens: 20 });
-    await settled();
+    await settled(mock);
 
     expect(mock.requests().map((request) => request.provider)).toEqual(['openai', 'openai']);
-    expect(spans()).toHaveLength(2);
-    expect(spans().map((span) => span.attributes['tollgate.fallback.from_provider'])).toEqual([
+    expect(tollgateSpans(sdk)).toHaveLength(2);
+    expect(tollgateSpans(sdk).map((span) => span.attributes['tollgate.fallback.from_provider'])).toEqual([
       'anthropic',
       'anthropic',
     ]);

@@ -7,6 +7,7 @@ import { createRequire } from 'node:module';
 import * as anthropicModule from '@ai-sdk/anthropic';
 import * as googleModule from '@ai-sdk/google';
 import * as openaiModule from '@ai-sdk/openai';
+import type { ReadableSpan } from '@opentelemetry/sdk-trace-base';
 import { createGuard, type Guard } from '@tollgate/core';
 import { telemetryHarness } from '@tollgate/core/testing';
 import type { MockProvider } from '@tollgate/mock-provider';
@@ -46,6 +47,22 @@ export async function uninstrumentSdk(sdk: InstrumentedSdk, guard: Guard | undef
 }
 
 /** The three providers, built against the mock provider from the ESM or the CommonJS copies. */
+/** The scope of the spans this package makes (the AI SDK's own spans have another). */
+export const TOLLGATE_SCOPE = '@tollgate/instrumentation-ai-sdk';
+
+/** Waits until the mock has answered every request and the calls' settlements have run. */
+export async function settled(mock: MockProvider): Promise<void> {
+  await mock.whenIdle();
+  await new Promise((resolve) => setTimeout(resolve, 20));
+}
+
+/** The finished spans Tollgate made, in the order they ended. */
+export function tollgateSpans(sdk: InstrumentedSdk): ReadableSpan[] {
+  return sdk.harness.spans
+    .getFinishedSpans()
+    .filter((span) => span.instrumentationScope.name === TOLLGATE_SCOPE);
+}
+
 export function mockProviders(mock: MockProvider, build: 'esm' | 'cjs' = 'esm') {
   const copies = build === 'esm' ? esm : commonJs;
   return {
