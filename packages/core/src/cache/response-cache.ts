@@ -42,6 +42,11 @@ export class ResponseCache {
 
   constructor(readonly config: NormalizedCacheConfig) {}
 
+  /** Whether any rule can apply; without one only a call's own `cache` choice can turn caching on. */
+  get hasRules(): boolean {
+    return this.config.rules.length > 0;
+  }
+
   /** The store replies live in; the in-process one is made on first use. */
   get store(): ResponseCacheStore {
     if (this.config.store) return this.config.store;

@@ -20,7 +20,10 @@ export function lookupCache(
   request: CacheableRequest,
   options: CallOptions,
 ): Promise<CacheLookup> | undefined {
-  const scope = mergeScopes(currentScope(), options.scope);
+  const ambient = currentScope();
+  // The common case, no cache configured and none asked for: nothing to merge or plan.
+  if (!cache.hasRules && ambient.cache === undefined && options.scope?.cache === undefined) return undefined;
+  const scope = mergeScopes(ambient, options.scope);
   const plan = cache.plan(request, scope);
   return plan ? readStore(runtime, cache, request, plan, scope) : undefined;
 }
@@ -62,13 +65,7 @@ function storeReply(cache: ResponseCache, plan: CachePlan, reply: CachedReply): 
  * @throws {InvalidRequestError} When the body is malformed where the estimate must read it.
  */
 function hitAdmission(runtime: GuardRuntime, call: LlmCallDescriptor, scope: Readonly<CallScope>): Admission {
-  const { config } = runtime;
-  const estimate = estimateCall(call, {
-    prices: runtime.prices,
-    defaultMaxOutputTokens: config.defaultMaxOutputTokens,
-    unknownModel: config.unknownModel,
-    estimator: config.estimator,
-  });
+  const estimate = estimateCall(call, runtime.estimateSettings(call.provider));
   return {
     callId: randomUUID(),
     provider: call.provider,

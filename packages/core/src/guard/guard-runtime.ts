@@ -4,6 +4,7 @@ import type { BudgetLedger } from '../budgets/budget-ledger';
 import { BudgetPlan } from '../budgets/budget-plan';
 import { MemoryLedger } from '../budgets/memory-ledger';
 import type { NormalizedGuardConfig } from '../config/normalize-guard-config';
+import type { EstimateSettings } from '../estimate/call-estimate';
 import { DecisionEmitter } from '../events/decision-emitter';
 import type { LimiterUpdateFailure } from '../limits/limiter-update-failure';
 import { RateLimiter } from '../limits/rate-limiter';
@@ -69,6 +70,17 @@ export class GuardRuntime {
   canonicalModel(model: string, provider?: string): string {
     const prices = provider === undefined ? this.prices : this.pricesFor(provider);
     return prices.resolve(model)?.model ?? model.toLowerCase();
+  }
+
+  /** What a call of `provider` is estimated with: its prices and the guard's estimate settings. */
+  estimateSettings(provider: string): EstimateSettings {
+    const { config } = this;
+    return {
+      prices: this.pricesFor(provider),
+      defaultMaxOutputTokens: config.defaultMaxOutputTokens,
+      unknownModel: config.unknownModel,
+      estimator: config.estimator,
+    };
   }
 
   /** The prices a provider's calls are charged: a configured server's own, else the price table. */

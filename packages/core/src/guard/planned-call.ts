@@ -89,14 +89,8 @@ function estimateOrReport(
   callId: string,
   scope: Readonly<CallScope>,
 ): CallEstimate {
-  const { config } = runtime;
   try {
-    return estimateCall(call, {
-      prices: runtime.pricesFor(call.provider),
-      defaultMaxOutputTokens: config.defaultMaxOutputTokens,
-      unknownModel: config.unknownModel,
-      estimator: config.estimator,
-    });
+    return estimateCall(call, runtime.estimateSettings(call.provider));
   } catch (error) {
     if (InvalidRequestError.isInstance(error)) {
       runtime.events.emit({
