@@ -95,6 +95,7 @@ describe('substitutes on another provider', () => {
       'anthropic claude-haiku-4-5',
     ]);
     const failedOver = tollgateSpans(sdk).slice(-2);
+    expect(failedOver).toHaveLength(2);
     for (const span of failedOver) {
       expect(span.attributes).toMatchObject({
         'gen_ai.provider.name': 'anthropic',

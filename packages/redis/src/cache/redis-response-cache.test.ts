@@ -164,9 +164,12 @@ describe.skipIf(skip)('a response cache shared through Redis', () => {
   it('treats a Redis that is down as a miss', async () => {
     const prefix = `down-${++prefixes}`;
     instrumentation.setConfig({ guard: await processGuard(prefix) });
+    // Stored while Redis is up, so a hit would be possible if the store were still read.
+    await client.chat.completions.create(chatParams);
+    expect(await waitForKeys(`${prefix}:cache:*`)).toHaveLength(1);
     await server.stop();
     await client.chat.completions.create(chatParams);
     await client.chat.completions.create(chatParams);
-    expect(mock.requests()).toHaveLength(2);
+    expect(mock.requests()).toHaveLength(3);
   });
 });
