@@ -36,8 +36,6 @@ export function planCall(
   /** Throw a refusal without reporting it (a `cheapest` rule weighing a candidate it may not pick). */
   quiet = false,
 ): PlannedCall {
-  const refuse = <E extends RefusalError>(base: CallDecisionBase, error: E): E =>
-    quiet ? error : reportRefusal(runtime.events, base, error);
   const estimate = estimateOrReport(runtime, call, callId, scope);
   const base: CallDecisionBase = {
     callId,
@@ -61,13 +59,14 @@ export function planCall(
   const budgets = runtime.plan.applicable(subject);
   if (estimate.price === undefined) {
     const ids = budgetsLimiting(budgets, 'needsPrice');
-    if (ids.length > 0) throw refuse(base, new UnknownModelPriceError(call.model, ids));
+    if (ids.length > 0) throw refusal(runtime, quiet, base, new UnknownModelPriceError(call.model, ids));
   }
   const capField = outputCapField(call);
   if (estimate.outputBound === 'none') {
     // Nothing bounds the output: a token or USD reservation would be a guess, not a limit.
     const ids = budgetsLimiting(budgets, 'needsOutputBound');
-    if (ids.length > 0) throw refuse(base, new UnboundedOutputError(call.model, ids, capField));
+    if (ids.length > 0)
+      throw refusal(runtime, quiet, base, new UnboundedOutputError(call.model, ids, capField));
   }
   return { estimate, capField, base, subject, budgets, amounts: reservationAmounts(estimate) };
 }
@@ -105,4 +104,14 @@ function estimateOrReport(
     }
     throw error;
   }
+}
+
+/** A refusal to throw: reported as a decision unless the caller only weighs the call (`quiet`). */
+function refusal<E extends RefusalError>(
+  runtime: GuardRuntime,
+  quiet: boolean,
+  base: CallDecisionBase,
+  error: E,
+): E {
+  return quiet ? error : reportRefusal(runtime.events, base, error);
 }

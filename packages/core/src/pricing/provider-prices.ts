@@ -3,7 +3,7 @@ import { SUPPORTED_UNIT } from './price-data';
 import { PriceTable } from './price-table';
 
 /** The key of a provider's price that applies to every model it has no price for. */
-export const ANY_MODEL = '*';
+const ANY_MODEL = '*';
 
 /** What the estimate needs of a price list: a model's price, or none. */
 export interface PriceLookup {

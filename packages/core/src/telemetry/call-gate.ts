@@ -93,7 +93,8 @@ export class CallGate {
         hit ? 'hit' : 'miss',
       );
       if (hit) return Promise.resolve(hit);
-      span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, false);
+      // The span opened as a hit; a stored reply the gate could not replay makes it a miss.
+      if (lookup.reply) span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, false);
     }
     let admitting: Promise<Admission>;
     try {

@@ -59,10 +59,9 @@ export class GuardedCall implements ActiveCall {
   /** Context with this call's span active and the call itself attached: run the SDK's request in it. */
   readonly context: Context;
 
-  /** Answers the call from the cache: its HTTP attempt gets `reply` instead of going out. */
+  /** Answers the call from the cache: its HTTP attempt gets `reply` instead of going out (the span opened with `tollgate.cache.hit`). */
   replay(reply: CachedReply): void {
     this.cachedReply = reply;
-    this.span.setAttribute(semconv.ATTR_TOLLGATE_CACHE_HIT, true);
   }
 
   /** Whether the call is answered from the response cache (nothing is sent). */
