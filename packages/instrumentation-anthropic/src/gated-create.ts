@@ -65,17 +65,19 @@ export function gatedCreate(
     const settings = config();
     // Started inside the call's context, the SDK's span (when the client emits one) is a child of ours.
     const send = (sent: Record<string, unknown>) => original.call(this, sent, options);
-    return gatedSdkCall(callGate, {
-      APIPromise,
-      client,
-      signal: (options as { signal?: AbortSignal } | undefined)?.signal,
-      request: describeCall(client, params, settings),
-      body: params,
-      // Passing the client's post() below, this request is recognised as the admitted one.
-      send: (sent) =>
-        settings.sdkSpans === 'suppress' ? withoutSdkSpans(client, () => send(sent)) : send(sent),
-      observe: observeResult,
-    });
+    return gatedSdkCall(
+      callGate,
+      { request: describeCall(client, params, settings), observe: observeResult },
+      {
+        APIPromise,
+        client,
+        signal: (options as { signal?: AbortSignal } | undefined)?.signal,
+        body: params,
+        // Passing the client's post() below, this request is recognised as the admitted one.
+        send: (sent) =>
+          settings.sdkSpans === 'suppress' ? withoutSdkSpans(client, () => send(sent)) : send(sent),
+      },
+    );
   };
 }
 

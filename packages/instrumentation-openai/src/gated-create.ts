@@ -106,6 +106,9 @@ function describeCall(
       ? { ...params, stream_options: { ...streamOptions, include_usage: true } }
       : params,
     sentModel: azure ? (admitted) => deploymentFor(settings.deployments, admitted) : undefined,
-    observe: (parsed, call) => observeResult(parsed, call, { operation, hideUsageChunk }),
+    // A method, not an arrow property: the build names every arrow bound to a name, once per call.
+    observe(parsed, call) {
+      return observeResult(parsed, call, { operation, hideUsageChunk });
+    },
   };
 }

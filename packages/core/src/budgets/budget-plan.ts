@@ -1,7 +1,7 @@
 import type { CallScope, ScopeDimension, ScopeValues } from '../scope/scope';
 import type { LedgerLine, LedgerWindow } from './budget-ledger';
 import type { BudgetUnit, LedgerAmounts } from './budget-units';
-import { CalendarWindowClock, isRollingWindow } from './budget-window';
+import { CalendarWindowClock, isRollingWindow, type WindowBounds } from './budget-window';
 import { counterKey } from './counter-key';
 import type { NormalizedBudget } from './normalized-budget';
 
@@ -30,6 +30,10 @@ export interface PlannedLine {
 /** Turns the configured budgets into the ledger lines a given call touches. */
 export class BudgetPlan {
   private readonly clocks: Map<string, CalendarWindowClock>;
+  /** Each budget's instances seen so far, by their scope values: a call builds no key strings. */
+  private readonly instances = new Map<string, Map<string, InstanceParts>>();
+  /** The ledger window of each budget's current calendar window, or its rolling window. */
+  private readonly windows = new Map<string, { bounds: WindowBounds | undefined; window: LedgerWindow }>();
 
   constructor(private readonly budgets: readonly NormalizedBudget[]) {
     this.clocks = new Map(
@@ -68,11 +72,11 @@ export class BudgetPlan {
   ): PlannedLine[] {
     const planned: PlannedLine[] = [];
     for (const budget of budgets) {
-      const scope = scopeValues(budget.per, subject);
-      const clock = this.clocks.get(budget.id);
-      const bounds = clock?.at(nowMs);
-      for (const { unit, limit } of budget.limits) {
-        const instanceKey = counterKey(budget.id, unit, scope, undefined);
+      const { scope, instanceKeys } = this.instanceOf(budget, subject);
+      const { bounds, window } = this.windowAt(budget, nowMs);
+      for (let index = 0; index < budget.limits.length; index++) {
+        const { unit, limit } = budget.limits[index]!;
+        const instanceKey = instanceKeys[index]!;
         planned.push({
           budgetId: budget.id,
           unit,
@@ -83,9 +87,7 @@ export class BudgetPlan {
             key: bounds ? `${instanceKey}|${bounds.startMs}` : instanceKey,
             limit,
             amount: amounts[unit],
-            window: bounds
-              ? { kind: 'calendar', startMs: bounds.startMs, endMs: bounds.endMs }
-              : { kind: 'rolling', lengthMs: (budget.window as { rollingMillis: number }).rollingMillis },
+            window,
             thresholds: budget.alertAt,
           },
         });
@@ -93,12 +95,63 @@ export class BudgetPlan {
     }
     return planned;
   }
+
+  /** The budget instance a call falls in: its scope values and, per limit, its key without the window. */
+  private instanceOf(budget: NormalizedBudget, subject: BudgetSubject): InstanceParts {
+    let known = this.instances.get(budget.id);
+    if (!known) {
+      known = new Map();
+      this.instances.set(budget.id, known);
+    }
+    const values = budget.per.map((dimension) => dimensionValue(dimension, subject) ?? UNSET_SCOPE_VALUE);
+    const signature = values.length === 1 ? values[0]! : values.join('\u0000');
+    let parts = known.get(signature);
+    if (!parts) {
+      // Instances per budget are unbounded (one per tenant, say): past the cap, start over.
+      if (known.size >= MAX_REMEMBERED_INSTANCES) known.clear();
+      const scope: ScopeValues = {};
+      budget.per.forEach((dimension, index) => {
+        scope[dimension] = values[index];
+      });
+      // Shared by every call in the instance (and the events about them): frozen, so none can change it.
+      Object.freeze(scope);
+      parts = {
+        scope,
+        instanceKeys: budget.limits.map(({ unit }) => counterKey(budget.id, unit, scope, undefined)),
+      };
+      known.set(signature, parts);
+    }
+    return parts;
+  }
+
+  /** The budget's window at `nowMs`: one object per calendar window, shared by the calls in it. */
+  private windowAt(
+    budget: NormalizedBudget,
+    nowMs: number,
+  ): { bounds: WindowBounds | undefined; window: LedgerWindow } {
+    const bounds = this.clocks.get(budget.id)?.at(nowMs);
+    let current = this.windows.get(budget.id);
+    if (!current || current.bounds !== bounds) {
+      current = {
+        bounds,
+        window: bounds
+          ? { kind: 'calendar', startMs: bounds.startMs, endMs: bounds.endMs }
+          : { kind: 'rolling', lengthMs: (budget.window as { rollingMillis: number }).rollingMillis },
+      };
+      this.windows.set(budget.id, current);
+    }
+    return current;
+  }
 }
 
-function scopeValues(per: readonly ScopeDimension[], subject: BudgetSubject): ScopeValues {
-  const values: ScopeValues = {};
-  for (const dimension of per) values[dimension] = dimensionValue(dimension, subject) ?? UNSET_SCOPE_VALUE;
-  return values;
+/** How many instances of one budget keep their keys built; more start the memory over. */
+const MAX_REMEMBERED_INSTANCES = 10_000;
+
+/** A budget instance's parts that do not change from call to call. */
+interface InstanceParts {
+  scope: Readonly<ScopeValues>;
+  /** Per limit of the budget, in order: the counter key without its window. */
+  instanceKeys: readonly string[];
 }
 
 function dimensionValue(dimension: ScopeDimension, subject: BudgetSubject): string | undefined {

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { minHeadroomRatio } from '../budgets/budget-instances';
 import type { LedgerLine, LineState, ReserveResult } from '../budgets/budget-ledger';
 import type { PlannedLine } from '../budgets/budget-plan';
@@ -13,12 +12,13 @@ import { budgetTriggers, evaluateRules, type RuleSubject } from '../policies/deg
 import type { CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
 import { refuseOverBudget } from './budget-refusal';
+import { newCallId } from './call-id';
 import { enterCircuit, releaseProbe } from './circuit-step';
 import { GuardAdmission } from './guard-admission';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CallOptions } from './guard-types';
 import { passLoopRules } from './loop-step';
-import { planCall } from './planned-call';
+import { type PlannedCall, planCall } from './planned-call';
 import { routeCall } from './route-step';
 
 /** A call is reported as `throttled` when it queued at least this long for rate-limit capacity. */
@@ -39,20 +39,15 @@ export async function admitCall(
   const { ledger, events } = runtime;
   const signal = options.signal;
   signal?.throwIfAborted();
-  const callId = randomUUID();
+  const callId = newCallId();
   const requestedModel = call.model;
   const requestedProvider = call.provider;
   const scope = callScope(options);
   let planned = planCall(runtime, call, callId, scope);
   passLoopRules(runtime, call, planned);
-  const ruleSubject: RuleSubject = {
-    provider: call.provider,
-    models: [call.model.toLowerCase(), planned.subject.model],
-    scope,
-    substitutes: call.substitutes ?? 'same-provider',
-    ids: runtime.routeIds,
-    canonicalModel: (model) => runtime.canonicalModel(model, call.provider),
-  };
+  // Read only where degradation rules or an open circuit need it: built then, not on every call.
+  const ruleSubject =
+    runtime.config.policies.length > 0 ? subjectOf(runtime, call, planned, scope) : undefined;
   const circuit = enterCircuit(runtime, planned, ruleSubject);
   let probe = circuit.probe;
 
@@ -67,7 +62,10 @@ export async function admitCall(
   if (planned.budgets.length > 0 || circuit.open || runtime.hasCheapestRule) {
     if (planned.budgets.length > 0)
       lines = runtime.plan.lines(planned.budgets, planned.subject, planned.amounts, ledger.now());
-    const triggers = circuit.open ? 'always' : budgetTriggers(runtime.config.policies, ruleSubject);
+    // Without degradation rules nothing stops the reservation short.
+    const triggers = circuit.open
+      ? 'always'
+      : ruleSubject && budgetTriggers(runtime.config.policies, ruleSubject);
     let states: readonly LineState[] | undefined;
     try {
       if (triggers === 'always') states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
@@ -79,7 +77,7 @@ export async function admitCall(
       releaseProbe(runtime, planned, probe);
       throw error;
     }
-    if (states) {
+    if (states && ruleSubject) {
       const decision = evaluateRules(
         runtime.config.policies,
         { ...ruleSubject, circuitOpen: circuit.open !== undefined },
@@ -188,6 +186,26 @@ export async function admitCall(
     });
   }
   return admission;
+}
+
+/** What the degradation rules and circuit routing read about a call. */
+function subjectOf(
+  runtime: GuardRuntime,
+  call: LlmCallDescriptor,
+  planned: PlannedCall,
+  scope: Readonly<CallScope>,
+): RuleSubject {
+  const provider = call.provider;
+  return {
+    provider,
+    models: [call.model.toLowerCase(), planned.subject.model],
+    scope,
+    substitutes: call.substitutes ?? 'same-provider',
+    ids: runtime.routeIds,
+    canonicalModel(model) {
+      return runtime.canonicalModel(model, provider);
+    },
+  };
 }
 
 /** The scope step: the ambient `withScope()` scope, overridden field by field by the call's options. */

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { diag } from '@opentelemetry/api';
 import type { CachedReply } from '../cache/cached-reply';
 import type { CacheableRequest, CachePlan, ResponseCache } from '../cache/response-cache';
@@ -6,6 +5,7 @@ import type { LlmCallDescriptor } from '../call/llm-call';
 import { actualCostUsd, estimateCall, usageOrWorstCase } from '../estimate/call-estimate';
 import type { CallScope } from '../scope/scope';
 import { currentScope, mergeScopes } from '../scope/with-scope';
+import { newCallId } from './call-id';
 import type { GuardRuntime } from './guard-runtime';
 import type { Admission, CacheLookup, CallOptions, Settlement } from './guard-types';
 
@@ -67,7 +67,7 @@ function storeReply(cache: ResponseCache, plan: CachePlan, reply: CachedReply): 
 function hitAdmission(runtime: GuardRuntime, call: LlmCallDescriptor, scope: Readonly<CallScope>): Admission {
   const estimate = estimateCall(call, runtime.estimateSettings(call.provider));
   return {
-    callId: randomUUID(),
+    callId: newCallId(),
     provider: call.provider,
     requestedProvider: call.provider,
     model: call.model,

@@ -35,7 +35,8 @@ export interface SdkCall {
   observe(parsed: unknown, call: GuardedCall): unknown;
 }
 
-export interface GatedSdkCallOptions extends SdkCall {
+/** The SDK request a gated call makes, once admitted. */
+export interface SdkRequest {
   /** The SDK's own `APIPromise` class, from the same copy of the SDK as the client. */
   APIPromise: APIPromiseConstructor;
   client: unknown;
@@ -53,12 +54,12 @@ export interface GatedSdkCallOptions extends SdkCall {
  * reservation assumed when the caller set none — marked as admitted for any Tollgate gate it
  * passes further down; `observe` settles the call from what came back.
  */
-export function gatedSdkCall<P extends APIPromiseParts>(gate: CallGate, call: GatedSdkCallOptions): P {
+export function gatedSdkCall<P extends APIPromiseParts>(gate: CallGate, call: SdkCall, sdk: SdkRequest): P {
   const { request, onRefused } = call;
   return gatedAPIPromise({
-    APIPromise: call.APIPromise as APIPromiseConstructor<P>,
-    client: call.client,
-    signal: call.signal,
+    APIPromise: sdk.APIPromise as APIPromiseConstructor<P>,
+    client: sdk.client,
+    signal: sdk.signal,
     // Methods, not arrow properties: the build names every arrow bound to a name, once per call.
     admit(callOptions) {
       const admitted = gate.begin(request, call.parent ?? context.active(), callOptions);
@@ -71,16 +72,16 @@ export function gatedSdkCall<P extends APIPromiseParts>(gate: CallGate, call: Ga
     },
     send(admitted) {
       const { model, outputCapToSend } = admitted.admission;
-      const body = call.sentBody ?? call.body;
+      const body = call.sentBody ?? sdk.body;
       // The descriptor may name a priced model other than the body's (an Azure deployment).
       const sentModel =
-        model === request.descriptor.model ? call.body.model : (call.sentModel?.(model) ?? model);
+        model === request.descriptor.model ? sdk.body.model : (call.sentModel?.(model) ?? model);
       const sent = withOutputCap(
         request.descriptor,
-        sentModel === call.body.model ? body : { ...body, model: sentModel },
+        sentModel === sdk.body.model ? body : { ...body, model: sentModel },
         outputCapToSend,
       );
-      return sendAdmitted(admitted, () => call.send(sent));
+      return sendAdmitted(admitted, () => sdk.send(sent));
     },
     observe: call.observe,
   });

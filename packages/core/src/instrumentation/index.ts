@@ -36,7 +36,7 @@ export { errorType } from '../telemetry/span-outcome';
 // A gate on the client's post(), and the SDK's own APIPromise around one gated call
 export type { GatedPostOptions, PostMethod } from './gated-post';
 export { gatedPost } from './gated-post';
-export type { GatedSdkCallOptions, ModelRequestBody, SdkCall } from './gated-sdk-call';
+export type { ModelRequestBody, SdkCall, SdkRequest } from './gated-sdk-call';
 export { gatedSdkCall } from './gated-sdk-call';
 // Reading the loosely typed results and events SDKs hand back
 export { asRecord, stringOf, tokenCount } from './response-fields';

@@ -273,24 +273,22 @@ export class GuardedCall implements ActiveCall {
   private finishMetrics(usage: TokenUsage | undefined, error: unknown): void {
     // A hit used no tokens and made no provider operation: the GenAI histograms describe the provider.
     if (this.cachedReply) return;
-    const attributes: Attributes = { ...this.metricAttributes };
+    // The call's own object, recorded from here on only: no copy for the duration and first chunk.
+    const attributes = this.metricAttributes;
     if (this.responseModel) attributes[semconv.ATTR_GEN_AI_RESPONSE_MODEL] = this.responseModel;
     if (error !== undefined) attributes[semconv.ATTR_ERROR_TYPE] = errorType(error);
-    this.gate.metrics.operationDuration.record((performance.now() - this.startedAt) / 1000, attributes);
-    if (this.firstChunkAt !== undefined) {
-      this.gate.metrics.timeToFirstChunk.record(
-        (this.firstChunkAt - this.startedAt) / 1000,
-        this.metricAttributes,
-      );
-    }
+    const { metrics } = this.gate;
+    metrics.operationDuration.record((performance.now() - this.startedAt) / 1000, attributes);
+    if (this.firstChunkAt !== undefined)
+      metrics.timeToFirstChunk.record((this.firstChunkAt - this.startedAt) / 1000, attributes);
     if (usage?.inputTokens !== undefined) {
-      this.gate.metrics.tokenUsage.record(usage.inputTokens, {
+      metrics.tokenUsage.record(usage.inputTokens, {
         ...attributes,
         [semconv.ATTR_GEN_AI_TOKEN_TYPE]: 'input',
       });
     }
     if (usage?.outputTokens !== undefined) {
-      this.gate.metrics.tokenUsage.record(usage.outputTokens, {
+      metrics.tokenUsage.record(usage.outputTokens, {
         ...attributes,
         [semconv.ATTR_GEN_AI_TOKEN_TYPE]: 'output',
       });
