@@ -99,6 +99,11 @@ export class MemoryLedger implements BudgetLedger {
   }
 
   async reserve(request: ReserveRequest): Promise<ReserveResult> {
+    return this.reserveNow(request);
+  }
+
+  /** `reserve`, answered synchronously (the guard's own ledger is called this way: no promise hop). */
+  reserveNow(request: ReserveRequest): ReserveResult {
     const nowMs = this.clock();
     this.expireDue(nowMs);
     if (this.open.has(request.reservationId) || this.outcomes.has(request.reservationId)) {
@@ -133,6 +138,11 @@ export class MemoryLedger implements BudgetLedger {
   }
 
   async settle(reservationId: string, actualAmounts: readonly number[]): Promise<SettleResult> {
+    return this.settleNow(reservationId, actualAmounts);
+  }
+
+  /** `settle`, answered synchronously. */
+  settleNow(reservationId: string, actualAmounts: readonly number[]): SettleResult {
     const reservation = this.open.get(reservationId);
     if (!reservation) return this.repeated(reservationId);
     // Every amount is checked before anything changes, so a refused settle leaves the

@@ -1,5 +1,5 @@
 import { minHeadroomRatio } from '../budgets/budget-instances';
-import type { LedgerLine, LineState, ReserveResult } from '../budgets/budget-ledger';
+import type { LedgerLine, LineState, ReserveRequest, ReserveResult } from '../budgets/budget-ledger';
 import type { PlannedLine } from '../budgets/budget-plan';
 import type { LlmCallDescriptor } from '../call/llm-call';
 import { PolicyRejectedError } from '../errors/policy-rejected-error';
@@ -70,7 +70,11 @@ export async function admitCall(
     try {
       if (triggers === 'always') states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
       else {
-        reserved = await reserveLines(runtime, callId, lines, triggers);
+        const request = reserveRequest(runtime, callId, lines, triggers);
+        // The guard's own ledger answers at once: no promise to wait on.
+        reserved =
+          request &&
+          (runtime.ownLedger ? runtime.ownLedger.reserveNow(request) : await runtime.ledger.reserve(request));
         if (reserved && !reserved.ok && reserved.reason === 'used-above') states = reserved.lines;
       }
     } catch (error) {
@@ -106,7 +110,10 @@ export async function admitCall(
       }
       // Where the rules left the call, it is reserved as planned, without stopping again.
       try {
-        reserved = await reserveLines(runtime, callId, lines, undefined);
+        const request = reserveRequest(runtime, callId, lines, undefined);
+        reserved =
+          request &&
+          (runtime.ownLedger ? runtime.ownLedger.reserveNow(request) : await runtime.ledger.reserve(request));
       } catch (error) {
         releaseProbe(runtime, planned, probe);
         throw error;
@@ -221,23 +228,23 @@ function ledgerLine(planned: PlannedLine): LedgerLine {
 }
 
 /**
- * Reserves the call's lines (none: nothing to do), stopping where a rule would act on the call.
+ * The reservation of the call's lines (none: nothing to reserve), stopping where a rule would act on the call.
  * The lines are planned at admission, so a calendar window's charge lands in the window the
  * call was admitted in, the one its limit was checked against.
  */
-async function reserveLines(
+function reserveRequest(
   runtime: GuardRuntime,
   callId: string,
   lines: readonly PlannedLine[],
   triggers: ReadonlyMap<string, number> | undefined,
-): Promise<ReserveResult | undefined> {
+): ReserveRequest | undefined {
   if (lines.length === 0) return undefined;
-  return runtime.ledger.reserve({
+  return {
     reservationId: callId,
     lines: lines.map(ledgerLine),
     leaseMillis: runtime.config.leaseMillis,
     unlessUsedAbove: triggers && lines.map((planned) => triggers.get(planned.budgetId)),
-  });
+  };
 }
 
 /** The call never went out after its reservation: the budgets get it back. */

@@ -28,6 +28,8 @@ const LEASE_REPORT_GRACE_MILLIS = 60_000;
 export class GuardRuntime {
   readonly prices: PriceTable;
   readonly ledger: BudgetLedger;
+  /** The guard's own ledger, when none was configured: it answers synchronously, so calls take no promise hop. */
+  readonly ownLedger: MemoryLedger | undefined;
   readonly limiter: RateLimiter;
   readonly plan: BudgetPlan;
   readonly events: DecisionEmitter;
@@ -38,7 +40,6 @@ export class GuardRuntime {
   readonly hasCheapestRule: boolean;
   readonly loops: LoopDetector;
   readonly instances = new BudgetInstances();
-  /** Admitted calls whose reservation has not ended, by call id. */
   /** Admitted calls whose reservation has not ended yet, by call id. */
   readonly openCalls = new Map<string, AdmittedCall>();
   /** Counters whose exhaustion this process already reported, until their window resets. */
@@ -51,7 +52,8 @@ export class GuardRuntime {
       config.providers.entries.map((entry) => entry.name),
     );
     this.hasCheapestRule = config.policies.some((rule) => rule.action === 'cheapest');
-    this.ledger = config.ledger ?? new MemoryLedger({ leaseExpiry: config.leaseExpiry });
+    this.ownLedger = config.ledger ? undefined : new MemoryLedger({ leaseExpiry: config.leaseExpiry });
+    this.ledger = config.ledger ?? this.ownLedger!;
     this.limiter = new RateLimiter(config.rateLimits, config.limiter, (failure) =>
       this.reportLimiterUpdateFailure(failure),
     );

@@ -58,7 +58,12 @@ export async function settleCall(
   const amounts = lines.map((planned) => BUDGET_UNITS[planned.unit].charge(measure) ?? planned.line.amount);
   let result: SettleResult | undefined;
   try {
-    result = lines.length > 0 ? await runtime.ledger.settle(admission.callId, amounts) : undefined;
+    if (lines.length > 0) {
+      // The guard's own ledger answers at once: no promise to wait on.
+      result = runtime.ownLedger
+        ? runtime.ownLedger.settleNow(admission.callId, amounts)
+        : await runtime.ledger.settle(admission.callId, amounts);
+    }
   } catch (error) {
     reportLedgerFailure(runtime, admission, wasOpen, 'settle', effective, error);
     return {
