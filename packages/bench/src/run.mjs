@@ -46,6 +46,8 @@ const plan = smoke
       seqCalls: 100,
       tputRounds: 1,
       tputCalls: 500,
+      cannedRounds: 1,
+      cannedCalls: 3_000,
       gateCalls: 3_000,
       streamRounds: 1,
       streamsPerRound: 3,
@@ -71,6 +73,8 @@ const plan = smoke
       // Throughput differences of a few percent need more than three rounds on a shared machine.
       tputRounds: 7,
       tputCalls: 3_000,
+      cannedRounds: 5,
+      cannedCalls: 20_000,
       gateCalls: 20_000,
       streamRounds: 3,
       streamsPerRound: 10,
@@ -112,6 +116,35 @@ async function interleave(workers, rounds, task) {
     for (const worker of workers) results.get(worker.variant).push(await task(worker));
   }
   return results;
+}
+
+/** Client CPU per call, on loopback and answered from memory, with what each variant adds. */
+function cpuTable(variants, tput, canned) {
+  const raw = { loopback: tput.get('raw').cpuMicrosPerCall, memory: canned.get('raw').median };
+  const peer = { loopback: tput.get('peer').cpuMicrosPerCall, memory: canned.get('peer').median };
+  const added = (value, base) => signed(value - base, 1);
+  return table(
+    [
+      'client CPU per call (µs)',
+      'loopback',
+      'loopback, added vs raw',
+      'from memory',
+      'from memory, added vs raw',
+      'from memory, added vs telemetry-only',
+    ],
+    variants.map((variant) => {
+      const loopback = tput.get(variant).cpuMicrosPerCall;
+      const memory = canned.get(variant).median;
+      return [
+        LABELS[variant],
+        fixed(loopback, 1),
+        variant === 'raw' ? '—' : added(loopback, raw.loopback),
+        fixed(memory, 1),
+        variant === 'raw' ? '—' : added(memory, raw.memory),
+        variant === 'raw' || variant === 'peer' ? '—' : added(memory, peer.memory),
+      ];
+    }),
+  );
 }
 
 // ---------------------------------------------------------------- sections
@@ -183,7 +216,24 @@ async function throughput(workers) {
       rates,
       median: median(latencies),
       p99: p99(latencies),
+      cpuMicrosPerCall: median(results.map((result) => (result.cpuMs * 1000) / plan.tputCalls)),
     });
+  }
+  return stats;
+}
+
+/** Client CPU per call with every call answered from memory (no HTTP): µs, median of interleaved rounds. */
+async function cannedCpu(workers) {
+  await interleave(workers, 1, (worker) =>
+    worker.run('cannedCalls', { count: Math.ceil(plan.cannedCalls / 4), concurrency: CONCURRENCY }),
+  );
+  const runs = await interleave(workers, plan.cannedRounds, (worker) =>
+    worker.run('cannedCalls', { count: plan.cannedCalls, concurrency: CONCURRENCY }),
+  );
+  const stats = new Map();
+  for (const [variant, results] of runs) {
+    const perCall = results.map((result) => (result.cpuMs * 1000) / plan.cannedCalls);
+    stats.set(variant, { median: median(perCall), rounds: perCall });
   }
   return stats;
 }
@@ -498,6 +548,7 @@ async function run() {
     const gateWorkers = ['gate-memory', 'gate-redis'].map(byVariant).filter(Boolean);
     const alone = await gateAlone(gateWorkers);
     const tput = await throughput(workers);
+    const canned = await cannedCpu(workers);
     const peerRate = tput.get('peer').perSecond;
     // Rounds are interleaved, so round i of every variant ran under the same machine load:
     // the verdict uses the median of per-round ratios, which that load cancels out of.
@@ -531,7 +582,10 @@ async function run() {
           }),
         ),
       ].join('\n'),
-      note: `SDK rows: ${plan.tputCalls} calls per round, median of ${plan.tputRounds} interleaved rounds (the target's ratio is the median of per-round ratios). Gate-alone rows: guard.run() around a no-op, median of 3 runs of ${plan.gateCalls} (Redis: a quarter).`,
+      note:
+        `SDK rows: ${plan.tputCalls} calls per round, median of ${plan.tputRounds} interleaved rounds (the target's ratio is the median of per-round ratios). Gate-alone rows: guard.run() around a no-op, median of 3 runs of ${plan.gateCalls} (Redis: a quarter).\n\n` +
+        cpuTable(variants, tput, canned) +
+        `\n\nClient CPU per call: this process's user + system time over the calls (GC and the SDK's own work included). Loopback: the throughput rounds above. From memory: ${plan.cannedCalls} calls per round, ${CONCURRENCY} at a time, median of ${plan.cannedRounds} interleaved rounds, every call answered by the SDK's \`fetch\` option with the mock's reply, so HTTP, sockets and the mock drop out and what is left is the SDK and the instrumentation.`,
     });
     const aloneMemory = alone.get('gate-memory');
     checks.push({
@@ -549,6 +603,14 @@ async function run() {
             ? ' — about the same, so the gap is the instrumentation path shared by both, not the budgets or the limiter, which alone admit ' +
               `${thousands(aloneMemory)} calls/s. See "Reading the gaps" for where that path spends its time.`
             : `; the difference between the two is what budgets and limits cost under concurrency. Next step: profile both.`),
+    );
+    const cpuOf = (variant) => canned.get(variant).median;
+    const gateOverPeerCpu = cpuOf('gate-memory') - cpuOf('peer');
+    findings.push(
+      `Client CPU per call, answered from memory (no HTTP): telemetry-only adds ${fixed(cpuOf('peer') - cpuOf('raw'), 1)} µs to the raw SDK's ${fixed(cpuOf('raw'), 1)} µs, ` +
+        `Tollgate without budgets or limits ${fixed(cpuOf('tollgate-open') - cpuOf('raw'), 1)} µs and the full gate ${fixed(cpuOf('gate-memory') - cpuOf('raw'), 1)} µs — ` +
+        `${fixed(gateOverPeerCpu, 1)} µs over telemetry-only, which is ${fixed((gateOverPeerCpu / tput.get('peer').cpuMicrosPerCall) * 100, 1)} % of the ` +
+        `${fixed(tput.get('peer').cpuMicrosPerCall, 0)} µs a telemetry-only call costs the client on loopback.`,
     );
     checks.push({
       target: 'Through the SDK, full gate ≥ 95 % of telemetry-only throughput',
