@@ -319,7 +319,42 @@ guard?.onDecision(
 );
 const decisions = () => ({ ...limiterDecisions });
 
-const handlers = { calls, cannedCalls, streams, replay, paired, gateNoop, gateTimed, memory, decisions };
+/**
+ * Sequential PINGs from this process to the bench's redis-server over a fresh ioredis client
+ * (the round trip, the floor under anything that waits on Redis once per call), and the
+ * server's own time per script so far (`INFO commandstats`: EVALSHA's usec_per_call).
+ */
+async function redisRoundTrip({ count }) {
+  if (!redisUrl) return undefined;
+  const { Redis } = await import('ioredis');
+  const client = new Redis(redisUrl);
+  try {
+    const rounds = [];
+    for (let index = 0; index < count; index++) {
+      const started = performance.now();
+      await client.ping();
+      rounds.push(performance.now() - started);
+    }
+    const stats = await client.info('commandstats');
+    const scriptMicros = Number(stats.match(/^cmdstat_evalsha:.*usec_per_call=([\d.]+)/m)?.[1]);
+    return { rounds, scriptMicros };
+  } finally {
+    client.disconnect();
+  }
+}
+
+const handlers = {
+  calls,
+  cannedCalls,
+  redisRoundTrip,
+  streams,
+  replay,
+  paired,
+  gateNoop,
+  gateTimed,
+  memory,
+  decisions,
+};
 
 process.on('message', async (message) => {
   if (message.type === 'close') {
