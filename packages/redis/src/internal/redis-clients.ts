@@ -27,9 +27,7 @@ export function resolveClient(
       url,
     );
   }
-  // Commands issued in the same turn of the event loop go out in one write: under concurrent
-  // calls, the reservations and settlements of many calls share a syscall (measured: 16× fewer writes).
-  const client = new IORedis(url, { ...RECONNECT, maxRetriesPerRequest: 2, enableAutoPipelining: true });
+  const client = new IORedis(url, { ...RECONNECT, maxRetriesPerRequest: 2 });
   // ioredis prints unhandled 'error' events; outages are reported through the store's own events.
   client.on('error', () => {});
   return { client, owned: true };
@@ -84,13 +82,7 @@ export function resolveLedgerClient(options: RedisConnectionOptions): OwnedClien
  * follows promotions.
  */
 export function duplicateBounded(client: Redis | Cluster, timeoutMillis: number): Redis | Cluster {
-  // Each command on its own: bottleneck's updates take effect in the order and turn they are made.
-  const bounded = {
-    enableOfflineQueue: false,
-    enableAutoPipelining: false,
-    commandTimeout: timeoutMillis,
-    maxRetriesPerRequest: 1,
-  };
+  const bounded = { enableOfflineQueue: false, commandTimeout: timeoutMillis, maxRetriesPerRequest: 1 };
   let duplicate: Redis | Cluster;
   if (client.isCluster) {
     const cluster = client as Cluster;
@@ -98,7 +90,6 @@ export function duplicateBounded(client: Redis | Cluster, timeoutMillis: number)
     // replace the user's whole object, and with it the node password, username and TLS.
     duplicate = cluster.duplicate([], {
       enableOfflineQueue: false,
-      enableAutoPipelining: false,
       lazyConnect: false,
       redisOptions: { ...cluster.options.redisOptions, ...bounded },
     });
