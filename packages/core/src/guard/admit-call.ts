@@ -71,10 +71,7 @@ export async function admitCall(
       if (triggers === 'always') states = lines.length > 0 ? await ledger.peek(lines.map(ledgerLine)) : [];
       else {
         const request = reserveRequest(runtime, callId, lines, triggers);
-        // The guard's own ledger answers at once: no promise to wait on.
-        reserved =
-          request &&
-          (runtime.ownLedger ? runtime.ownLedger.reserveNow(request) : await runtime.ledger.reserve(request));
+        reserved = request && (runtime.reserveNow(request) ?? (await runtime.ledger.reserve(request)));
         if (reserved && !reserved.ok && reserved.reason === 'used-above') states = reserved.lines;
       }
     } catch (error) {
@@ -111,9 +108,7 @@ export async function admitCall(
       // Where the rules left the call, it is reserved as planned, without stopping again.
       try {
         const request = reserveRequest(runtime, callId, lines, undefined);
-        reserved =
-          request &&
-          (runtime.ownLedger ? runtime.ownLedger.reserveNow(request) : await runtime.ledger.reserve(request));
+        reserved = request && (runtime.reserveNow(request) ?? (await runtime.ledger.reserve(request)));
       } catch (error) {
         releaseProbe(runtime, planned, probe);
         throw error;

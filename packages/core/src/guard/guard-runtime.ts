@@ -1,6 +1,6 @@
 import { diag } from '@opentelemetry/api';
 import { BudgetInstances } from '../budgets/budget-instances';
-import type { BudgetLedger } from '../budgets/budget-ledger';
+import type { BudgetLedger, ReserveRequest, ReserveResult, SettleResult } from '../budgets/budget-ledger';
 import { BudgetPlan } from '../budgets/budget-plan';
 import { MemoryLedger } from '../budgets/memory-ledger';
 import type { NormalizedGuardConfig } from '../config/normalize-guard-config';
@@ -28,8 +28,8 @@ const LEASE_REPORT_GRACE_MILLIS = 60_000;
 export class GuardRuntime {
   readonly prices: PriceTable;
   readonly ledger: BudgetLedger;
-  /** The guard's own ledger, when none was configured: it answers synchronously, so calls take no promise hop. */
-  readonly ownLedger: MemoryLedger | undefined;
+  /** The guard's own in-memory ledger, when none was configured. */
+  private readonly ownLedger: MemoryLedger | undefined;
   readonly limiter: RateLimiter;
   readonly plan: BudgetPlan;
   readonly events: DecisionEmitter;
@@ -52,8 +52,13 @@ export class GuardRuntime {
       config.providers.entries.map((entry) => entry.name),
     );
     this.hasCheapestRule = config.policies.some((rule) => rule.action === 'cheapest');
-    this.ownLedger = config.ledger ? undefined : new MemoryLedger({ leaseExpiry: config.leaseExpiry });
-    this.ledger = config.ledger ?? this.ownLedger!;
+    if (config.ledger) {
+      this.ledger = config.ledger;
+      this.ownLedger = undefined;
+    } else {
+      this.ownLedger = new MemoryLedger({ leaseExpiry: config.leaseExpiry });
+      this.ledger = this.ownLedger;
+    }
     this.limiter = new RateLimiter(config.rateLimits, config.limiter, (failure) =>
       this.reportLimiterUpdateFailure(failure),
     );
@@ -69,6 +74,19 @@ export class GuardRuntime {
    * The priced name of a model, as admission keys it: from the provider's own prices when it is
    * a configured server, else the price table; the model lower-cased when it has no price.
    */
+  /**
+   * The reservation, answered at once when the ledger is the guard's own (no promise hop on the
+   * call's path); undefined when a configured ledger must be awaited instead.
+   */
+  reserveNow(request: ReserveRequest): ReserveResult | undefined {
+    return this.ownLedger?.reserveNow(request);
+  }
+
+  /** The settlement, answered at once by the guard's own ledger; undefined for a configured one. */
+  settleNow(reservationId: string, actualAmounts: readonly number[]): SettleResult | undefined {
+    return this.ownLedger?.settleNow(reservationId, actualAmounts);
+  }
+
   canonicalModel(model: string, provider?: string): string {
     const prices = provider === undefined ? this.prices : this.pricesFor(provider);
     return prices.resolve(model)?.model ?? model.toLowerCase();

@@ -59,10 +59,9 @@ export async function settleCall(
   let result: SettleResult | undefined;
   try {
     if (lines.length > 0) {
-      // The guard's own ledger answers at once: no promise to wait on.
-      result = runtime.ownLedger
-        ? runtime.ownLedger.settleNow(admission.callId, amounts)
-        : await runtime.ledger.settle(admission.callId, amounts);
+      result =
+        runtime.settleNow(admission.callId, amounts) ??
+        (await runtime.ledger.settle(admission.callId, amounts));
     }
   } catch (error) {
     reportLedgerFailure(runtime, admission, wasOpen, 'settle', effective, error);
