@@ -208,15 +208,28 @@ async function pairedAdded(worker, workload, count, body) {
  * in the machine's load hits each alike; per worker, the pairs of every round pooled.
  */
 async function pairedRounds(workers, workload, rounds, countPerRound) {
-  const pooled = new Map(workers.map((worker) => [worker.variant, { off: [], on: [] }]));
+  const pooled = new Map(
+    workers.map((worker) => [worker.variant, { off: [], on: [], beforeSend: { off: [], on: [] } }]),
+  );
   for (let round = 0; round < rounds; round++) {
     for (const worker of workers) {
-      const { off, on } = await worker.run('paired', { count: countPerRound, workload, chunks: plan.chunks });
-      pooled.get(worker.variant).off.push(...off);
-      pooled.get(worker.variant).on.push(...on);
+      const result = await worker.run('paired', { count: countPerRound, workload, chunks: plan.chunks });
+      const into = pooled.get(worker.variant);
+      into.off.push(...result.off);
+      into.on.push(...result.on);
+      into.beforeSend.off.push(...(result.beforeSend?.off ?? []));
+      into.beforeSend.on.push(...(result.beforeSend?.on ?? []));
     }
   }
-  return new Map([...pooled].map(([variant, { off, on }]) => [variant, pairedStats(off, on)]));
+  return new Map(
+    [...pooled].map(([variant, { off, on, beforeSend }]) => [
+      variant,
+      {
+        ...pairedStats(off, on),
+        beforeSend: beforeSend.on.length > 0 ? pairedStats(beforeSend.off, beforeSend.on) : undefined,
+      },
+    ]),
+  );
 }
 
 function pairedStats(off, on) {
@@ -733,7 +746,10 @@ async function run() {
           firstChunkPeer,
           firstChunkOverPeer,
         ) +
-        `\n\n${firstChunkGate.n} pairs each, in ${plan.firstChunkRounds} rounds alternating between the two processes, every stream read to its end. The cross-process first-chunk medians above differ by more than this between variants that do strictly less work, so the verdict uses the paired figure.`,
+        `\n\n${firstChunkGate.n} pairs each, in ${plan.firstChunkRounds} rounds alternating between the two processes, every stream read to its end. ` +
+        `Of the added time, the part before the request is sent (from \`create()\` to the SDK calling \`fetch\`, paired the same way): ` +
+        `${signed(firstChunkGate.beforeSend.addedMedian, 3)} ms with the gate, ${signed(firstChunkPeer.beforeSend.addedMedian, 3)} ms with telemetry only (unpatched: ${fixed(firstChunkGate.beforeSend.off, 3)} and ${fixed(firstChunkPeer.beforeSend.off, 3)} ms).` +
+        ` The cross-process first-chunk medians above differ by more than this between variants that do strictly less work, so the verdict uses the paired figure.`,
     });
     findings.push(
       `Streaming: paired, the full gate added ${fixed(perChunkReplay, 2)} µs per chunk (whole stream ÷ ${plan.chunks}, admission and settlement included)` +

@@ -194,13 +194,30 @@ async function replayOne(replaying) {
 }
 
 /** One loopback stream, read to its end: the time to its first chunk, in ms. */
-async function firstChunkOne(chunks, using = client) {
+async function firstChunkOne(chunks, using) {
   const started = performance.now();
   const stream = await using.chat.completions.create(storyRequest(chunks));
   let firstChunkMs;
   for await (const _chunk of stream) firstChunkMs ??= performance.now() - started;
-  return firstChunkMs;
+  return { firstChunkMs, beforeSendMs: requestSentAt - started };
 }
+
+/** When the last request was handed to `fetch` (one stream at a time in the paired workload). */
+let requestSentAt = 0;
+
+/** The unpatched and the instrumented client, each noting when its request leaves for `fetch`. */
+const sendTimedClients = [UnpatchedOpenAI, OpenAI].map(
+  (SDK) =>
+    new SDK({
+      apiKey: 'bench',
+      baseURL,
+      maxRetries: 0,
+      fetch: (url, init) => {
+        requestSentAt = performance.now();
+        return fetch(url, init);
+      },
+    }),
+);
 
 async function replay({ count, body }) {
   const replaying = replayClient(body);
@@ -220,18 +237,23 @@ async function paired({ count, workload, body, chunks }) {
   const replaying =
     workload === 'replay' ? [replayClient(body, UnpatchedOpenAI), replayClient(body)] : undefined;
   const clients = [unpatchedClient, client];
-  const once = (instrumented) => {
-    if (replaying) return replayOne(replaying[instrumented ? 1 : 0]);
-    const using = clients[instrumented ? 1 : 0];
-    return workload === 'first-chunk' ? firstChunkOne(chunks, using) : oneCall(using);
-  };
   const off = [];
   const on = [];
+  // First chunk only: the part of each call before its request was handed to `fetch`.
+  const beforeSend = { off: [], on: [] };
+  const once = async (instrumented) => {
+    const half = instrumented ? 1 : 0;
+    if (replaying) return replayOne(replaying[half]);
+    if (workload !== 'first-chunk') return oneCall(clients[half]);
+    const { firstChunkMs, beforeSendMs } = await firstChunkOne(chunks, sendTimedClients[half]);
+    beforeSend[instrumented ? 'on' : 'off'].push(beforeSendMs);
+    return firstChunkMs;
+  };
   for (let index = 0; index < count; index++) {
     const order = index % 2 === 0 ? [false, true] : [true, false];
     for (const instrumented of order) (instrumented ? on : off).push(await once(instrumented));
   }
-  return { off, on };
+  return workload === 'first-chunk' ? { off, on, beforeSend } : { off, on };
 }
 
 /** The gate alone: `guard.run()` around a no-op, `concurrency` at a time. */
