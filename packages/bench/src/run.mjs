@@ -128,7 +128,7 @@ async function interleave(workers, rounds, task) {
 /** Client CPU per call, on loopback and answered from memory, with what each variant adds. */
 function cpuTable(variants, tput, canned) {
   const raw = { loopback: tput.get('raw').cpuMicrosPerCall, memory: canned.get('raw').median };
-  const peer = { loopback: tput.get('peer').cpuMicrosPerCall, memory: canned.get('peer').median };
+  const peerMemory = canned.get('peer').median;
   const added = (value, base) => signed(value - base, 1);
   return table(
     [
@@ -148,7 +148,7 @@ function cpuTable(variants, tput, canned) {
         variant === 'raw' ? '—' : added(loopback, raw.loopback),
         fixed(memory, 1),
         variant === 'raw' ? '—' : added(memory, raw.memory),
-        variant === 'raw' || variant === 'peer' ? '—' : added(memory, peer.memory),
+        variant === 'raw' || variant === 'peer' ? '—' : added(memory, peerMemory),
       ];
     }),
   );
@@ -199,21 +199,26 @@ function pairedTable(title, gate, peer, overMedian, overP99) {
 
 /** The unpatched and the instrumented SDK alternately in one process: the paired differences. */
 async function pairedAdded(worker, workload, count, body) {
-  const { off, on } = await worker.run('paired', { count, workload, body, chunks: plan.chunks });
-  return pairedStats(off, on);
+  return (await pairedRounds([worker], workload, 1, count, body)).get(worker.variant);
 }
 
 /**
  * The same paired workload on several workers, in interleaved rounds (A, B, A, B, …) so drift
- * in the machine's load hits each alike; per worker, the pairs of every round pooled.
+ * in the machine's load hits each alike; per worker, the pairs of every round pooled. For the
+ * first-chunk workload, also the part of each call before its request was sent.
  */
-async function pairedRounds(workers, workload, rounds, countPerRound) {
+async function pairedRounds(workers, workload, rounds, countPerRound, body) {
   const pooled = new Map(
     workers.map((worker) => [worker.variant, { off: [], on: [], beforeSend: { off: [], on: [] } }]),
   );
   for (let round = 0; round < rounds; round++) {
     for (const worker of workers) {
-      const result = await worker.run('paired', { count: countPerRound, workload, chunks: plan.chunks });
+      const result = await worker.run('paired', {
+        count: countPerRound,
+        workload,
+        body,
+        chunks: plan.chunks,
+      });
       const into = pooled.get(worker.variant);
       into.off.push(...result.off);
       into.on.push(...result.on);

@@ -105,7 +105,7 @@ function cpuMillis(before) {
   return (used.user + used.system) / 1000;
 }
 
-/** A chat reply as the mock sends it, for calls answered from memory. */
+/** A chat reply shaped like the mock's, for calls answered from memory. */
 const CANNED_REPLY = JSON.stringify({
   id: 'chatcmpl-bench',
   object: 'chat.completion',
